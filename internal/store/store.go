@@ -1,0 +1,170 @@
+// Package store defines the persistence contracts of numauth.
+//
+// There are two kinds of state:
+//
+//   - Durable state (accounts, AccessKeys, schemes, verification records,
+//     signing keys): the [Durable] interface, backed by SQLite by default and
+//     PostgreSQL in scale-out. Nothing acknowledged to a client is lost.
+//   - Ephemeral state (signature nonces, single-use tokens, H5 sessions, mask
+//     attempts, rate-limit windows): the [Ephemeral] interface, kept in
+//     process by default and in Redis in scale-out. Every entry has a TTL and
+//     every consuming operation is a single atomic step in the shared store,
+//     so "single use" holds across instances.
+//
+// Each backend lives in its own sub-package and passes the shared
+// conformance suite in package storetest.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Errors every backend returns (wrapped or bare); callers test with errors.Is.
+var (
+	// ErrNotFound: no such record, or an ephemeral entry that expired.
+	ErrNotFound = errors.New("store: not found")
+	// ErrConflict: a record with the same identity already exists.
+	ErrConflict = errors.New("store: already exists")
+	// ErrUnavailable: the backing service cannot be reached right now.
+	// Callers map it to ServiceUnavailable; the request may be retried.
+	ErrUnavailable = errors.New("store: backend unavailable")
+)
+
+// KeyStatus is the state of an AccessKey.
+type KeyStatus string
+
+const (
+	KeyActive   KeyStatus = "Active"
+	KeyInactive KeyStatus = "Inactive"
+)
+
+// AccessKey is an integrator's credential. The secret is stored sealed
+// (encrypted under the master key); the store never sees it in clear.
+type AccessKey struct {
+	ID           string // AccessKeyId, unique
+	AccountID    string // owner; every scheme and record belongs to an account
+	SealedSecret []byte
+	Status       KeyStatus
+	Description  string
+	CreatedAt    time.Time
+}
+
+// Scheme (方案) is an integrator's registered app or site.
+type Scheme struct {
+	Code        string // SchemeCode, unique, e.g. "FC100000012345678"
+	AccountID   string
+	Name        string // SchemeName
+	AppName     string
+	OsType      string // "iOS", "Android" or "H5"
+	Origin      string // H5: allowed page origin, e.g. "https://shop.example.com"
+	URL         string // H5: allowed page URL (prefix match on the path), e.g. "https://shop.example.com/login"
+	PackName    string // Android package name
+	PackSign    string // Android package signature
+	BundleID    string // iOS bundle id
+	SmsSignName string
+	IPWhiteList string
+	Email       string
+	CreatedAt   time.Time
+}
+
+// Verification is the durable record of one carrier-backed answer:
+// a local-number verification (Kind "verify") or a one-click login
+// number lookup (Kind "login").
+type Verification struct {
+	ID          string // VerifyId
+	AccountID   string
+	SchemeCode  string
+	Kind        string // "verify" or "login"
+	Carrier     string // "CM", "CU", "CT"
+	Result      string // "PASS", "REJECT", "UNKNOWN" (login: "PASS" when a number was returned)
+	MaskedPhone string // e.g. "138****5678"
+	PhoneHash   string // keyed hash (HMAC-SHA256, hex) of the E.164 number; never the number itself
+	Billable    bool
+	LatencyUS   int64 // carrier leg latency in microseconds
+	CreatedAt   time.Time
+}
+
+// VerificationFilter selects verification records for statistics.
+type VerificationFilter struct {
+	AccountID  string
+	Kind       string    // "" = any
+	SchemeCode string    // "" = any
+	From, To   time.Time // CreatedAt in [From, To)
+}
+
+// DayStat aggregates verification results for one UTC day.
+type DayStat struct {
+	Day     string // "2006-01-02"
+	Pass    int64
+	Reject  int64
+	Unknown int64
+}
+
+// SigningKey is a key used to sign JWTs or to seal tokens. The private
+// material is sealed under the master key.
+type SigningKey struct {
+	ID        string // key id ("kid"), unique
+	Use       string // "jwt" or "seal"
+	Alg       string // e.g. "ES256", "A256GCM"
+	Sealed    []byte // sealed private key material
+	Public    []byte // public key (PKIX DER) for asymmetric keys, else nil
+	CreatedAt time.Time
+	// NotAfter: the key is no longer used to issue new tokens after this
+	// time but is still accepted for verification. Zero = current.
+	NotAfter time.Time
+}
+
+// Durable is the durable store. Implementations must be safe for
+// concurrent use; a write that returned nil is on stable storage.
+type Durable interface {
+	CreateAccessKey(ctx context.Context, k AccessKey) error // ErrConflict if the ID exists
+	GetAccessKey(ctx context.Context, id string) (AccessKey, error)
+	ListAccessKeys(ctx context.Context) ([]AccessKey, error) // ordered by CreatedAt, ID
+	SetAccessKeyStatus(ctx context.Context, id string, s KeyStatus) error
+
+	CreateScheme(ctx context.Context, s Scheme) error // ErrConflict if the code exists
+	GetScheme(ctx context.Context, code string) (Scheme, error)
+	// ListSchemes lists the schemes of one account, or of all accounts when
+	// accountID is "", ordered by CreatedAt, Code.
+	ListSchemes(ctx context.Context, accountID string) ([]Scheme, error)
+	DeleteScheme(ctx context.Context, code string) error // ErrNotFound if absent
+
+	// RecordVerifications stores records atomically (all or none).
+	// Recording the same ID twice is ErrConflict and stores nothing.
+	RecordVerifications(ctx context.Context, v []Verification) error
+	GetVerification(ctx context.Context, id string) (Verification, error)
+	DailyStats(ctx context.Context, f VerificationFilter) ([]DayStat, error) // ordered by Day
+
+	PutSigningKey(ctx context.Context, k SigningKey) error // ErrConflict if the ID exists
+	ListSigningKeys(ctx context.Context, use string) ([]SigningKey, error) // ordered by CreatedAt, ID
+
+	// Ping reports whether the backend is reachable (ErrUnavailable if not).
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// Ephemeral is the store of short-lived, TTL-bound state. Every method is a
+// single atomic operation on the shared backend. ttl must be > 0.
+type Ephemeral interface {
+	// PutIfAbsent stores value under key unless the key exists; it reports
+	// whether it stored. This is how nonces and single-use tokens are
+	// consumed: exactly one of many concurrent callers gets true.
+	PutIfAbsent(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error)
+	// Put stores value under key, replacing any previous value and TTL.
+	Put(ctx context.Context, key string, value []byte, ttl time.Duration) error
+	// Get returns the value, or ErrNotFound.
+	Get(ctx context.Context, key string) ([]byte, error)
+	// Take returns the value and deletes the key in one step, or ErrNotFound.
+	Take(ctx context.Context, key string) ([]byte, error)
+	// Delete removes the key; deleting an absent key is not an error.
+	Delete(ctx context.Context, key string) error
+	// Incr adds one to the counter under key and returns the new value. A
+	// counter that did not exist starts at 0 and gets the TTL; an existing
+	// counter keeps its TTL (fixed windows for rate limits and try budgets).
+	Incr(ctx context.Context, key string, ttl time.Duration) (int64, error)
+	// Ping reports whether the backend is reachable (ErrUnavailable if not).
+	Ping(ctx context.Context) error
+	Close() error
+}
