@@ -137,7 +137,7 @@ type Durable interface {
 	GetVerification(ctx context.Context, id string) (Verification, error)
 	DailyStats(ctx context.Context, f VerificationFilter) ([]DayStat, error) // ordered by Day
 
-	PutSigningKey(ctx context.Context, k SigningKey) error // ErrConflict if the ID exists
+	PutSigningKey(ctx context.Context, k SigningKey) error                 // ErrConflict if the ID exists
 	ListSigningKeys(ctx context.Context, use string) ([]SigningKey, error) // ordered by CreatedAt, ID
 
 	// Ping reports whether the backend is reachable (ErrUnavailable if not).
