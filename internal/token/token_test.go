@@ -1,0 +1,197 @@
+package token
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/numauth/numauth/internal/secret"
+	"github.com/numauth/numauth/internal/store"
+)
+
+// keyTable is a KeyStore over a slice, enough to exercise the keyring's own
+// logic; the real backends are covered by the store conformance suite.
+type keyTable struct {
+	mu   sync.Mutex
+	keys []store.SigningKey
+}
+
+func (t *keyTable) PutSigningKey(_ context.Context, k store.SigningKey) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, o := range t.keys {
+		if o.ID == k.ID {
+			return store.ErrConflict
+		}
+	}
+	t.keys = append(t.keys, k)
+	return nil
+}
+
+func (t *keyTable) ListSigningKeys(_ context.Context, use string) ([]store.SigningKey, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out []store.SigningKey
+	for _, k := range t.keys {
+		if k.Use == use {
+			out = append(out, k)
+		}
+	}
+	return out, nil
+}
+
+func box(t testing.TB, b byte) *secret.Box {
+	bx, err := secret.New(bytes.Repeat([]byte{b}, secret.KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bx
+}
+
+func TestSealedTokens(t *testing.T) {
+	s, _ := NewSealer(box(t, 1))
+	a := Access{ID: NewID(), AccountID: "acct", Scheme: "FC1", Origin: "https://a.example", URL: "https://a.example/x", Biz: BizAny, Expires: time.Now().Add(time.Minute).Unix()}
+	tok, err := s.SealAccess(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.OpenAccess(tok)
+	if err != nil || got != a {
+		t.Fatalf("OpenAccess = %+v, %v", got, err)
+	}
+	// An AccessToken is never accepted as an spToken and the reverse.
+	if _, err := s.OpenSP(tok); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("OpenSP(access token) = %v", err)
+	}
+	sp := SP{ID: NewID(), AccountID: "acct", Kind: "verify", Operator: "CM", Ticket: "t", Expires: time.Now().Add(time.Minute).UnixMilli()}
+	spTok, _ := s.SealSP(sp)
+	if _, err := s.OpenAccess(spTok); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("OpenAccess(sp token) = %v", err)
+	}
+	other, _ := NewSealer(box(t, 2))
+	flipped := []byte(tok)
+	flipped[len(flipped)/2] ^= 1
+	for name, bad := range map[string]string{
+		"empty": "", "garbage": "!!!", "other key": func() string { x, _ := other.SealAccess(a); return x }(),
+		"flipped": string(flipped), "truncated": tok[:len(tok)-4], "huge": strings.Repeat("A", 5000),
+	} {
+		if _, err := s.OpenAccess(bad); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%s: OpenAccess = %v, want ErrInvalid", name, err)
+		}
+	}
+	a.Expires = time.Now().Add(-time.Second).Unix()
+	old, _ := s.SealAccess(a)
+	if _, err := s.OpenAccess(old); !errors.Is(err, ErrExpired) {
+		t.Fatalf("expired access token: %v", err)
+	}
+	sp.Expires = time.Now().Add(-time.Millisecond).UnixMilli()
+	oldSP, _ := s.SealSP(sp)
+	if _, err := s.OpenSP(oldSP); !errors.Is(err, ErrExpired) {
+		t.Fatalf("expired sp token: %v", err)
+	}
+}
+
+func TestKeyringSignVerifyRotate(t *testing.T) {
+	ctx := context.Background()
+	ks := &keyTable{}
+	k1, err := LoadKeyring(ctx, ks, box(t, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A second instance over the same store agrees on the same first key.
+	k2, err := LoadKeyring(ctx, ks, box(t, 1))
+	if err != nil || len(ks.keys) != 1 {
+		t.Fatalf("second instance: %v, keys=%d", err, len(ks.keys))
+	}
+	claims := Claims{Origin: "https://a.example", Biz: BizLogin}
+	claims.ID, claims.Subject = "jti1", "acct"
+	claims.ExpiresAt = jwt.NewNumericDate(time.Now().Add(time.Hour))
+	s, err := k1.Sign(claims)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := k2.Verify(ctx, s)
+	if err != nil || got.ID != "jti1" || got.Origin != "https://a.example" || got.Biz != BizLogin {
+		t.Fatalf("Verify = %+v, %v", got, err)
+	}
+	// Rotation on one instance: the other verifies the new key after a reload.
+	k2.mu.Lock()
+	k2.lastReload = time.Time{}
+	k2.mu.Unlock()
+	if _, err := k1.Rotate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s2, _ := k1.Sign(claims)
+	if _, err := k2.Verify(ctx, s2); err != nil {
+		t.Fatalf("verify after rotation on another instance: %v", err)
+	}
+	if _, err := k1.Verify(ctx, s); err != nil {
+		t.Fatalf("old key no longer verifies: %v", err)
+	}
+	var set struct{ Keys []map[string]string }
+	if err := json.Unmarshal(k1.JWKS(), &set); err != nil || len(set.Keys) != 2 || set.Keys[0]["kty"] != "OKP" {
+		t.Fatalf("JWKS = %s, %v", k1.JWKS(), err)
+	}
+	// Tampering, another keyring's token, "none" and expired tokens fail.
+	other, _ := LoadKeyring(ctx, &keyTable{}, box(t, 3))
+	foreign, _ := other.Sign(claims)
+	none, _ := jwt.NewWithClaims(jwt.SigningMethodNone, claims).SignedString(jwt.UnsafeAllowNoneSignatureType)
+	for name, bad := range map[string]string{"tampered": s[:len(s)-3] + "AAA", "foreign": foreign, "none": none, "garbage": "a.b.c"} {
+		if _, err := k1.Verify(ctx, bad); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%s: Verify = %v, want ErrInvalid", name, err)
+		}
+	}
+	claims.ExpiresAt = jwt.NewNumericDate(time.Now().Add(-time.Minute))
+	expired, _ := k1.Sign(claims)
+	if _, err := k1.Verify(ctx, expired); !errors.Is(err, ErrExpired) {
+		t.Fatalf("expired: %v", err)
+	}
+}
+
+func FuzzOpenSP(f *testing.F) {
+	s, _ := NewSealer(box(f, 1))
+	tok, _ := s.SealSP(SP{ID: "x", Expires: time.Now().Add(time.Hour).UnixMilli()})
+	f.Add(tok)
+	f.Add("")
+	f.Add("A")
+	f.Fuzz(func(t *testing.T, in string) {
+		p, err := s.OpenSP(in)
+		if err == nil && in != tok && p.ID != "x" {
+			t.Fatalf("forged token opened: %q", in)
+		}
+	})
+}
+
+func BenchmarkSealAccess(b *testing.B) {
+	s, _ := NewSealer(box(b, 1))
+	a := Access{ID: NewID(), AccountID: "acct", Scheme: "FC100000000001", Origin: "https://shop.example.com", URL: "https://shop.example.com/login", Biz: BizAny, Expires: time.Now().Add(time.Minute).Unix()}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.SealAccess(a); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkSignJWT(b *testing.B) {
+	k, err := LoadKeyring(context.Background(), &keyTable{}, box(b, 1))
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := Claims{Origin: "https://shop.example.com", URL: "https://shop.example.com/login"}
+	c.ID, c.Subject = NewID(), "acct"
+	c.ExpiresAt = jwt.NewNumericDate(time.Now().Add(time.Hour))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := k.Sign(c); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
