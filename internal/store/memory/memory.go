@@ -45,7 +45,7 @@ type entry struct {
 type shard struct {
 	mu   sync.Mutex
 	m    map[string]entry
-	peak int // largest len(m) since the map was last rebuilt
+	peak int      // largest len(m) since the map was last rebuilt
 	_    [40]byte // pad to a cache line: neighbours do not false-share
 }
 
