@@ -1,0 +1,60 @@
+package auth
+
+import "errors"
+
+// Errors of the service. The protocol packages map each one to a wire code
+// in one place (internal/openapi/errors.go, internal/h5/errors.go); the
+// service wraps them with %w to add detail for the message.
+var (
+	// ErrInvalidParameters: a parameter is well-formed but not acceptable
+	// (isv.INVALID_PARAMETERS).
+	ErrInvalidParameters = errors.New("invalid parameters")
+	// ErrSceneQueryFail: no scheme of the caller matches (isv.SCENE_QUERY_FAIL).
+	ErrSceneQueryFail = errors.New("no matching scheme")
+	// ErrSchemeNotExist: the named scheme does not exist for the caller
+	// (isv.VERIFY_SCHEME_NOT_EXIST).
+	ErrSchemeNotExist = errors.New("scheme does not exist")
+	// ErrSchemeConflict: a scheme with that name exists (isv.VERIFY_SCHEME_CONFLICT).
+	ErrSchemeConflict = errors.New("scheme already exists")
+	// ErrTokenInvalid: expired, used, unknown or foreign token (isv.TOKEN_INVALID).
+	ErrTokenInvalid = errors.New("token invalid")
+	// ErrTokenUnauthorized: a verification token on a login action or the
+	// reverse (isv.TOKEN_UNAUTHORIZED_USED).
+	ErrTokenUnauthorized = errors.New("token not valid for this action")
+	// ErrMobileIllegal: not a mainland mobile number (isv.MOBILE_NUMBER_ILLEGAL).
+	ErrMobileIllegal = errors.New("illegal mobile number")
+	// ErrParametersMismatch: the number's carrier is not the line's carrier
+	// (isv.PARAMETERS_MISMATCH).
+	ErrParametersMismatch = errors.New("number belongs to another carrier than the line")
+	// ErrUnavailable: a backing store is down (ServiceUnavailable).
+	ErrUnavailable = errors.New("service unavailable")
+
+	// H5 gateway errors (see docs/h5-protocol.md).
+
+	// ErrBadArgument: a missing or malformed field from the page.
+	ErrBadArgument = errors.New("bad argument")
+	// ErrIdentity: the page's tokens are invalid, expired, mismatched or
+	// used from an origin they were not minted for.
+	ErrIdentity = errors.New("identity check failed")
+	// ErrSchemeGone: the tokens' scheme was deleted.
+	ErrSchemeGone = errors.New("scheme not found")
+	// ErrBizMismatch: tokens minted for the other flow.
+	ErrBizMismatch = errors.New("tokens were minted for the other flow")
+	// ErrSessionInvalid: unknown, expired or dead gateway session.
+	ErrSessionInvalid = errors.New("session invalid")
+	// ErrMaskNotRequested: login token asked before the masked number.
+	ErrMaskNotRequested = errors.New("masked number not requested")
+	// ErrMaskWrong: wrong middle four digits; more tries are left.
+	ErrMaskWrong = errors.New("wrong mask")
+	// ErrMaskLocked: the try budget is spent; the number is locked for login.
+	ErrMaskLocked = errors.New("too many wrong masks; number locked for login")
+)
+
+// MaskWrongError carries the tries left after a wrong mask. It unwraps to
+// ErrMaskWrong.
+type MaskWrongError struct{ TriesLeft int }
+
+func (e *MaskWrongError) Error() string { return ErrMaskWrong.Error() }
+
+// Unwrap makes errors.Is(err, ErrMaskWrong) hold.
+func (e *MaskWrongError) Unwrap() error { return ErrMaskWrong }

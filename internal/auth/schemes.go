@@ -1,0 +1,302 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"math/big"
+	"net/url"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/numauth/numauth/internal/store"
+	"github.com/numauth/numauth/internal/token"
+)
+
+// SchemeInput is what CreateVerifyScheme / CreateSchemeConfig accept.
+type SchemeInput struct {
+	Name, AppName, OsType string
+	Origin, URL           string
+	PackName, PackSign    string
+	BundleID, SmsSignName string
+	IPWhiteList, Email    string
+}
+
+// OS types of a scheme.
+const (
+	OsIOS     = "iOS"
+	OsAndroid = "Android"
+	OsH5      = "H5"
+)
+
+// NormalizeOsType accepts the spellings the SDKs and consoles use.
+func NormalizeOsType(s string) (string, bool) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "ios":
+		return OsIOS, true
+	case "android":
+		return OsAndroid, true
+	case "h5", "web":
+		return OsH5, true
+	}
+	return "", false
+}
+
+// NormalizeOrigin returns scheme://host[:port] in lower case with default
+// ports dropped, or an error for anything that is not an http(s) origin.
+func NormalizeOrigin(s string) (string, error) {
+	u, err := url.Parse(strings.TrimSpace(s))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
+		(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+		return "", fmt.Errorf("%w: Origin must be an http(s) origin like https://www.example.com", ErrInvalidParameters)
+	}
+	return canonicalOrigin(u), nil
+}
+
+func canonicalOrigin(u *url.URL) string {
+	host := strings.ToLower(u.Hostname())
+	port := u.Port()
+	if (u.Scheme == "http" && port == "80") || (u.Scheme == "https" && port == "443") {
+		port = ""
+	}
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	if port != "" {
+		host += ":" + port
+	}
+	return strings.ToLower(u.Scheme) + "://" + host
+}
+
+// normalizeURL returns the page URL without query and fragment, its origin
+// canonical, and the origin on its own.
+func normalizeURL(s string) (full, origin string, err error) {
+	u, perr := url.Parse(strings.TrimSpace(s))
+	if perr != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+		return "", "", fmt.Errorf("%w: Url must be an http(s) URL like https://www.example.com/login", ErrInvalidParameters)
+	}
+	origin = canonicalOrigin(u)
+	path := u.EscapedPath()
+	if path == "" {
+		path = "/"
+	}
+	return origin + path, origin, nil
+}
+
+// urlAllowed reports whether page URL u (normalized) is within the scheme's
+// registered URL: the same origin, and the registered path is a prefix of
+// the page's path at a segment boundary.
+func urlAllowed(registered, u string) bool {
+	if u == registered {
+		return true
+	}
+	if !strings.HasPrefix(u, registered) {
+		return false
+	}
+	return strings.HasSuffix(registered, "/") || u[len(registered)] == '/'
+}
+
+func checkText(name, v string, max int, required bool) error {
+	if required && strings.TrimSpace(v) == "" {
+		return fmt.Errorf("%w: %s is required", ErrInvalidParameters, name)
+	}
+	if len(v) > max || !utf8.ValidString(v) || strings.ContainsAny(v, "\x00\r\n") {
+		return fmt.Errorf("%w: %s must be at most %d characters of text", ErrInvalidParameters, name, max)
+	}
+	return nil
+}
+
+// CreateScheme registers a scheme for the caller's account.
+func (s *Service) CreateScheme(ctx context.Context, c Caller, in SchemeInput) (store.Scheme, error) {
+	os, ok := NormalizeOsType(in.OsType)
+	if !ok {
+		return store.Scheme{}, fmt.Errorf("%w: OsType must be iOS, Android or H5", ErrInvalidParameters)
+	}
+	for _, f := range []struct {
+		name, v string
+		max     int
+		req     bool
+	}{
+		{"SchemeName", in.Name, 128, true}, {"AppName", in.AppName, 128, false},
+		{"PackName", in.PackName, 256, false}, {"PackSign", in.PackSign, 256, false},
+		{"BundleId", in.BundleID, 256, false}, {"SmsSignName", in.SmsSignName, 64, false},
+		{"IpWhiteList", in.IPWhiteList, 1024, false}, {"Email", in.Email, 256, false},
+	} {
+		if err := checkText(f.name, f.v, f.max, f.req); err != nil {
+			return store.Scheme{}, err
+		}
+	}
+	sc := store.Scheme{
+		Code: newSchemeCode(), AccountID: c.AccountID, Name: strings.TrimSpace(in.Name), AppName: in.AppName,
+		OsType: os, PackName: in.PackName, PackSign: in.PackSign, BundleID: in.BundleID,
+		SmsSignName: in.SmsSignName, IPWhiteList: in.IPWhiteList, Email: in.Email, CreatedAt: s.cfg.Now().UTC(),
+	}
+	if os == OsH5 {
+		if in.Origin == "" || in.URL == "" {
+			return store.Scheme{}, fmt.Errorf("%w: an H5 scheme needs Origin and Url", ErrInvalidParameters)
+		}
+		origin, err := NormalizeOrigin(in.Origin)
+		if err != nil {
+			return store.Scheme{}, err
+		}
+		u, uOrigin, err := normalizeURL(in.URL)
+		if err != nil {
+			return store.Scheme{}, err
+		}
+		if uOrigin != origin {
+			return store.Scheme{}, fmt.Errorf("%w: Url must be on Origin %s", ErrInvalidParameters, origin)
+		}
+		sc.Origin, sc.URL = origin, u
+	}
+	existing, err := s.schemes(ctx, c.AccountID, true)
+	if err != nil {
+		return store.Scheme{}, err
+	}
+	for _, e := range existing {
+		if e.Name == sc.Name {
+			return store.Scheme{}, fmt.Errorf("%w: %q is scheme %s", ErrSchemeConflict, sc.Name, e.Code)
+		}
+	}
+	if err := s.durable.CreateScheme(ctx, sc); err != nil {
+		return store.Scheme{}, storeErr("create scheme", err)
+	}
+	s.schemeCache.drop(c.AccountID)
+	return sc, nil
+}
+
+// newSchemeCode returns a code shaped like Alibaba's: "FC" and 15 digits.
+func newSchemeCode() string {
+	n, err := rand.Int(rand.Reader, big.NewInt(1e14))
+	if err != nil {
+		panic(err)
+	}
+	return fmt.Sprintf("FC1%014d", n)
+}
+
+// schemes returns the account's schemes, from the cache unless fresh is set.
+func (s *Service) schemes(ctx context.Context, account string, fresh bool) ([]store.Scheme, error) {
+	now := s.cfg.Now()
+	if !fresh {
+		if v, ok := s.schemeCache.get(account, now); ok {
+			return v, nil
+		}
+	}
+	v, err := s.durable.ListSchemes(ctx, account)
+	if err != nil {
+		return nil, storeErr("list schemes", err)
+	}
+	s.schemeCache.put(account, v, now)
+	return v, nil
+}
+
+// ListSchemes lists the schemes of an account, or of all accounts for "".
+func (s *Service) ListSchemes(ctx context.Context, account string) ([]store.Scheme, error) {
+	return s.schemes(ctx, account, true)
+}
+
+// DescribeScheme returns one of the caller's schemes.
+func (s *Service) DescribeScheme(ctx context.Context, c Caller, code string) (store.Scheme, error) {
+	sc, err := s.durable.GetScheme(ctx, code)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && sc.AccountID != c.AccountID) {
+		return store.Scheme{}, fmt.Errorf("%w: %s", ErrSchemeNotExist, code)
+	}
+	if err != nil {
+		return store.Scheme{}, storeErr("get scheme", err)
+	}
+	return sc, nil
+}
+
+// DeleteScheme deletes one of the caller's schemes. Tokens minted for it
+// stop working (at once on this instance, within CacheTTL on others).
+func (s *Service) DeleteScheme(ctx context.Context, c Caller, code string) error {
+	if _, err := s.DescribeScheme(ctx, c, code); err != nil {
+		return err
+	}
+	err := s.durable.DeleteScheme(ctx, code)
+	s.schemeCache.drop(c.AccountID)
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("%w: %s", ErrSchemeNotExist, code)
+	}
+	if err != nil {
+		return storeErr("delete scheme", err)
+	}
+	return nil
+}
+
+// GetAuthTokenInput is GetAuthToken's request.
+type GetAuthTokenInput struct {
+	URL, Origin string
+	SceneCode   string    // optional: the scheme code
+	Biz         token.Biz // BizAny when BizType is absent
+}
+
+// TokenInfo is GetAuthToken's answer.
+type TokenInfo struct {
+	AccessToken string
+	JwtToken    string
+	Scheme      string
+}
+
+// GetAuthToken mints the AccessToken/JwtToken pair a page hands to the web
+// SDK, bound to the caller, the scheme, the page's origin and URL, and the
+// flow.
+func (s *Service) GetAuthToken(ctx context.Context, c Caller, in GetAuthTokenInput) (TokenInfo, error) {
+	origin, err := NormalizeOrigin(in.Origin)
+	if err != nil {
+		return TokenInfo{}, err
+	}
+	u, uOrigin, err := normalizeURL(in.URL)
+	if err != nil {
+		return TokenInfo{}, err
+	}
+	if uOrigin != origin {
+		return TokenInfo{}, fmt.Errorf("%w: Url is not on Origin", ErrSceneQueryFail)
+	}
+	if in.Biz != token.BizAny && in.Biz != token.BizVerify && in.Biz != token.BizLogin {
+		return TokenInfo{}, fmt.Errorf("%w: BizType must be 0 (verification) or 1 (login)", ErrInvalidParameters)
+	}
+	all, err := s.schemes(ctx, c.AccountID, false)
+	if err != nil {
+		return TokenInfo{}, err
+	}
+	var match *store.Scheme
+	for i := range all {
+		sc := &all[i]
+		if sc.OsType != OsH5 || (in.SceneCode != "" && sc.Code != in.SceneCode) {
+			continue
+		}
+		if sc.Origin == origin && urlAllowed(sc.URL, u) {
+			if match != nil {
+				return TokenInfo{}, fmt.Errorf("%w: several H5 schemes match Origin and Url; pass SceneCode", ErrSceneQueryFail)
+			}
+			match = sc
+		}
+	}
+	if match == nil {
+		if in.SceneCode != "" {
+			return TokenInfo{}, fmt.Errorf("%w: scheme %s does not exist or does not allow this Origin and Url", ErrSceneQueryFail, in.SceneCode)
+		}
+		return TokenInfo{}, fmt.Errorf("%w: no H5 scheme allows this Origin and Url", ErrSceneQueryFail)
+	}
+	now := s.cfg.Now()
+	a := token.Access{
+		ID: token.NewID(), AccountID: c.AccountID, Scheme: match.Code, Origin: origin, URL: u,
+		Biz: in.Biz, Expires: now.Add(s.cfg.AccessTokenTTL).Unix(),
+	}
+	at, err := s.sealer.SealAccess(a)
+	if err != nil {
+		return TokenInfo{}, err
+	}
+	claims := token.Claims{Origin: origin, URL: u, Biz: in.Biz}
+	claims.ID, claims.Subject, claims.Audience = a.ID, c.AccountID, jwt.ClaimStrings{match.Code}
+	claims.IssuedAt = jwt.NewNumericDate(now)
+	claims.ExpiresAt = jwt.NewNumericDate(now.Add(s.cfg.JwtTokenTTL))
+	jt, err := s.keys.Sign(claims)
+	if err != nil {
+		return TokenInfo{}, err
+	}
+	return TokenInfo{AccessToken: at, JwtToken: jt, Scheme: match.Code}, nil
+}

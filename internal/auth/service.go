@@ -1,0 +1,190 @@
+// Package auth holds numauth's rules: schemes, auth tokens, the carrier leg,
+// verification and login, as plain Go methods over the store, token and
+// carrier interfaces. It knows nothing of HTTP; internal/openapi and
+// internal/h5 are its protocol front ends.
+package auth
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/numauth/numauth/internal/carrier"
+	"github.com/numauth/numauth/internal/secret"
+	"github.com/numauth/numauth/internal/store"
+	"github.com/numauth/numauth/internal/token"
+)
+
+// Config holds the service's tunables. Zero values take the defaults.
+type Config struct {
+	AccessTokenTTL time.Duration // default 10 min
+	JwtTokenTTL    time.Duration // default 1 h
+	// SPTokenTTL per operator; defaults as Alibaba's: CM 2 min, CT 10 min, CU 30 min.
+	SPTokenTTL  map[carrier.Operator]time.Duration
+	SessionTTL  time.Duration // H5 gateway session, at most; default 10 min
+	MaskTries   int           // wrong masks before the lock; default 3
+	MaskLockTTL time.Duration // default 24 h
+	// CacheTTL bounds how long an AccessKey or scheme read from the durable
+	// store is reused by this instance (a disabled key or deleted scheme is
+	// refused everywhere within this time; at once on the instance that
+	// made the change). Default 5 s; negative disables caching.
+	CacheTTL time.Duration
+	// Carrier is the adapter used for the carrier leg; its Name is recorded
+	// in spTokens.
+	Carrier carrier.Adapter
+	Logger  *slog.Logger
+	Now     func() time.Time
+}
+
+func (c *Config) defaults() {
+	if c.AccessTokenTTL <= 0 {
+		c.AccessTokenTTL = 10 * time.Minute
+	}
+	if c.JwtTokenTTL <= 0 {
+		c.JwtTokenTTL = time.Hour
+	}
+	ttl := map[carrier.Operator]time.Duration{
+		carrier.ChinaMobile: 2 * time.Minute, carrier.ChinaTelecom: 10 * time.Minute, carrier.ChinaUnicom: 30 * time.Minute,
+	}
+	for op, d := range c.SPTokenTTL {
+		if d > 0 {
+			ttl[op] = d
+		}
+	}
+	c.SPTokenTTL = ttl
+	if c.SessionTTL <= 0 {
+		c.SessionTTL = 10 * time.Minute
+	}
+	if c.MaskTries <= 0 {
+		c.MaskTries = 3
+	}
+	if c.MaskLockTTL <= 0 {
+		c.MaskLockTTL = 24 * time.Hour
+	}
+	if c.CacheTTL == 0 {
+		c.CacheTTL = 5 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+}
+
+// Caller is the authenticated integrator behind an API call.
+type Caller struct {
+	AccessKeyID string
+	AccountID   string
+}
+
+// Service implements numauth's actions.
+type Service struct {
+	cfg      Config
+	durable  store.Durable
+	eph      store.Ephemeral
+	box      *secret.Box
+	sealer   *token.Sealer
+	keys     *token.Keyring
+	phoneKey []byte
+	rec      *recorder
+
+	keyCache    cache[Credential]
+	schemeCache cache[[]store.Scheme] // by account
+}
+
+// New builds the service. It loads (or creates) the JWT signing keys and
+// starts the verification-record writer; Close stops it.
+func New(ctx context.Context, cfg Config, durable store.Durable, eph store.Ephemeral, box *secret.Box) (*Service, error) {
+	cfg.defaults()
+	if cfg.Carrier == nil {
+		return nil, errors.New("auth: no carrier adapter configured")
+	}
+	sealer, err := token.NewSealer(box)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := token.LoadKeyring(ctx, durable, box)
+	if err != nil {
+		return nil, err
+	}
+	s := &Service{
+		cfg: cfg, durable: durable, eph: eph, box: box, sealer: sealer, keys: keys,
+		phoneKey: box.Derive("numauth phone hash v1", 32),
+	}
+	s.keyCache.ttl, s.schemeCache.ttl = cfg.CacheTTL, cfg.CacheTTL
+	s.rec = newRecorder(durable, cfg.Logger)
+	return s, nil
+}
+
+// Close flushes pending verification records and stops the writer.
+func (s *Service) Close() { s.rec.close() }
+
+// Keyring returns the JWT keyring (for the JWKS endpoint and key rotation).
+func (s *Service) Keyring() *token.Keyring { return s.keys }
+
+// Carrier returns the configured carrier adapter.
+func (s *Service) Carrier() carrier.Adapter { return s.cfg.Carrier }
+
+// PhoneHash is the keyed hash of a number stored in verification records:
+// it lets an operator match records for a known number without storing it.
+func (s *Service) PhoneHash(phone string) string {
+	m := hmac.New(sha256.New, s.phoneKey)
+	m.Write([]byte(carrier.E164(phone)))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// storeErr maps a store failure to the service's error space.
+func storeErr(op string, err error) error {
+	if errors.Is(err, store.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%s: %w: %w", op, ErrUnavailable, err)
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+// cache is a small TTL cache for hot durable reads.
+type cache[V any] struct {
+	ttl time.Duration
+	mu  sync.RWMutex
+	m   map[string]cacheEntry[V]
+}
+
+type cacheEntry[V any] struct {
+	v  V
+	at time.Time
+}
+
+func (c *cache[V]) get(k string, now time.Time) (V, bool) {
+	c.mu.RLock()
+	e, ok := c.m[k]
+	c.mu.RUnlock()
+	if !ok || c.ttl < 0 || now.Sub(e.at) > c.ttl {
+		var zero V
+		return zero, false
+	}
+	return e.v, true
+}
+
+func (c *cache[V]) put(k string, v V, now time.Time) {
+	if c.ttl < 0 {
+		return
+	}
+	c.mu.Lock()
+	if c.m == nil || len(c.m) > 100_000 {
+		c.m = make(map[string]cacheEntry[V])
+	}
+	c.m[k] = cacheEntry[V]{v, now}
+	c.mu.Unlock()
+}
+
+func (c *cache[V]) drop(k string) {
+	c.mu.Lock()
+	delete(c.m, k)
+	c.mu.Unlock()
+}

@@ -1,0 +1,110 @@
+package openapi
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/numauth/numauth/internal/auth"
+	"github.com/numauth/numauth/internal/openapi/sign"
+)
+
+// Gateway error codes (docs/api.md lists every code with its HTTP status).
+const (
+	codeOK                  = "OK"
+	codeInvalidParameter    = "InvalidParameter"
+	codeKeyNotFound         = "InvalidAccessKeyId.NotFound"
+	codeKeyInactive         = "InvalidAccessKeyId.Inactive"
+	codeIncompleteSignature = "IncompleteSignature"
+	codeSignatureMethod     = "InvalidSignatureMethod"
+	codeSignatureVersion    = "InvalidSignatureVersion"
+	codeSignatureMismatch   = "SignatureDoesNotMatch"
+	codeNonceUsed           = "SignatureNonceUsed"
+	codeTimeFormat          = "InvalidTimeStamp.Format"
+	codeTimeExpired         = "InvalidTimeStamp.Expired"
+	codeActionNotFound      = "InvalidAction.NotFound"
+	codeVersion             = "InvalidVersion"
+	codeThrottlingUser      = "Throttling.User"
+	codeUnavailable         = "ServiceUnavailable"
+	codeInternal            = "InternalError"
+)
+
+// APIError is an error answer in Alibaba's envelope.
+type APIError struct {
+	Code    string
+	Status  int // HTTP status
+	Message string
+	cause   error
+}
+
+func (e *APIError) Error() string { return e.Code + ": " + e.Message }
+func (e *APIError) Unwrap() error { return e.cause }
+
+func apiErr(code, msg string) *APIError {
+	return &APIError{Code: code, Status: statusOf(code), Message: msg}
+}
+
+func statusOf(code string) int {
+	switch code {
+	case codeKeyNotFound, codeActionNotFound:
+		return http.StatusNotFound
+	case codeUnavailable:
+		return http.StatusServiceUnavailable
+	case codeInternal:
+		return http.StatusInternalServerError
+	}
+	return http.StatusBadRequest
+}
+
+// business codes: HTTP 200 with a non-OK Code, as Alibaba answers them.
+var businessCodes = []struct {
+	err  error
+	code string
+}{
+	{auth.ErrInvalidParameters, "isv.INVALID_PARAMETERS"},
+	{auth.ErrSceneQueryFail, "isv.SCENE_QUERY_FAIL"},
+	{auth.ErrSchemeNotExist, "isv.VERIFY_SCHEME_NOT_EXIST"},
+	{auth.ErrSchemeConflict, "isv.VERIFY_SCHEME_CONFLICT"},
+	{auth.ErrTokenInvalid, "isv.TOKEN_INVALID"},
+	{auth.ErrTokenUnauthorized, "isv.TOKEN_UNAUTHORIZED_USED"},
+	{auth.ErrMobileIllegal, "isv.MOBILE_NUMBER_ILLEGAL"},
+	{auth.ErrParametersMismatch, "isv.PARAMETERS_MISMATCH"},
+}
+
+// toAPIError maps any error from the protocol layer or the service to the
+// answer the client gets. It is the one place where error codes are chosen.
+func toAPIError(err error) *APIError {
+	var ae *APIError
+	if errors.As(err, &ae) {
+		return ae
+	}
+	for _, b := range businessCodes {
+		if errors.Is(err, b.err) {
+			return &APIError{Code: b.code, Status: http.StatusOK, Message: err.Error(), cause: err}
+		}
+	}
+	var code, msg string
+	switch {
+	case errors.Is(err, sign.ErrIncomplete):
+		code, msg = codeIncompleteSignature, "The request signature does not conform to Aliyun standards."
+	case errors.Is(err, sign.ErrMethod):
+		code, msg = codeSignatureMethod, "Specified signature method is not supported."
+	case errors.Is(err, sign.ErrVersion):
+		code, msg = codeSignatureVersion, "Specified signature version is not supported."
+	case errors.Is(err, sign.ErrTimestampFormat):
+		code, msg = codeTimeFormat, "Specified time stamp or date value is not well formatted."
+	case errors.Is(err, sign.ErrMismatch), errors.Is(err, sign.ErrContentHash):
+		code, msg = codeSignatureMismatch, "Specified signature does not match our calculation."
+	case errors.Is(err, sign.ErrMalformedQuery):
+		code, msg = codeInvalidParameter, "The query string or form body is not well-formed."
+	case errors.Is(err, auth.ErrKeyNotFound):
+		code, msg = codeKeyNotFound, "Specified access key is not found."
+	case errors.Is(err, auth.ErrKeyInactive):
+		code, msg = codeKeyInactive, "Specified access key is disabled."
+	case errors.Is(err, auth.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
+		code, msg = codeUnavailable, "The request has failed due to a temporary failure of the server."
+	default:
+		code, msg = codeInternal, "The request processing has failed due to some unknown error."
+	}
+	return &APIError{Code: code, Status: statusOf(code), Message: msg, cause: err}
+}
