@@ -1,0 +1,518 @@
+// Package sqlite is the default store.Durable: one SQLite file, through the
+// pure-Go driver modernc.org/sqlite (no cgo, so the numauth binary builds
+// without a C toolchain).
+//
+// Durability: the database runs in WAL mode with synchronous=FULL, so every
+// commit fsyncs the WAL before it returns: a write that returned nil
+// survives a crash of the process and of the machine. The fsync is paid
+// once per transaction, which is why RecordVerifications takes a batch.
+//
+// Concurrency: SQLite allows one writer at a time, so all writes go through
+// one connection (callers queue in database/sql, not in SQLite's busy
+// loop) and every write transaction begins IMMEDIATE; reads use a small
+// pool of read-only connections that WAL lets run beside the writer.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/numauth/numauth/internal/store"
+)
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+const (
+	busyTimeout = 5 * time.Second
+	readers     = 4
+)
+
+var errClosed = fmt.Errorf("%w: sqlite store is closed", store.ErrUnavailable)
+
+// Store is a store.Durable on one SQLite file.
+type Store struct {
+	w, r   *sql.DB
+	closed atomic.Bool
+	once   sync.Once
+	cerr   error
+
+	insVerification *sql.Stmt // on w
+	getAccessKey    *sql.Stmt // on r
+	getVerification *sql.Stmt // on r
+}
+
+var _ store.Durable = (*Store)(nil)
+
+func dsn(path string, write bool) string {
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "synchronous(FULL)")
+	if write {
+		q.Add("_pragma", "journal_mode(WAL)")
+		q.Set("_txlock", "immediate")
+	} else {
+		q.Add("_pragma", "query_only(1)")
+	}
+	return path + "?" + q.Encode()
+}
+
+// Open opens (creating if needed) the database at path and brings its
+// schema up to date. The directory must exist.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if strings.ContainsAny(path, "?#") {
+		return nil, fmt.Errorf("sqlite: path %q must not contain '?' or '#'", path)
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if _, err := os.Stat(dir); err != nil {
+			return nil, fmt.Errorf("%w: sqlite: %w", store.ErrUnavailable, err)
+		}
+	}
+	w, err := sql.Open("sqlite", dsn(path, true))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	s := &Store{w: w}
+	if err := migrate(ctx, w); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: migrate %s: %w", path, mapErr(err))
+	}
+	s.r, err = sql.Open("sqlite", dsn(path, false))
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	s.r.SetMaxOpenConns(readers)
+	s.r.SetMaxIdleConns(readers)
+	s.r.SetConnMaxLifetime(0)
+	s.r.SetConnMaxIdleTime(0)
+	for _, p := range []struct {
+		db   *sql.DB
+		dst  **sql.Stmt
+		stmt string
+	}{
+		{w, &s.insVerification, `INSERT INTO verifications (id, account_id, scheme_code, kind, carrier, result,
+			masked_phone, phone_hash, billable, latency_us, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)`},
+		{s.r, &s.getAccessKey, `SELECT ` + accessKeyCols + ` FROM access_keys WHERE id = ?`},
+		{s.r, &s.getVerification, `SELECT ` + verificationCols + ` FROM verifications WHERE id = ?`},
+	} {
+		if *p.dst, err = p.db.PrepareContext(ctx, p.stmt); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("sqlite: prepare: %w", mapErr(err))
+		}
+	}
+	return s, nil
+}
+
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+func migrations() ([]migration, error) {
+	entries, err := fs.ReadDir(migrationFS, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	var ms []migration
+	for _, e := range entries {
+		num, _, ok := strings.Cut(e.Name(), "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil || v <= 0 || !strings.HasSuffix(e.Name(), ".sql") {
+			return nil, fmt.Errorf("bad migration file name %q (want NNNN_name.sql)", e.Name())
+		}
+		b, err := migrationFS.ReadFile("migrations/" + e.Name())
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, migration{v, e.Name(), string(b)})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	for i := range ms {
+		if ms[i].version != i+1 {
+			return nil, fmt.Errorf("migrations are not numbered 1..n: %q", ms[i].name)
+		}
+	}
+	return ms, nil
+}
+
+// migrate applies the missing migrations in one IMMEDIATE transaction, so
+// that processes opening the same file at once apply each exactly once.
+func migrate(ctx context.Context, db *sql.DB) error {
+	ms, err := migrations()
+	if err != nil {
+		return err
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    INTEGER NOT NULL PRIMARY KEY,
+		name       TEXT    NOT NULL,
+		applied_at INTEGER NOT NULL)`); err != nil {
+		return err
+	}
+	var current int
+	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+		return err
+	}
+	if current > len(ms) {
+		return fmt.Errorf("database schema version %d is newer than this binary's %d", current, len(ms))
+	}
+	for _, m := range ms[current:] {
+		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+			return fmt.Errorf("%s: %w", m.name, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
+			m.version, m.name, time.Now().UnixMicro()); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// mapErr turns driver errors into the store's sentinel errors, keeping the
+// original in the chain.
+func mapErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.ErrNotFound
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY, sqlite3.SQLITE_CONSTRAINT_UNIQUE:
+			return fmt.Errorf("%w: %w", store.ErrConflict, err)
+		}
+		switch se.Code() & 0xff {
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN,
+			sqlite3.SQLITE_FULL, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_NOMEM, sqlite3.SQLITE_INTERRUPT,
+			sqlite3.SQLITE_PROTOCOL, sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_PERM:
+			return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
+		}
+		return err
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, sql.ErrConnDone) || errors.Is(err, driver.ErrBadConn) ||
+		strings.Contains(err.Error(), "sql: database is closed") || strings.Contains(err.Error(), "sql: statement is closed") {
+		return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
+	}
+	return err
+}
+
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
+func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+func nullMicros(t time.Time) sql.NullInt64 {
+	if t.IsZero() {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: t.UnixMicro(), Valid: true}
+}
+
+func nonNil(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}
+
+func (s *Store) check() error {
+	if s.closed.Load() {
+		return errClosed
+	}
+	return nil
+}
+
+// exec runs one auto-committed write; want1 makes "no row affected" ErrNotFound.
+func (s *Store) exec(ctx context.Context, want1 bool, query string, args ...any) error {
+	if err := s.check(); err != nil {
+		return err
+	}
+	res, err := s.w.ExecContext(ctx, query, args...)
+	if err != nil {
+		return mapErr(err)
+	}
+	if want1 {
+		n, err := res.RowsAffected()
+		if err != nil {
+			return mapErr(err)
+		}
+		if n == 0 {
+			return store.ErrNotFound
+		}
+	}
+	return nil
+}
+
+const accessKeyCols = `id, account_id, sealed_secret, status, description, created_at`
+
+type scanner interface{ Scan(...any) error }
+
+func scanAccessKey(r scanner) (store.AccessKey, error) {
+	var k store.AccessKey
+	var at int64
+	err := r.Scan(&k.ID, &k.AccountID, &k.SealedSecret, &k.Status, &k.Description, &at)
+	k.CreatedAt = fromMicros(at)
+	return k, err
+}
+
+// CreateAccessKey implements store.Durable.
+func (s *Store) CreateAccessKey(ctx context.Context, k store.AccessKey) error {
+	return s.exec(ctx, false, `INSERT INTO access_keys (`+accessKeyCols+`) VALUES (?,?,?,?,?,?)`,
+		k.ID, k.AccountID, nonNil(k.SealedSecret), string(k.Status), k.Description, micros(k.CreatedAt))
+}
+
+// GetAccessKey implements store.Durable.
+func (s *Store) GetAccessKey(ctx context.Context, id string) (store.AccessKey, error) {
+	if err := s.check(); err != nil {
+		return store.AccessKey{}, err
+	}
+	k, err := scanAccessKey(s.getAccessKey.QueryRowContext(ctx, id))
+	if err != nil {
+		return store.AccessKey{}, mapErr(err)
+	}
+	return k, nil
+}
+
+// ListAccessKeys implements store.Durable.
+func (s *Store) ListAccessKeys(ctx context.Context) ([]store.AccessKey, error) {
+	return list(s, ctx, scanAccessKey, `SELECT `+accessKeyCols+` FROM access_keys ORDER BY created_at, id`)
+}
+
+// SetAccessKeyStatus implements store.Durable; ErrNotFound if absent.
+func (s *Store) SetAccessKeyStatus(ctx context.Context, id string, st store.KeyStatus) error {
+	return s.exec(ctx, true, `UPDATE access_keys SET status = ? WHERE id = ?`, string(st), id)
+}
+
+const schemeCols = `code, account_id, name, app_name, os_type, origin, url, pack_name, pack_sign,
+	bundle_id, sms_sign_name, ip_white_list, email, created_at`
+
+func scanScheme(r scanner) (store.Scheme, error) {
+	var c store.Scheme
+	var at int64
+	err := r.Scan(&c.Code, &c.AccountID, &c.Name, &c.AppName, &c.OsType, &c.Origin, &c.URL, &c.PackName,
+		&c.PackSign, &c.BundleID, &c.SmsSignName, &c.IPWhiteList, &c.Email, &at)
+	c.CreatedAt = fromMicros(at)
+	return c, err
+}
+
+// CreateScheme implements store.Durable.
+func (s *Store) CreateScheme(ctx context.Context, c store.Scheme) error {
+	return s.exec(ctx, false, `INSERT INTO schemes (`+schemeCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		c.Code, c.AccountID, c.Name, c.AppName, c.OsType, c.Origin, c.URL, c.PackName, c.PackSign,
+		c.BundleID, c.SmsSignName, c.IPWhiteList, c.Email, micros(c.CreatedAt))
+}
+
+// GetScheme implements store.Durable.
+func (s *Store) GetScheme(ctx context.Context, code string) (store.Scheme, error) {
+	if err := s.check(); err != nil {
+		return store.Scheme{}, err
+	}
+	c, err := scanScheme(s.r.QueryRowContext(ctx, `SELECT `+schemeCols+` FROM schemes WHERE code = ?`, code))
+	if err != nil {
+		return store.Scheme{}, mapErr(err)
+	}
+	return c, nil
+}
+
+// ListSchemes implements store.Durable.
+func (s *Store) ListSchemes(ctx context.Context, accountID string) ([]store.Scheme, error) {
+	if accountID == "" {
+		return list(s, ctx, scanScheme, `SELECT `+schemeCols+` FROM schemes ORDER BY created_at, code`)
+	}
+	return list(s, ctx, scanScheme, `SELECT `+schemeCols+` FROM schemes WHERE account_id = ? ORDER BY created_at, code`, accountID)
+}
+
+// DeleteScheme implements store.Durable.
+func (s *Store) DeleteScheme(ctx context.Context, code string) error {
+	return s.exec(ctx, true, `DELETE FROM schemes WHERE code = ?`, code)
+}
+
+const verificationCols = `id, account_id, scheme_code, kind, carrier, result, masked_phone, phone_hash,
+	billable, latency_us, created_at`
+
+// RecordVerifications implements store.Durable: one IMMEDIATE transaction
+// (one fsync) per call, one prepared insert per record.
+func (s *Store) RecordVerifications(ctx context.Context, vs []store.Verification) error {
+	if err := s.check(); err != nil {
+		return err
+	}
+	if len(vs) == 0 {
+		return nil
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return mapErr(err)
+	}
+	defer tx.Rollback()
+	st := tx.StmtContext(ctx, s.insVerification)
+	for i := range vs {
+		v := &vs[i]
+		if _, err := st.ExecContext(ctx, v.ID, v.AccountID, v.SchemeCode, v.Kind, v.Carrier, v.Result,
+			v.MaskedPhone, v.PhoneHash, v.Billable, v.LatencyUS, micros(v.CreatedAt)); err != nil {
+			return fmt.Errorf("verification %q: %w", v.ID, mapErr(err))
+		}
+	}
+	return mapErr(tx.Commit())
+}
+
+// GetVerification implements store.Durable.
+func (s *Store) GetVerification(ctx context.Context, id string) (store.Verification, error) {
+	if err := s.check(); err != nil {
+		return store.Verification{}, err
+	}
+	var v store.Verification
+	var at int64
+	err := s.getVerification.QueryRowContext(ctx, id).Scan(&v.ID, &v.AccountID, &v.SchemeCode, &v.Kind,
+		&v.Carrier, &v.Result, &v.MaskedPhone, &v.PhoneHash, &v.Billable, &v.LatencyUS, &at)
+	if err != nil {
+		return store.Verification{}, mapErr(err)
+	}
+	v.CreatedAt = fromMicros(at)
+	return v, nil
+}
+
+const usPerDay = 86400 * 1_000_000
+
+// DailyStats implements store.Durable. Empty AccountID, Kind or SchemeCode
+// match any; a zero From or To leaves that end of the range open.
+func (s *Store) DailyStats(ctx context.Context, f store.VerificationFilter) ([]store.DayStat, error) {
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	var where []string
+	var args []any
+	add := func(cond string, arg any) {
+		where = append(where, cond)
+		args = append(args, arg)
+	}
+	if f.AccountID != "" {
+		add("account_id = ?", f.AccountID)
+	}
+	if !f.From.IsZero() {
+		add("created_at >= ?", micros(f.From))
+	}
+	if !f.To.IsZero() {
+		add("created_at < ?", micros(f.To))
+	}
+	if f.Kind != "" {
+		add("kind = ?", f.Kind)
+	}
+	if f.SchemeCode != "" {
+		add("scheme_code = ?", f.SchemeCode)
+	}
+	where = append(where, "result IN ('PASS', 'REJECT', 'UNKNOWN')")
+	// Floor division, so that times before 1970 land on the right day too.
+	q := `SELECT (created_at - ((created_at % ` + strconv.Itoa(usPerDay) + `) + ` + strconv.Itoa(usPerDay) + `) % ` +
+		strconv.Itoa(usPerDay) + `) / ` + strconv.Itoa(usPerDay) + ` AS day,
+		sum(result = 'PASS'), sum(result = 'REJECT'), sum(result = 'UNKNOWN')
+		FROM verifications WHERE ` + strings.Join(where, " AND ") + ` GROUP BY day ORDER BY day`
+	return list(s, ctx, func(r scanner) (store.DayStat, error) {
+		var d store.DayStat
+		var day int64
+		err := r.Scan(&day, &d.Pass, &d.Reject, &d.Unknown)
+		d.Day = time.Unix(day*86400, 0).UTC().Format(time.DateOnly)
+		return d, err
+	}, q, args...)
+}
+
+const signingKeyCols = `id, use, alg, sealed, public, created_at, not_after`
+
+// PutSigningKey implements store.Durable.
+func (s *Store) PutSigningKey(ctx context.Context, k store.SigningKey) error {
+	return s.exec(ctx, false, `INSERT INTO signing_keys (`+signingKeyCols+`) VALUES (?,?,?,?,?,?,?)`,
+		k.ID, k.Use, k.Alg, nonNil(k.Sealed), k.Public, micros(k.CreatedAt), nullMicros(k.NotAfter))
+}
+
+// ListSigningKeys implements store.Durable.
+func (s *Store) ListSigningKeys(ctx context.Context, use string) ([]store.SigningKey, error) {
+	return list(s, ctx, func(r scanner) (store.SigningKey, error) {
+		var k store.SigningKey
+		var at int64
+		var na sql.NullInt64
+		err := r.Scan(&k.ID, &k.Use, &k.Alg, &k.Sealed, &k.Public, &at, &na)
+		k.CreatedAt = fromMicros(at)
+		if na.Valid {
+			k.NotAfter = fromMicros(na.Int64)
+		}
+		return k, err
+	}, `SELECT `+signingKeyCols+` FROM signing_keys WHERE use = ? ORDER BY created_at, id`, use)
+}
+
+func list[T any](s *Store, ctx context.Context, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	rows, err := s.r.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, mapErr(err)
+		}
+		out = append(out, v)
+	}
+	return out, mapErr(rows.Err())
+}
+
+// Ping implements store.Durable: it reads the schema version from the file.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.check(); err != nil {
+		return err
+	}
+	var v int
+	return mapErr(s.r.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&v))
+}
+
+// Close closes the database; later calls fail with store.ErrUnavailable.
+// Close is idempotent.
+func (s *Store) Close() error {
+	s.once.Do(func() {
+		s.closed.Store(true)
+		var errs []error
+		for _, st := range []*sql.Stmt{s.insVerification, s.getAccessKey, s.getVerification} {
+			if st != nil {
+				errs = append(errs, st.Close())
+			}
+		}
+		if s.r != nil {
+			errs = append(errs, s.r.Close())
+		}
+		errs = append(errs, s.w.Close())
+		s.cerr = errors.Join(errs...)
+	})
+	return s.cerr
+}

@@ -1,0 +1,217 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/numauth/numauth/internal/store"
+	"github.com/numauth/numauth/internal/store/storetest"
+)
+
+func open(t testing.TB) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "numauth.db"))
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	storetest.RunDurable(t, func(t *testing.T) store.Durable { return open(t) })
+}
+
+func TestPragmas(t *testing.T) {
+	s := open(t)
+	defer s.Close()
+	ctx := context.Background()
+	for _, db := range []struct {
+		name string
+		db   *sql.DB
+	}{{"writer", s.w}, {"reader", s.r}} {
+		var mode string
+		var sync, fk, busy int
+		c, err := db.db.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for q, dst := range map[string]any{"PRAGMA journal_mode": &mode, "PRAGMA synchronous": &sync,
+			"PRAGMA foreign_keys": &fk, "PRAGMA busy_timeout": &busy} {
+			if err := c.QueryRowContext(ctx, q).Scan(dst); err != nil {
+				t.Fatalf("%s %s: %v", db.name, q, err)
+			}
+		}
+		c.Close()
+		if mode != "wal" || sync != 2 || fk != 1 || busy != 5000 {
+			t.Errorf("%s: journal_mode=%s synchronous=%d foreign_keys=%d busy_timeout=%d; want wal 2(FULL) 1 5000",
+				db.name, mode, sync, fk, busy)
+		}
+	}
+}
+
+func TestReopenKeepsDataAndSchema(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "numauth.db")
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := store.AccessKey{ID: "k", AccountID: "a", SealedSecret: []byte("s"), Status: store.KeyActive, CreatedAt: time.Now()}
+	if err := s.CreateAccessKey(ctx, k); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s, err = Open(ctx, path)
+	if err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	defer s.Close()
+	if _, err := s.GetAccessKey(ctx, "k"); err != nil {
+		t.Fatalf("after reopen: %v", err)
+	}
+	var n int
+	if err := s.r.QueryRow(`SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("schema_migrations rows = %d, %v; want 1", n, err)
+	}
+}
+
+func TestConcurrentOpen(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "numauth.db")
+	var wg sync.WaitGroup
+	stores := make([]*Store, 4)
+	errs := make([]error, 4)
+	for i := range stores {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			stores[i], errs[i] = Open(ctx, path)
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("Open %d: %v", i, err)
+		}
+		defer stores[i].Close()
+	}
+	// Writes from every handle land in the one file.
+	for i, s := range stores {
+		v := store.Verification{ID: fmt.Sprint("v", i), AccountID: "a", Result: "PASS", CreatedAt: time.Now()}
+		if err := s.RecordVerifications(ctx, []store.Verification{v}); err != nil {
+			t.Fatalf("RecordVerifications via handle %d: %v", i, err)
+		}
+	}
+	for i := range stores {
+		if _, err := stores[0].GetVerification(ctx, fmt.Sprint("v", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestNewerSchemaRefused(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "numauth.db")
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.w.Exec(`INSERT INTO schema_migrations VALUES (999, '0999_future.sql', 0)`); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if s, err := Open(ctx, path); err == nil {
+		s.Close()
+		t.Fatal("Open of a database with a newer schema succeeded")
+	}
+}
+
+func TestOpenMissingDir(t *testing.T) {
+	_, err := Open(context.Background(), filepath.Join(t.TempDir(), "no", "such", "dir", "x.db"))
+	if !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("Open in a missing directory: %v, want ErrUnavailable", err)
+	}
+}
+
+func TestCanceledContext(t *testing.T) {
+	s := open(t)
+	defer s.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err := s.RecordVerifications(ctx, []store.Verification{{ID: "v", CreatedAt: time.Now()}})
+	if !errors.Is(err, store.ErrUnavailable) || !errors.Is(err, context.Canceled) {
+		t.Fatalf("RecordVerifications with a canceled context: %v, want ErrUnavailable wrapping context.Canceled", err)
+	}
+	if _, err := s.GetVerification(context.Background(), "v"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("after a canceled write: %v, want ErrNotFound", err)
+	}
+}
+
+func benchVerifications(n, batch int) [][]store.Verification {
+	out := make([][]store.Verification, 0, n/batch+1)
+	at := time.Now()
+	for i := 0; i < n; i += batch {
+		b := make([]store.Verification, batch)
+		for j := range b {
+			b[j] = store.Verification{
+				ID: fmt.Sprintf("%016x-%04x", i, j), AccountID: "acct-1", SchemeCode: "FC100000012345678",
+				Kind: "verify", Carrier: "CM", Result: "PASS", MaskedPhone: "138****5678",
+				PhoneHash: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+				Billable:  true, LatencyUS: 84000, CreatedAt: at,
+			}
+		}
+		out = append(out, b)
+	}
+	return out
+}
+
+func benchRecord(b *testing.B, batch int) {
+	s := open(b)
+	defer s.Close()
+	ctx := context.Background()
+	batches := benchVerifications(b.N*batch, batch)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := s.RecordVerifications(ctx, batches[i]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batch), "ns/record")
+}
+
+// One op is one RecordVerifications call (one transaction, one fsync).
+func BenchmarkRecordVerifications1(b *testing.B)  { benchRecord(b, 1) }
+func BenchmarkRecordVerifications64(b *testing.B) { benchRecord(b, 64) }
+
+func BenchmarkGetAccessKey(b *testing.B) {
+	s := open(b)
+	defer s.Close()
+	ctx := context.Background()
+	ids := make([]string, 1024)
+	for i := range ids {
+		ids[i] = fmt.Sprint("LTAI5t", i)
+		if err := s.CreateAccessKey(ctx, store.AccessKey{ID: ids[i], AccountID: "a",
+			SealedSecret: make([]byte, 60), Status: store.KeyActive, CreatedAt: time.Now()}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		i := 0
+		for pb.Next() {
+			i++
+			if _, err := s.GetAccessKey(ctx, ids[i&1023]); err != nil {
+				b.Error(err)
+			}
+		}
+	})
+}
