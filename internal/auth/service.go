@@ -110,6 +110,7 @@ func New(ctx context.Context, cfg Config, durable store.Durable, eph store.Ephem
 	if err != nil {
 		return nil, err
 	}
+	sealer.WithClock(cfg.Now)
 	keys, err := token.LoadKeyring(ctx, durable, box)
 	if err != nil {
 		return nil, err

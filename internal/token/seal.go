@@ -74,6 +74,12 @@ type Sealer struct {
 	now  func() time.Time
 }
 
+// WithClock makes the sealer judge expiry by now (for tests and replays).
+func (s *Sealer) WithClock(now func() time.Time) *Sealer {
+	s.now = now
+	return s
+}
+
 // version prefixes every sealed token so the format can evolve.
 const sealVersion = 'A'
 

@@ -1,0 +1,476 @@
+package auth_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/netip"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/numauth/numauth/internal/auth"
+	"github.com/numauth/numauth/internal/carrier"
+	"github.com/numauth/numauth/internal/carrier/sandbox"
+	"github.com/numauth/numauth/internal/secret"
+	"github.com/numauth/numauth/internal/store"
+	"github.com/numauth/numauth/internal/store/memory"
+	"github.com/numauth/numauth/internal/store/sqlite"
+	"github.com/numauth/numauth/internal/token"
+)
+
+const (
+	origin  = "https://shop.example.com"
+	pageURL = "https://shop.example.com/login"
+	phone   = "13800138000" // CM
+)
+
+var lineAddr = netip.MustParseAddr("10.1.2.3")
+
+type env struct {
+	svc     *auth.Service
+	sb      *sandbox.Sandbox
+	durable store.Durable
+	caller  auth.Caller
+	scheme  store.Scheme
+	now     *atomic.Int64
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	ctx := context.Background()
+	d, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "numauth.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	eph := memory.New()
+	t.Cleanup(func() { eph.Close() })
+	box, _ := secret.New(bytes.Repeat([]byte{9}, 32))
+	sb, err := sandbox.New(sandbox.Config{Key: box.Derive("sandbox", 32),
+		Subscribers: []sandbox.Subscriber{{Prefix: netip.PrefixFrom(lineAddr, 32), Phone: phone}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{sb: sb, durable: d, now: &atomic.Int64{}}
+	e.now.Store(time.Now().UnixNano())
+	svc, err := auth.New(ctx, auth.Config{Carrier: sb, MaskTries: 3, Now: func() time.Time { return time.Unix(0, e.now.Load()) }}, d, eph, box)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(svc.Close)
+	e.svc = svc
+	cred, err := svc.CreateAccessKey(ctx, "acct1", "", "", "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.caller = auth.Caller{AccessKeyID: cred.AccessKeyID, AccountID: cred.AccountID}
+	e.scheme, err = svc.CreateScheme(ctx, e.caller, auth.SchemeInput{Name: "shop", AppName: "Shop", OsType: "H5", Origin: origin, URL: pageURL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// session runs GetAuthToken and the gateway check for a flow.
+func (e *env) session(t *testing.T, kind carrier.Kind, biz token.Biz) string {
+	t.Helper()
+	ctx := context.Background()
+	ti, err := e.svc.GetAuthToken(ctx, e.caller, auth.GetAuthTokenInput{URL: pageURL, Origin: origin, Biz: biz})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := e.svc.CheckH5(ctx, auth.H5Check{AccessToken: ti.AccessToken, JwtToken: ti.JwtToken, Origin: origin, Kind: kind})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s.ID
+}
+
+func (e *env) verifyToken(t *testing.T) string {
+	t.Helper()
+	sid := e.session(t, carrier.KindVerify, token.BizAny)
+	res, err := e.svc.H5VerifyToken(context.Background(), sid, origin, carrier.FrontRequest{Source: lineAddr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.SPToken
+}
+
+func TestGetAuthTokenSchemeMatching(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	tests := []struct {
+		name   string
+		in     auth.GetAuthTokenInput
+		caller auth.Caller
+		want   error
+	}{
+		{"exact url", auth.GetAuthTokenInput{URL: pageURL, Origin: origin}, e.caller, nil},
+		{"url below the registered path", auth.GetAuthTokenInput{URL: pageURL + "/step2?x=1", Origin: origin}, e.caller, nil},
+		{"origin case and default port", auth.GetAuthTokenInput{URL: "HTTPS://Shop.Example.com:443/login", Origin: "https://SHOP.example.com:443"}, e.caller, nil},
+		{"with scene code", auth.GetAuthTokenInput{URL: pageURL, Origin: origin, SceneCode: e.scheme.Code, Biz: token.BizLogin}, e.caller, nil},
+		{"path only sharing a prefix", auth.GetAuthTokenInput{URL: "https://shop.example.com/loginx", Origin: origin}, e.caller, auth.ErrSceneQueryFail},
+		{"other origin", auth.GetAuthTokenInput{URL: "https://evil.example.com/login", Origin: "https://evil.example.com"}, e.caller, auth.ErrSceneQueryFail},
+		{"url not on origin", auth.GetAuthTokenInput{URL: "https://evil.example.com/login", Origin: origin}, e.caller, auth.ErrSceneQueryFail},
+		{"unknown scene code", auth.GetAuthTokenInput{URL: pageURL, Origin: origin, SceneCode: "FC1000"}, e.caller, auth.ErrSceneQueryFail},
+		{"another account", auth.GetAuthTokenInput{URL: pageURL, Origin: origin}, auth.Caller{AccountID: "acct2"}, auth.ErrSceneQueryFail},
+		{"bad origin", auth.GetAuthTokenInput{URL: pageURL, Origin: "javascript:alert(1)"}, e.caller, auth.ErrInvalidParameters},
+		{"bad biz type", auth.GetAuthTokenInput{URL: pageURL, Origin: origin, Biz: 7}, e.caller, auth.ErrInvalidParameters},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ti, err := e.svc.GetAuthToken(ctx, tt.caller, tt.in)
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("GetAuthToken = %v, want %v", err, tt.want)
+			}
+			if err == nil && (ti.AccessToken == "" || ti.JwtToken == "" || ti.Scheme != e.scheme.Code) {
+				t.Fatalf("tokens = %+v", ti)
+			}
+		})
+	}
+	// Two schemes matching the same page need SceneCode.
+	if _, err := e.svc.CreateScheme(ctx, e.caller, auth.SchemeInput{Name: "shop2", OsType: "H5", Origin: origin, URL: origin + "/"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.GetAuthToken(ctx, e.caller, auth.GetAuthTokenInput{URL: pageURL, Origin: origin}); !errors.Is(err, auth.ErrSceneQueryFail) {
+		t.Fatalf("ambiguous match: %v", err)
+	}
+	if _, err := e.svc.GetAuthToken(ctx, e.caller, auth.GetAuthTokenInput{URL: pageURL, Origin: origin, SceneCode: e.scheme.Code}); err != nil {
+		t.Fatalf("SceneCode resolves the ambiguity: %v", err)
+	}
+}
+
+func TestSchemes(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	bad := []auth.SchemeInput{
+		{Name: "", OsType: "H5", Origin: origin, URL: pageURL},
+		{Name: "x", OsType: "Symbian"},
+		{Name: "x", OsType: "H5"},
+		{Name: "x", OsType: "H5", Origin: origin, URL: "https://other.example.com/"},
+		{Name: "x", OsType: "H5", Origin: "ftp://a", URL: "ftp://a/"},
+		{Name: "bad\x00name", OsType: "Android"},
+	}
+	for _, in := range bad {
+		if _, err := e.svc.CreateScheme(ctx, e.caller, in); !errors.Is(err, auth.ErrInvalidParameters) {
+			t.Errorf("CreateScheme(%+v) = %v, want ErrInvalidParameters", in, err)
+		}
+	}
+	if _, err := e.svc.CreateScheme(ctx, e.caller, auth.SchemeInput{Name: "shop", OsType: "Android"}); !errors.Is(err, auth.ErrSchemeConflict) {
+		t.Errorf("duplicate name: %v", err)
+	}
+	other := auth.Caller{AccountID: "acct2"}
+	if _, err := e.svc.DescribeScheme(ctx, other, e.scheme.Code); !errors.Is(err, auth.ErrSchemeNotExist) {
+		t.Errorf("another account's scheme is visible: %v", err)
+	}
+	if err := e.svc.DeleteScheme(ctx, other, e.scheme.Code); !errors.Is(err, auth.ErrSchemeNotExist) {
+		t.Errorf("another account deleted the scheme: %v", err)
+	}
+	got, err := e.svc.DescribeScheme(ctx, e.caller, e.scheme.Code)
+	if err != nil || got.Origin != origin || got.URL != pageURL {
+		t.Fatalf("DescribeScheme = %+v, %v", got, err)
+	}
+	// Tokens minted before a deletion stop working at once.
+	ti, _ := e.svc.GetAuthToken(ctx, e.caller, auth.GetAuthTokenInput{URL: pageURL, Origin: origin})
+	if err := e.svc.DeleteScheme(ctx, e.caller, e.scheme.Code); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.CheckH5(ctx, auth.H5Check{AccessToken: ti.AccessToken, JwtToken: ti.JwtToken, Origin: origin, Kind: carrier.KindVerify}); !errors.Is(err, auth.ErrSchemeGone) {
+		t.Fatalf("check after deletion: %v", err)
+	}
+}
+
+func TestCheckH5(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	ti, _ := e.svc.GetAuthToken(ctx, e.caller, auth.GetAuthTokenInput{URL: pageURL, Origin: origin, Biz: token.BizVerify})
+	other, _ := e.svc.GetAuthToken(ctx, e.caller, auth.GetAuthTokenInput{URL: pageURL, Origin: origin})
+	tests := []struct {
+		name string
+		in   auth.H5Check
+		want error
+	}{
+		{"ok", auth.H5Check{AccessToken: ti.AccessToken, JwtToken: ti.JwtToken, Origin: origin, Kind: carrier.KindVerify, Phone: phone}, nil},
+		{"foreign origin", auth.H5Check{AccessToken: ti.AccessToken, JwtToken: ti.JwtToken, Origin: "https://evil.example.com", Kind: carrier.KindVerify}, auth.ErrIdentity},
+		{"no origin", auth.H5Check{AccessToken: ti.AccessToken, JwtToken: ti.JwtToken, Kind: carrier.KindVerify}, auth.ErrIdentity},
+		{"tokens of two pairs", auth.H5Check{AccessToken: ti.AccessToken, JwtToken: other.JwtToken, Origin: origin, Kind: carrier.KindVerify}, auth.ErrIdentity},
+		{"jwt as access token", auth.H5Check{AccessToken: ti.JwtToken, JwtToken: ti.JwtToken, Origin: origin, Kind: carrier.KindVerify}, auth.ErrIdentity},
+		{"login with verify tokens", auth.H5Check{AccessToken: ti.AccessToken, JwtToken: ti.JwtToken, Origin: origin, Kind: carrier.KindLogin}, auth.ErrBizMismatch},
+		{"bad phone", auth.H5Check{AccessToken: ti.AccessToken, JwtToken: ti.JwtToken, Origin: origin, Kind: carrier.KindVerify, Phone: "12345"}, auth.ErrBadArgument},
+		{"missing tokens", auth.H5Check{Origin: origin, Kind: carrier.KindVerify}, auth.ErrBadArgument},
+		{"bad kind", auth.H5Check{AccessToken: ti.AccessToken, JwtToken: ti.JwtToken, Origin: origin, Kind: "steal"}, auth.ErrBadArgument},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := e.svc.CheckH5(ctx, tt.in); !errors.Is(err, tt.want) {
+				t.Fatalf("CheckH5 = %v, want %v", err, tt.want)
+			}
+		})
+	}
+	// Expired tokens fail the identity check.
+	e.now.Add(int64(11 * time.Minute))
+	if _, err := e.svc.CheckH5(ctx, tests[0].in); !errors.Is(err, auth.ErrIdentity) {
+		t.Fatalf("expired tokens: %v", err)
+	}
+}
+
+func TestVerifyPhoneWithToken(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+
+	sp := e.verifyToken(t)
+	res, err := e.svc.VerifyPhoneWithToken(ctx, e.caller, sp, phone)
+	if err != nil || res.Result != carrier.Pass || res.VerifyID == "" {
+		t.Fatalf("verify = %+v, %v", res, err)
+	}
+	rec, err := e.durable.GetVerification(ctx, res.VerifyID)
+	if err != nil || rec.Result != "PASS" || rec.MaskedPhone != "138****8000" || rec.PhoneHash != e.svc.PhoneHash(phone) || !rec.Billable || rec.Carrier != "CM" {
+		t.Fatalf("record = %+v, %v", rec, err)
+	}
+	if _, err := e.svc.VerifyPhoneWithToken(ctx, e.caller, sp, phone); !errors.Is(err, auth.ErrTokenInvalid) {
+		t.Fatalf("replay: %v", err)
+	}
+
+	res, err = e.svc.VerifyPhoneWithToken(ctx, e.caller, e.verifyToken(t), "13900139000")
+	if err != nil || res.Result != carrier.Reject {
+		t.Fatalf("another CM number = %+v, %v", res, err)
+	}
+
+	tests := []struct {
+		name   string
+		caller auth.Caller
+		phone  string
+		want   error
+	}{
+		{"another carrier's number", e.caller, "13000130000", auth.ErrParametersMismatch},
+		{"illegal number", e.caller, "1380013800", auth.ErrMobileIllegal},
+		{"foreign account", auth.Caller{AccountID: "acct2"}, phone, auth.ErrTokenInvalid},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tok := e.verifyToken(t)
+			if _, err := e.svc.VerifyPhoneWithToken(ctx, tt.caller, tok, tt.phone); !errors.Is(err, tt.want) {
+				t.Fatalf("= %v, want %v", err, tt.want)
+			}
+			// A refused call does not spend the token for its owner.
+			if r, err := e.svc.VerifyPhoneWithToken(ctx, e.caller, tok, phone); err != nil || r.Result != carrier.Pass {
+				t.Fatalf("token spent by a refused call: %+v, %v", r, err)
+			}
+		})
+	}
+	for _, bad := range []string{"", "garbage", sp + "x"} {
+		if _, err := e.svc.VerifyPhoneWithToken(ctx, e.caller, bad, phone); !errors.Is(err, auth.ErrTokenInvalid) {
+			t.Errorf("token %q: %v", bad, err)
+		}
+	}
+	// A login token cannot verify, and a verification token never reveals the number.
+	if _, err := e.svc.GetPhoneWithToken(ctx, e.caller, e.verifyToken(t)); !errors.Is(err, auth.ErrTokenUnauthorized) {
+		t.Fatalf("GetPhoneWithToken(verify token): %v", err)
+	}
+	// Expired: CM tokens live 2 minutes.
+	old := e.verifyToken(t)
+	e.now.Add(int64(3 * time.Minute))
+	if _, err := e.svc.VerifyPhoneWithToken(ctx, e.caller, old, phone); !errors.Is(err, auth.ErrTokenInvalid) {
+		t.Fatalf("expired token: %v", err)
+	}
+}
+
+func TestCarrierFailuresAreUnknown(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	sp := e.verifyToken(t)
+	e.sb.SetFault(carrier.ChinaMobile, sandbox.Fault{ErrorRate: 1})
+	res, err := e.svc.VerifyPhoneWithToken(ctx, e.caller, sp, phone)
+	if err != nil || res.Result != carrier.Unknown {
+		t.Fatalf("failing carrier = %+v, %v", res, err)
+	}
+	rec, _ := e.durable.GetVerification(ctx, res.VerifyID)
+	if rec.Billable || rec.Result != "UNKNOWN" {
+		t.Fatalf("UNKNOWN must be recorded and not billed: %+v", rec)
+	}
+	sid := e.session(t, carrier.KindVerify, token.BizAny)
+	for _, tc := range []struct {
+		f    sandbox.Fault
+		want error
+	}{{sandbox.Fault{Maintenance: true}, carrier.ErrMaintenance}, {sandbox.Fault{QuotaExhausted: true}, carrier.ErrQuota}, {sandbox.Fault{ErrorRate: 1}, carrier.ErrFailed}} {
+		e.sb.SetFault(carrier.ChinaMobile, tc.f)
+		if _, err := e.svc.H5VerifyToken(ctx, sid, origin, carrier.FrontRequest{Source: lineAddr}); !errors.Is(err, tc.want) {
+			t.Errorf("fault %+v: %v, want %v", tc.f, err, tc.want)
+		}
+	}
+	e.sb.SetFault(carrier.ChinaMobile, sandbox.Fault{})
+	if _, err := e.svc.H5VerifyToken(ctx, sid, origin, carrier.FrontRequest{Source: netip.MustParseAddr("192.0.2.1")}); !errors.Is(err, carrier.ErrNotCellular) {
+		t.Fatalf("unmapped address: %v", err)
+	}
+	if _, err := e.svc.H5VerifyToken(ctx, sid, "https://evil.example.com", carrier.FrontRequest{Source: lineAddr}); !errors.Is(err, auth.ErrIdentity) {
+		t.Fatalf("session used from another origin: %v", err)
+	}
+	if _, err := e.svc.H5LoginMask(ctx, sid, origin, carrier.FrontRequest{Source: lineAddr}); !errors.Is(err, auth.ErrSessionInvalid) {
+		t.Fatalf("verify session used for login: %v", err)
+	}
+}
+
+func TestLoginFlowAndMaskBudget(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	front := carrier.FrontRequest{Source: lineAddr}
+
+	sid := e.session(t, carrier.KindLogin, token.BizLogin)
+	if _, err := e.svc.H5LoginToken(ctx, sid, origin, "0013"); !errors.Is(err, auth.ErrMaskNotRequested) {
+		t.Fatalf("token before mask: %v", err)
+	}
+	m, err := e.svc.H5LoginMask(ctx, sid, origin, front)
+	if err != nil || m.Masked != "138****8000" || m.Operator != carrier.ChinaMobile {
+		t.Fatalf("mask = %+v, %v", m, err)
+	}
+	for _, bad := range []string{"", "123", "12345", "abcd"} {
+		if _, err := e.svc.H5LoginToken(ctx, sid, origin, bad); !errors.Is(err, auth.ErrBadArgument) {
+			t.Errorf("mask %q: %v", bad, err)
+		}
+	}
+	res, err := e.svc.H5LoginToken(ctx, sid, origin, "0013")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.svc.GetPhoneWithToken(ctx, e.caller, res.SPToken)
+	if err != nil || got != phone {
+		t.Fatalf("GetPhoneWithToken = %q, %v", got, err)
+	}
+	if _, err := e.svc.GetPhoneWithToken(ctx, e.caller, res.SPToken); !errors.Is(err, auth.ErrTokenInvalid) {
+		t.Fatalf("replayed login token: %v", err)
+	}
+	if _, err := e.svc.VerifyPhoneWithToken(ctx, e.caller, res.SPToken, phone); !errors.Is(err, auth.ErrTokenUnauthorized) {
+		t.Fatalf("login token used to verify: %v", err)
+	}
+
+	// Three wrong masks: two answered with tries left, the third locks.
+	sid = e.session(t, carrier.KindLogin, token.BizAny)
+	if _, err := e.svc.H5LoginMask(ctx, sid, origin, front); err != nil {
+		t.Fatal(err)
+	}
+	for left := 2; left >= 1; left-- {
+		_, err := e.svc.H5LoginToken(ctx, sid, origin, "9999")
+		var mw *auth.MaskWrongError
+		if !errors.As(err, &mw) || mw.TriesLeft != left {
+			t.Fatalf("wrong mask: %v, want %d tries left", err, left)
+		}
+	}
+	if _, err := e.svc.H5LoginToken(ctx, sid, origin, "9999"); !errors.Is(err, auth.ErrMaskLocked) {
+		t.Fatalf("third wrong mask: %v", err)
+	}
+	if _, err := e.svc.H5LoginToken(ctx, sid, origin, "0013"); !errors.Is(err, auth.ErrSessionInvalid) && !errors.Is(err, auth.ErrMaskLocked) {
+		t.Fatalf("right mask after the lock: %v", err)
+	}
+	// The number stays locked for new sessions too.
+	sid = e.session(t, carrier.KindLogin, token.BizAny)
+	if _, err := e.svc.H5LoginMask(ctx, sid, origin, front); !errors.Is(err, auth.ErrMaskLocked) {
+		t.Fatalf("new session on a locked number: %v", err)
+	}
+}
+
+func TestMaskBudgetHoldsUnderParallelGuesses(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	sid := e.session(t, carrier.KindLogin, token.BizAny)
+	if _, err := e.svc.H5LoginMask(ctx, sid, origin, carrier.FrontRequest{Source: lineAddr}); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var evaluated atomic.Int32 // answers other than "locked": the guess was checked
+	for i := range 50 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			guess := []string{"0013", "1111", "2222", "3333"}[i%4]
+			if _, err := e.svc.H5LoginToken(ctx, sid, origin, guess); !errors.Is(err, auth.ErrMaskLocked) && !errors.Is(err, auth.ErrSessionInvalid) {
+				evaluated.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := evaluated.Load(); n > 3 {
+		t.Fatalf("%d of 50 parallel guesses were checked; the budget is 3", n)
+	}
+}
+
+func TestConcurrentDoubleSpend(t *testing.T) {
+	e := newEnv(t)
+	sp := e.verifyToken(t)
+	var wg sync.WaitGroup
+	var pass atomic.Int32
+	for range 64 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if r, err := e.svc.VerifyPhoneWithToken(context.Background(), e.caller, sp, phone); err == nil && r.Result == carrier.Pass {
+				pass.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if pass.Load() != 1 {
+		t.Fatalf("%d PASS answers for one spToken, want exactly 1", pass.Load())
+	}
+}
+
+func TestAccessKeys(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	c, err := e.svc.ResolveKey(ctx, e.caller.AccessKeyID)
+	if err != nil || len(c.Secret) != 30 || c.AccountID != "acct1" {
+		t.Fatalf("ResolveKey = %+v, %v", c, err)
+	}
+	if err := e.svc.SetAccessKeyActive(ctx, c.AccessKeyID, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.ResolveKey(ctx, c.AccessKeyID); !errors.Is(err, auth.ErrKeyInactive) {
+		t.Fatalf("disabled key: %v", err)
+	}
+	if _, err := e.svc.ResolveKey(ctx, "LTAInope0000"); !errors.Is(err, auth.ErrKeyNotFound) {
+		t.Fatalf("unknown key: %v", err)
+	}
+	if err := e.svc.EnsureAccessKey(ctx, "LTAIboot00000001", "bootstrap-secret-0001"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.EnsureAccessKey(ctx, "LTAIboot00000001", "bootstrap-secret-0001"); err != nil {
+		t.Fatalf("EnsureAccessKey is not idempotent: %v", err)
+	}
+	if err := e.svc.EnsureAccessKey(ctx, "LTAIboot00000001", "another-secret-00001"); err == nil {
+		t.Fatal("EnsureAccessKey replaced a secret")
+	}
+	ks, _ := e.durable.ListAccessKeys(ctx)
+	for _, k := range ks {
+		if bytes.Contains(k.SealedSecret, []byte("bootstrap-secret-0001")) {
+			t.Fatal("secret stored in clear")
+		}
+	}
+	for _, bad := range [][2]string{{"short", ""}, {"LTAIok000000", "short"}, {"bad id with spaces", ""}} {
+		if _, err := e.svc.CreateAccessKey(ctx, "", bad[0], bad[1], ""); !errors.Is(err, auth.ErrInvalidParameters) {
+			t.Errorf("CreateAccessKey(%q, %q) = %v", bad[0], bad[1], err)
+		}
+	}
+}
+
+func TestStatistics(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	for _, p := range []string{phone, "13900139000", phone} {
+		if _, err := e.svc.VerifyPhoneWithToken(ctx, e.caller, e.verifyToken(t), p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	day := time.Unix(0, e.now.Load()).UTC().Format("20060102")
+	st, err := e.svc.Statistics(ctx, e.caller, auth.StatsInput{AuthenticationType: 2, StartDate: day, EndDate: day})
+	if err != nil || st.Total != 3 || st.TotalSuccess != 2 || st.TotalFail != 1 || len(st.Days) != 1 {
+		t.Fatalf("Statistics = %+v, %v", st, err)
+	}
+	if _, err := e.svc.Statistics(ctx, e.caller, auth.StatsInput{AuthenticationType: 9, StartDate: day, EndDate: day}); !errors.Is(err, auth.ErrInvalidParameters) {
+		t.Fatalf("bad type: %v", err)
+	}
+	if _, err := e.svc.Statistics(ctx, e.caller, auth.StatsInput{AuthenticationType: 2, StartDate: "2026-01-01", EndDate: day}); !errors.Is(err, auth.ErrInvalidParameters) {
+		t.Fatalf("bad date: %v", err)
+	}
+}
