@@ -1,0 +1,298 @@
+package postgres
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/numauth/numauth/internal/store"
+	"github.com/numauth/numauth/internal/store/storetest"
+)
+
+const defaultDSN = "postgres://root@127.0.0.1:5432/test?sslmode=disable"
+
+func baseDSN() string {
+	if v := os.Getenv("NUMAUTH_TEST_POSTGRES"); v != "" {
+		return v
+	}
+	return defaultDSN
+}
+
+var (
+	reachOnce sync.Once
+	reachErr  error
+)
+
+// admin connects to the test server, or skips the test when it is not
+// reachable.
+func admin(t testing.TB) *pgx.Conn {
+	t.Helper()
+	reachOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		c, err := pgx.Connect(ctx, baseDSN())
+		if err == nil {
+			c.Close(ctx)
+		}
+		reachErr = err
+	})
+	if reachErr != nil {
+		t.Skipf("PostgreSQL not reachable at NUMAUTH_TEST_POSTGRES=%q (%v); start it, e.g. "+
+			"`pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`, or point "+
+			"NUMAUTH_TEST_POSTGRES at a server (trust auth, database test)", baseDSN(), reachErr)
+	}
+	c, err := pgx.Connect(context.Background(), baseDSN())
+	if err != nil {
+		t.Fatalf("connect %s: %v", baseDSN(), err)
+	}
+	return c
+}
+
+// freshSchema creates an empty schema, dropped when the test ends, and
+// returns a DSN whose search_path is that schema.
+func freshSchema(t testing.TB) (dsn, schema string) {
+	t.Helper()
+	c := admin(t)
+	defer c.Close(context.Background())
+	b := make([]byte, 6)
+	rand.Read(b)
+	schema = "numauth_test_" + hex.EncodeToString(b)
+	if _, err := c.Exec(context.Background(), `CREATE SCHEMA `+schema); err != nil {
+		t.Fatalf("create schema: %v", err)
+	}
+	t.Cleanup(func() {
+		c := admin(t)
+		defer c.Close(context.Background())
+		if _, err := c.Exec(context.Background(), `DROP SCHEMA `+schema+` CASCADE`); err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+		}
+	})
+	return withParams(t, baseDSN(), "search_path", schema, "application_name", schema), schema
+}
+
+func withParams(t testing.TB, dsn string, kv ...string) string {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatalf("NUMAUTH_TEST_POSTGRES must be a URL: %v", err)
+	}
+	q := u.Query()
+	for i := 0; i < len(kv); i += 2 {
+		q.Set(kv[i], kv[i+1])
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+func open(t testing.TB) *Store {
+	t.Helper()
+	dsn, _ := freshSchema(t)
+	s, err := Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	storetest.RunDurable(t, func(t *testing.T) store.Durable { return open(t) })
+}
+
+func TestConcurrentOpenMigratesOnce(t *testing.T) {
+	dsn, schema := freshSchema(t)
+	const n = 6
+	var wg sync.WaitGroup
+	stores, errs := make([]*Store, n), make([]error, n)
+	for i := range stores {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			stores[i], errs[i] = Open(context.Background(), dsn)
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("Open %d: %v", i, err)
+		}
+		defer stores[i].Close()
+	}
+	c := admin(t)
+	defer c.Close(context.Background())
+	var rows int
+	if err := c.QueryRow(context.Background(), `SELECT count(*) FROM `+schema+`.schema_migrations`).Scan(&rows); err != nil {
+		t.Fatal(err)
+	}
+	if want := 1; rows != want {
+		t.Fatalf("schema_migrations has %d rows, want %d", rows, want)
+	}
+	// All instances see each other's writes.
+	ctx := context.Background()
+	for i, s := range stores {
+		if err := s.RecordVerifications(ctx, []store.Verification{{ID: fmt.Sprint("v", i), Result: "PASS", CreatedAt: time.Now()}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range stores {
+		if _, err := stores[0].GetVerification(ctx, fmt.Sprint("v", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestUnreachable(t *testing.T) {
+	admin(t).Close(context.Background()) // skip together with the others
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := Open(ctx, "postgres://root@127.0.0.1:1/test?sslmode=disable&connect_timeout=2")
+	if !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("Open of a closed port: %v, want ErrUnavailable", err)
+	}
+}
+
+// TestRecoversFromLostConnections kills every server backend of the pool
+// (as a server restart would) and checks that the store works again
+// without being reopened; any failure in between is ErrUnavailable.
+func TestRecoversFromLostConnections(t *testing.T) {
+	dsn, schema := freshSchema(t)
+	ctx := context.Background()
+	s, err := Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	k := store.AccessKey{ID: "k", AccountID: "a", SealedSecret: []byte("x"), Status: store.KeyActive, CreatedAt: time.Now()}
+	if err := s.CreateAccessKey(ctx, k); err != nil {
+		t.Fatal(err)
+	}
+	// Fill the pool with several connections.
+	var wg sync.WaitGroup
+	for i := 0; i < 4; i++ {
+		wg.Add(1)
+		go func() { defer wg.Done(); _, _ = s.GetAccessKey(ctx, "k") }()
+	}
+	wg.Wait()
+
+	for round := 0; round < 3; round++ {
+		c := admin(t)
+		var killed int
+		err := c.QueryRow(ctx, `SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+			WHERE application_name = $1 AND pid <> pg_backend_pid()) t`, schema).Scan(&killed)
+		c.Close(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if killed == 0 {
+			t.Fatal("no backend of the store's pool found to terminate")
+		}
+		okRead, okWrite := false, false
+		for i := 0; i < 10 && !(okRead && okWrite); i++ {
+			if _, err := s.GetAccessKey(ctx, "k"); err == nil {
+				okRead = true
+			} else if !errors.Is(err, store.ErrUnavailable) {
+				t.Fatalf("GetAccessKey after losing connections: %v, want success or ErrUnavailable", err)
+			}
+			v := store.Verification{ID: fmt.Sprint("r", round, "-", i), Result: "PASS", CreatedAt: time.Now()}
+			if err := s.RecordVerifications(ctx, []store.Verification{v}); err == nil {
+				okWrite = true
+			} else if !errors.Is(err, store.ErrUnavailable) {
+				t.Fatalf("RecordVerifications after losing connections: %v, want success or ErrUnavailable", err)
+			}
+		}
+		if !okRead || !okWrite {
+			t.Fatalf("round %d: store did not recover (read ok %v, write ok %v)", round, okRead, okWrite)
+		}
+		if err := s.Ping(ctx); err != nil {
+			t.Fatalf("Ping after recovery: %v", err)
+		}
+	}
+}
+
+func TestNewerSchemaRefused(t *testing.T) {
+	dsn, schema := freshSchema(t)
+	s, err := Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	c := admin(t)
+	defer c.Close(context.Background())
+	if _, err := c.Exec(context.Background(), `INSERT INTO `+schema+`.schema_migrations (version, name) VALUES (999, '0999_future.sql')`); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := Open(context.Background(), dsn); err == nil {
+		s.Close()
+		t.Fatal("Open of a database with a newer schema succeeded")
+	}
+}
+
+func benchVerifications(n, batch int) [][]store.Verification {
+	out := make([][]store.Verification, 0, n/batch+1)
+	at := time.Now()
+	for i := 0; i < n; i += batch {
+		b := make([]store.Verification, batch)
+		for j := range b {
+			b[j] = store.Verification{
+				ID: fmt.Sprintf("%016x-%04x", i, j), AccountID: "acct-1", SchemeCode: "FC100000012345678",
+				Kind: "verify", Carrier: "CM", Result: "PASS", MaskedPhone: "138****5678",
+				PhoneHash: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+				Billable:  true, LatencyUS: 84000, CreatedAt: at,
+			}
+		}
+		out = append(out, b)
+	}
+	return out
+}
+
+func benchRecord(b *testing.B, batch int) {
+	s := open(b)
+	defer s.Close()
+	ctx := context.Background()
+	batches := benchVerifications(b.N*batch, batch)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := s.RecordVerifications(ctx, batches[i]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batch), "ns/record")
+}
+
+// One op is one RecordVerifications call (one statement, one commit).
+func BenchmarkRecordVerifications1(b *testing.B)  { benchRecord(b, 1) }
+func BenchmarkRecordVerifications64(b *testing.B) { benchRecord(b, 64) }
+
+func BenchmarkGetAccessKey(b *testing.B) {
+	s := open(b)
+	defer s.Close()
+	ctx := context.Background()
+	ids := make([]string, 1024)
+	for i := range ids {
+		ids[i] = fmt.Sprint("LTAI5t", i)
+		if err := s.CreateAccessKey(ctx, store.AccessKey{ID: ids[i], AccountID: "a",
+			SealedSecret: make([]byte, 60), Status: store.KeyActive, CreatedAt: time.Now()}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		i := 0
+		for pb.Next() {
+			i++
+			if _, err := s.GetAccessKey(ctx, ids[i&1023]); err != nil {
+				b.Error(err)
+			}
+		}
+	})
+}
