@@ -1,0 +1,102 @@
+// Type declarations of the numauth web SDK (numberauth-web-sdk.mjs beside this file, and the
+// UMD file numauth serves at /sdk/numberauth-web-sdk.js). Hand-written: keep in step with
+// web/sdk/src (test/types-check.ts and test/sdk.test.mjs compare them). Guide: docs/web-sdk.md.
+
+/** Optional constructor argument. */
+export interface ClientOptions {
+  /** Base URL of numauth, e.g. "https://auth.example.com". Default: the origin the SDK script was served from. */
+  endpoint?: string;
+}
+
+/** Every result carries a numeric code and a message. */
+export interface Result {
+  code: number;
+  msg: string;
+}
+
+/** Result of a token request (600000 carries spToken). */
+export interface TokenResult extends Result {
+  spToken?: string;
+  /** Carrier of the line: "CM", "CU" or "CT". */
+  carrier?: string;
+  /** After a wrong mask (600011): how many tries are left before the number is locked. */
+  triesLeft?: number;
+}
+
+/** Result of PhoneNumberServer.getVerifyToken: content repeats spToken. */
+export interface VerifyTokenResult extends TokenResult {
+  content?: string;
+}
+
+/** Result of getLoginMaskPhone (600000 carries maskedPhone, e.g. "138****5678", and carrier). */
+export interface MaskResult extends Result {
+  maskedPhone?: string;
+  carrier?: string;
+}
+
+export type Connection = "wifi" | "cellular" | "unknown";
+
+/** PhoneNumberServer passes 600000 to success and every other code to error. */
+export interface SuccessError<R> {
+  success?: (result: R) => void;
+  error?: (result: R) => void;
+}
+
+export interface AuthCheck {
+  phoneNumber?: string;
+  accessToken: string;
+  jwtToken: string;
+}
+
+export type PnsCheckOptions = AuthCheck & SuccessError<Result>;
+export type PnsTokenOptions = SuccessError<VerifyTokenResult>;
+
+/** PhoneServerCustomization: timeout in seconds (default 10) and one callback. */
+export interface Timed<R> {
+  timeout?: number;
+  callback?: (result: R) => void;
+}
+
+export interface LoginCheckOptions extends Timed<Result> {
+  accessToken: string;
+  jwtToken: string;
+}
+
+export type PscCheckOptions = AuthCheck & Timed<Result>;
+
+export interface LoginTokenOptions extends Timed<TokenResult> {
+  /** The four middle digits of the masked number. */
+  mask: string;
+}
+
+/**
+ * Local-number verification (seed 000). Codes: 600000 ok, 600008 wrong environment,
+ * 600010 unknown, 600011 get token failed, 600013 carrier maintenance, 600014 carrier
+ * call limit, 600015 timeout, 600025 identity check failed, 600032 biz type mismatch.
+ * Every call allows 10 seconds.
+ */
+export declare class PhoneNumberServer {
+  constructor(options?: ClientOptions);
+  setLoggerEnable(isEnabled: boolean): void;
+  getVersion(): string;
+  checkAuthAvailable(options: PnsCheckOptions): Promise<Result>;
+  getVerifyToken(options?: PnsTokenOptions): Promise<VerifyTokenResult>;
+}
+
+/**
+ * One-click login and verification (seed 002). Codes: 600000 ok, 600004 scheme not found,
+ * 600008 wrong environment, 600010 unknown, 600011 get token failed, 600012 get mask failed,
+ * 600013 no successful check yet, 600014 no mask yet, 600015 timeout, 600025 identity check
+ * failed, 600028 bad argument, 600032 biz type mismatch.
+ */
+export declare class PhoneServerCustomization {
+  constructor(options?: ClientOptions);
+  setLoggerEnable(isEnabled: boolean): void;
+  getVersion(): string;
+  getConnection(): Connection;
+  checkLoginAvailable(options: LoginCheckOptions): Promise<Result>;
+  getLoginMaskPhone(options?: Timed<MaskResult>): Promise<MaskResult>;
+  getLoginToken(options: LoginTokenOptions): Promise<TokenResult>;
+  checkAuthAvailable(options: PscCheckOptions): Promise<Result>;
+  getVerifyToken(options?: Timed<TokenResult>): Promise<TokenResult>;
+}

@@ -1,0 +1,328 @@
+// src/core.ts
+var VERSION = "1.0.0";
+var DEFAULT_TIMEOUT = 10;
+var scriptOrigin = originOfScript();
+function originOfScript() {
+  try {
+    const s = document.currentScript;
+    if (s && s.src) return new URL(s.src).origin;
+  } catch (e) {
+  }
+  try {
+    return location.origin;
+  } catch (e) {
+    return "";
+  }
+}
+function result(code, msg, extra) {
+  return Object.assign({ code, msg }, extra);
+}
+function now(r) {
+  return () => Promise.resolve(() => r);
+}
+function newFlow() {
+  return { session: "", checks: 0, masked: false };
+}
+function nonEmpty(v) {
+  return typeof v == "string" && v != "";
+}
+function badCheck(o) {
+  return !nonEmpty(o.accessToken) ? "accessToken" : !nonEmpty(o.jwtToken) ? "jwtToken" : o.phoneNumber != null && typeof o.phoneNumber != "string" ? "phoneNumber" : "";
+}
+function fail(msg) {
+  return { code: "", msg };
+}
+function post(url, body, signal) {
+  return new Promise(
+    (ok) => ok(
+      fetch(url, {
+        method: "POST",
+        headers: { "Content-Type": "text/plain;charset=UTF-8" },
+        body: JSON.stringify(body),
+        credentials: "omit",
+        signal
+      })
+    )
+  ).then(
+    (res) => res.text().then((text) => {
+      const a = JSON.parse(text);
+      return a && typeof a.code == "string" ? a : fail("unreadable answer");
+    }).catch(() => fail("unreadable answer")),
+    () => fail("network error")
+  );
+}
+function maskToken(v) {
+  return (v.length > 8 ? v.slice(0, 4) : "") + "\u2026(" + v.length + ")";
+}
+function maskPhone(v) {
+  return v.length >= 11 ? v.slice(0, 3) + "****" + v.slice(-4) : "****";
+}
+function redact(o) {
+  const out = {};
+  for (const k in o) {
+    const v = o[k];
+    if (typeof v == "function") continue;
+    out[k] = typeof v != "string" ? v : k == "phoneNumber" ? maskPhone(v) : k == "mask" ? "****" : /token|session|content/i.test(k) ? maskToken(v) : v;
+  }
+  return out;
+}
+var Client = class {
+  constructor(name, options) {
+    const e = options && options.endpoint;
+    this.name = name;
+    this.endpoint = (nonEmpty(e) ? e : scriptOrigin).replace(/\/+$/, "");
+    this.logging = false;
+    this.verify = newFlow();
+  }
+  /** Turns logging of calls and result codes (console.debug, secrets masked) on or off. */
+  setLoggerEnable(isEnabled) {
+    this.logging = !!isEnabled;
+  }
+  getVersion() {
+    return VERSION;
+  }
+  log(what, o) {
+    if (this.logging) console.debug("[numauth] " + this.name + "." + what, redact(o));
+  }
+  /**
+   * Runs one call: settles it with the Step's result, or with 600015 when `seconds` run out
+   * (then aborts the fetch; whatever comes later is dropped). deliver and the returned
+   * Promise get the same result, once.
+   */
+  exec(method, args, seconds2, deliver, step) {
+    this.log(method, args);
+    return new Promise((resolve) => {
+      let done = false;
+      const ctl = typeof AbortController == "function" ? new AbortController() : void 0;
+      const finish = (r) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        this.log(method + " -> " + r.code, r);
+        resolve(r);
+        try {
+          deliver(r);
+        } catch (e) {
+          setTimeout(() => {
+            throw e;
+          });
+        }
+      };
+      const timer = setTimeout(
+        () => {
+          finish(result(600015, "timeout"));
+          if (ctl) ctl.abort();
+        },
+        Math.min(seconds2 * 1e3, 2147483647)
+      );
+      step(ctl && ctl.signal).then(
+        (make) => {
+          if (!done) finish(make());
+        },
+        () => finish(result(600010, "unknown error"))
+      );
+    });
+  }
+  /** A gateway call whose OK answer `ok` turns into the result's extra fields (undefined: malformed). */
+  ask(op, body, flow, ok) {
+    return (signal) => post(this.endpoint + "/h5/v1/" + op, body, signal).then((a) => () => {
+      const code = this.codeOf(a.code, op);
+      const msg = typeof a.msg == "string" ? a.msg : a.code;
+      if ((a.code == "SESSION_INVALID" || a.code == "MASK_LOCKED") && flow.session == body.session) {
+        flow.session = "";
+      }
+      if (code != 6e5) {
+        return result(code, msg, typeof a.triesLeft == "number" ? { triesLeft: a.triesLeft } : void 0);
+      }
+      const extra = ok(a);
+      return extra ? result(code, msg, extra) : result(600010, "unreadable answer");
+    });
+  }
+  /** The gateway's check: starts the flow anew; a session from the latest check's OK answer is kept. */
+  check(o, kind, flow) {
+    const n = ++flow.checks;
+    flow.session = "";
+    flow.masked = false;
+    const body = { accessToken: o.accessToken, jwtToken: o.jwtToken, kind };
+    if (nonEmpty(o.phoneNumber)) body.phoneNumber = o.phoneNumber;
+    return this.ask("check", body, flow, (a) => {
+      if (!nonEmpty(a.session)) return void 0;
+      if (n == flow.checks) flow.session = a.session;
+      return {};
+    });
+  }
+  /** A token request (verify-token, login-token): OK carries spToken and, where known, carrier. */
+  token(op, body, flow, content) {
+    return this.ask(
+      op,
+      body,
+      flow,
+      (a) => nonEmpty(a.spToken) ? withCarrier(a, content ? { spToken: a.spToken, content: a.spToken } : { spToken: a.spToken }) : void 0
+    );
+  }
+};
+function withCarrier(a, fields) {
+  return nonEmpty(a.carrier) ? Object.assign(fields, { carrier: a.carrier }) : fields;
+}
+function lookup(table, gatewayCode) {
+  const c = Object.prototype.hasOwnProperty.call(table, gatewayCode) ? table[gatewayCode] : 0;
+  return c || 600010;
+}
+
+// src/number-server.ts
+var CODES = {
+  OK: 6e5,
+  IDENTITY_FAILED: 600025,
+  SCHEME_NOT_FOUND: 600025,
+  SESSION_INVALID: 600025,
+  BIZ_TYPE_MISMATCH: 600032,
+  NOT_CELLULAR: 600008,
+  CARRIER_MAINTENANCE: 600013,
+  CARRIER_QUOTA: 600014,
+  CARRIER_ERROR: 600011
+};
+function split(o) {
+  return (r) => {
+    const f = r.code == 6e5 ? o.success : o.error;
+    if (typeof f == "function") f(r);
+  };
+}
+var PhoneNumberServer = class extends Client {
+  constructor(options) {
+    super("PhoneNumberServer", options);
+  }
+  codeOf(gatewayCode) {
+    return lookup(CODES, gatewayCode);
+  }
+  /** Identity check: the tokens from GetAuthToken, bound to this page's origin. */
+  checkAuthAvailable(options) {
+    const o = options || {};
+    const bad2 = badCheck(o);
+    return this.exec(
+      "checkAuthAvailable",
+      o,
+      DEFAULT_TIMEOUT,
+      split(o),
+      bad2 ? now(result(600010, "bad argument: " + bad2)) : this.check(o, "verify", this.verify)
+    );
+  }
+  /** The carrier leg, over the cellular data session: spToken for VerifyPhoneWithToken. */
+  getVerifyToken(options) {
+    const o = options || {};
+    const session = this.verify.session;
+    return this.exec(
+      "getVerifyToken",
+      o,
+      DEFAULT_TIMEOUT,
+      split(o),
+      session ? this.token("verify-token", { session }, this.verify, true) : now(result(600025, "call checkAuthAvailable first"))
+    );
+  }
+};
+
+// src/customization.ts
+var CODES2 = {
+  OK: 6e5,
+  BAD_ARGUMENT: 600028,
+  IDENTITY_FAILED: 600025,
+  SCHEME_NOT_FOUND: 600004,
+  BIZ_TYPE_MISMATCH: 600032,
+  SESSION_INVALID: 600013,
+  NOT_CELLULAR: 600008,
+  MASK_NOT_REQUESTED: 600014,
+  MASK_WRONG: 600011,
+  MASK_LOCKED: 600011
+};
+function seconds(t) {
+  return t == null ? DEFAULT_TIMEOUT : typeof t == "number" && t > 0 && t < Infinity ? t : 0;
+}
+function bad(field) {
+  return result(600028, "bad argument: " + field);
+}
+function callback(o) {
+  return (r) => {
+    if (typeof o.callback == "function") o.callback(r);
+  };
+}
+var PhoneServerCustomization = class extends Client {
+  constructor(options) {
+    super("PhoneServerCustomization", options);
+    this.login = newFlow();
+  }
+  codeOf(gatewayCode, op) {
+    return /^CARRIER_/.test(gatewayCode) ? op == "login-mask" ? 600012 : 600011 : lookup(CODES2, gatewayCode);
+  }
+  /** The connection type the browser reports (Network Information API); "unknown" where it reports none. */
+  getConnection() {
+    try {
+      const t = navigator.connection.type;
+      if (t == "wifi" || t == "cellular") return t;
+    } catch (e) {
+    }
+    return "unknown";
+  }
+  /**
+   * Runs a call after the checks every method shares: a bad timeout is 600028, a flow
+   * with no session from a successful check is 600013.
+   */
+  run(method, o, flow, err, step) {
+    const t = seconds(o.timeout);
+    const e = !t ? bad("timeout") : err || (flow && !flow.session ? result(600013, "call " + (flow == this.login ? "checkLoginAvailable" : "checkAuthAvailable") + " first") : void 0);
+    return this.exec(method, o, t || DEFAULT_TIMEOUT, callback(o), e ? now(e) : step());
+  }
+  /** One-click login, step 1: the tokens from GetAuthToken (BizType 1 or none). */
+  checkLoginAvailable(options) {
+    const o = options || {};
+    const b = badCheck(o);
+    const tokens = { accessToken: o.accessToken, jwtToken: o.jwtToken };
+    return this.run("checkLoginAvailable", o, void 0, b ? bad(b) : void 0, () => this.check(tokens, "login", this.login));
+  }
+  /** One-click login, step 2: the line's number, masked (e.g. "138****5678"), to show the user. */
+  getLoginMaskPhone(options) {
+    const o = options || {};
+    const flow = this.login;
+    const session = flow.session;
+    return this.run(
+      "getLoginMaskPhone",
+      o,
+      flow,
+      void 0,
+      () => this.ask("login-mask", { session }, flow, (a) => {
+        if (!nonEmpty(a.maskedPhone)) return void 0;
+        if (flow.session == session) flow.masked = true;
+        return withCarrier(a, { maskedPhone: a.maskedPhone });
+      })
+    );
+  }
+  /** One-click login, step 3: the four middle digits the user typed buy the login spToken. */
+  getLoginToken(options) {
+    const o = options || {};
+    const flow = this.login;
+    const session = flow.session;
+    const mask = o.mask;
+    return this.run(
+      "getLoginToken",
+      o,
+      flow,
+      typeof mask == "string" && /^\d{4}$/.test(mask) ? void 0 : bad("mask"),
+      () => flow.masked ? this.token("login-token", { session, mask }, flow) : now(result(600014, "call getLoginMaskPhone first"))
+    );
+  }
+  /** Verification, step 1: the tokens from GetAuthToken (BizType 0 or none). */
+  checkAuthAvailable(options) {
+    const o = options || {};
+    const b = badCheck(o);
+    return this.run("checkAuthAvailable", o, void 0, b ? bad(b) : void 0, () => this.check(o, "verify", this.verify));
+  }
+  /** Verification, step 2: the carrier leg, over the cellular data session: spToken for VerifyPhoneWithToken. */
+  getVerifyToken(options) {
+    const o = options || {};
+    const flow = this.verify;
+    const session = flow.session;
+    return this.run("getVerifyToken", o, flow, void 0, () => this.token("verify-token", { session }, flow));
+  }
+};
+export {
+  PhoneNumberServer,
+  PhoneServerCustomization
+};

@@ -1,0 +1,70 @@
+// Public argument and result shapes. dist/numberauth-web-sdk.d.ts declares the same
+// shapes by hand for users of the ES module; test/types-check.ts (run when tsc is
+// installed) and test/sdk.test.mjs keep the two in step.
+
+/** Optional constructor argument. */
+export interface ClientOptions {
+  /** Base URL of numauth, e.g. "https://auth.example.com". Default: the origin the SDK script was served from. */
+  endpoint?: string;
+}
+
+/** Every result carries a numeric code and a message. */
+export interface Result {
+  code: number;
+  msg: string;
+}
+
+/** Result of a token request (600000 carries spToken). */
+export interface TokenResult extends Result {
+  spToken?: string;
+  /** Carrier of the line: "CM", "CU" or "CT". */
+  carrier?: string;
+  /** After a wrong mask (600011): how many tries are left before the number is locked. */
+  triesLeft?: number;
+}
+
+/** Result of PhoneNumberServer.getVerifyToken: content repeats spToken, as the seed's result does. */
+export interface VerifyTokenResult extends TokenResult {
+  content?: string;
+}
+
+/** Result of getLoginMaskPhone (600000 carries maskedPhone, e.g. "138****5678", and carrier). */
+export interface MaskResult extends Result {
+  maskedPhone?: string;
+  carrier?: string;
+}
+
+export type Connection = "wifi" | "cellular" | "unknown";
+
+/** PhoneNumberServer (seed 000) passes 600000 to success and every other code to error. */
+export interface SuccessError<R> {
+  success?: (result: R) => void;
+  error?: (result: R) => void;
+}
+
+export interface AuthCheck {
+  phoneNumber?: string;
+  accessToken: string;
+  jwtToken: string;
+}
+
+export type PnsCheckOptions = AuthCheck & SuccessError<Result>;
+export type PnsTokenOptions = SuccessError<VerifyTokenResult>;
+
+/** PhoneServerCustomization (seed 002): timeout in seconds (default 10) and one callback. */
+export interface Timed<R> {
+  timeout?: number;
+  callback?: (result: R) => void;
+}
+
+export interface LoginCheckOptions extends Timed<Result> {
+  accessToken: string;
+  jwtToken: string;
+}
+
+export type PscCheckOptions = AuthCheck & Timed<Result>;
+
+export interface LoginTokenOptions extends Timed<TokenResult> {
+  /** The four middle digits of the masked number. */
+  mask: string;
+}
