@@ -53,8 +53,8 @@ var (
 	ErrQuota = errors.New("carrier: call limit reached")
 	// ErrFailed: the carrier answered with an error or not at all.
 	ErrFailed = errors.New("carrier: request failed")
-	// ErrTicketInvalid: the ticket is malformed, forged, expired or not this
-	// adapter's.
+	// ErrTicketInvalid: the ticket is malformed, forged, expired, not this
+	// adapter's, or from a front leg of the other Kind.
 	ErrTicketInvalid = errors.New("carrier: invalid ticket")
 )
 
@@ -79,19 +79,27 @@ type Line struct {
 	Masked string
 }
 
-// Adapter is one operator integration.
+// Adapter is one operator integration. Its methods are safe for concurrent
+// use, and each returns the context's error once ctx is done.
+//
+// A ticket serves the Kind of the front leg that issued it: a KindVerify
+// ticket serves Verify, a KindLogin ticket serves MatchMask and Number; any
+// other use is ErrTicketInvalid. A ticket may be used more than once: single
+// use is enforced by numauth's spToken, not by the adapter.
 type Adapter interface {
 	// Name is the adapter's registered name, e.g. "sandbox".
 	Name() string
 	// Identify runs the front leg for a request from the phone.
 	Identify(ctx context.Context, req FrontRequest) (Line, error)
 	// Verify tells whether phone (11-digit mainland number) is the number of
-	// the line the ticket stands for.
+	// the line the ticket stands for. A phone that is not such a number is
+	// an error wrapping ErrBadPhone.
 	Verify(ctx context.Context, ticket, phone string) (Verdict, error)
 	// Number returns the number (11-digit mainland number) of the line the
 	// ticket stands for. Used by one-click login.
 	Number(ctx context.Context, ticket string) (string, error)
 	// MatchMask reports whether digits are the middle four digits (4th to
-	// 7th) of the line's number.
+	// 7th) of the line's number. Digits that are not four ASCII digits are
+	// an error wrapping ErrBadMask.
 	MatchMask(ctx context.Context, ticket, digits string) (bool, error)
 }

@@ -1,0 +1,504 @@
+package sandbox
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"regexp"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/numauth/numauth/internal/carrier"
+	"github.com/numauth/numauth/internal/carrier/carriertest"
+)
+
+func TestConformance(t *testing.T) {
+	carriertest.Run(t, carriertest.Harness{
+		New: func(t *testing.T) carriertest.World {
+			s := mustNew(t, Config{})
+			return carriertest.World{
+				Adapter: s,
+				Attach: func(t *testing.T, src netip.Addr, phone string) {
+					t.Helper()
+					if err := s.AddSubscriber(Subscriber{Prefix: netip.PrefixFrom(src, src.BitLen()), Phone: phone}); err != nil {
+						t.Fatal(err)
+					}
+				},
+			}
+		},
+	})
+}
+
+func mustNew(t testing.TB, cfg Config) *Sandbox {
+	t.Helper()
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return s
+}
+
+func pfx(s string) netip.Prefix { return netip.MustParsePrefix(s) }
+func addr(s string) netip.Addr  { return netip.MustParseAddr(s) }
+
+func identify(s *Sandbox, src string, h http.Header) (carrier.Line, error) {
+	return s.Identify(context.Background(), carrier.FrontRequest{Source: addr(src), Header: h, Kind: carrier.KindLogin})
+}
+
+// numberOf runs both legs and returns the number the sandbox saw from src.
+func numberOf(t *testing.T, s *Sandbox, src string, h http.Header) (string, error) {
+	t.Helper()
+	l, err := identify(s, src, h)
+	if err != nil {
+		return "", err
+	}
+	return s.Number(context.Background(), l.Ticket)
+}
+
+func TestLongestPrefixMatch(t *testing.T) {
+	s := mustNew(t, Config{Subscribers: []Subscriber{
+		{pfx("10.0.0.0/8"), "13800000008"},
+		{pfx("10.1.0.0/16"), "13800000016"},
+		{pfx("10.1.2.0/24"), "13800000024"},
+		{pfx("10.1.2.3/32"), "13800000032"},
+		{pfx("2001:db8::/32"), "18600000032"},
+		{pfx("2001:db8:1::/48"), "18600000048"},
+		{pfx("::ffff:172.16.0.0/108"), "18900000012"}, // IPv4-mapped: 172.16.0.0/12
+	}})
+	for src, want := range map[string]string{
+		"10.9.9.9":                "13800000008",
+		"10.1.9.9":                "13800000016",
+		"10.1.2.9":                "13800000024",
+		"10.1.2.3":                "13800000032",
+		"::ffff:10.1.2.3":         "13800000032",
+		"::ffff:10.1.2.4":         "13800000024",
+		"2001:db8:2::1":           "18600000032",
+		"2001:db8:1:ffff::1":      "18600000048",
+		"2001:db8:1::1%eth0":      "18600000048",
+		"172.31.255.255":          "18900000012",
+		"::ffff:172.20.0.1":       "18900000012",
+		"11.0.0.1":                "",
+		"172.32.0.1":              "",
+		"::a01:203":               "", // IPv4-compatible, not mapped: an IPv6 address
+		"2001:db9::1":             "",
+		"::1":                     "",
+		"0.0.0.0":                 "",
+		"fe80::1":                 "",
+		"2001:db8:ffff::10.1.2.3": "18600000032",
+	} {
+		got, err := numberOf(t, s, src, nil)
+		if want == "" {
+			if !errors.Is(err, carrier.ErrNotCellular) {
+				t.Errorf("from %s: %s, %v; want ErrNotCellular", src, got, err)
+			}
+			continue
+		}
+		if err != nil || got != want {
+			t.Errorf("from %s: %s, %v; want %s", src, got, err, want)
+		}
+	}
+}
+
+func TestRuntimeSubscribers(t *testing.T) {
+	s := mustNew(t, Config{})
+	if _, err := numberOf(t, s, "10.0.0.1", nil); !errors.Is(err, carrier.ErrNotCellular) {
+		t.Fatalf("empty table: %v", err)
+	}
+	for _, bad := range []Subscriber{
+		{netip.Prefix{}, "13800138000"},
+		{pfx("10.0.0.0/24"), ""},
+		{pfx("10.0.0.0/24"), "12345"},
+		{pfx("10.0.0.0/24"), "14012345678"}, // no operator
+		{pfx("::ffff:0:0/95"), "13800138000"},
+	} {
+		if err := s.AddSubscriber(bad); err == nil {
+			t.Errorf("AddSubscriber(%v, %s) succeeded", bad.Prefix, carrier.Mask(bad.Phone))
+		}
+	}
+	if err := s.AddSubscriber(Subscriber{pfx("10.0.0.7/24"), "+86 138-0013-8000"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddSubscriber(Subscriber{pfx("::ffff:192.0.2.1/128"), "18912345678"}); err != nil {
+		t.Fatal(err)
+	}
+	want := []Subscriber{{pfx("10.0.0.0/24"), "13800138000"}, {pfx("192.0.2.1/32"), "18912345678"}}
+	if got := s.Subscribers(); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("Subscribers() = %v, want %v", got, want)
+	}
+	if n, err := numberOf(t, s, "10.0.0.200", nil); err != nil || n != "13800138000" {
+		t.Fatalf("after add: %s, %v", n, err)
+	}
+	// Renumber.
+	if err := s.AddSubscriber(Subscriber{pfx("10.0.0.0/24"), "13900139000"}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := numberOf(t, s, "10.0.0.200", nil); err != nil || n != "13900139000" {
+		t.Fatalf("after renumber: %s, %v", n, err)
+	}
+	if s.RemoveSubscriber(pfx("10.0.1.0/24")) || s.RemoveSubscriber(netip.Prefix{}) {
+		t.Fatal("removed a prefix that is not there")
+	}
+	if !s.RemoveSubscriber(pfx("10.0.0.99/24")) { // masked like AddSubscriber
+		t.Fatal("RemoveSubscriber of an existing prefix reported false")
+	}
+	if !s.RemoveSubscriber(pfx("::ffff:192.0.2.1/128")) {
+		t.Fatal("RemoveSubscriber of a mapped prefix reported false")
+	}
+	if _, err := numberOf(t, s, "10.0.0.200", nil); !errors.Is(err, carrier.ErrNotCellular) {
+		t.Fatalf("after remove: %v", err)
+	}
+	if got := s.Subscribers(); len(got) != 0 {
+		t.Fatalf("Subscribers() after removing all = %v", got)
+	}
+}
+
+func TestNewRejectsBadConfig(t *testing.T) {
+	for name, cfg := range map[string]Config{
+		"short key":        {Key: make([]byte, 16)},
+		"long key":         {Key: make([]byte, 33)},
+		"bad header":       {EnrichmentHeader: "X MSISDN"},
+		"bad proxy":        {TrustedProxies: []netip.Prefix{{}}},
+		"bad subscriber":   {Subscribers: []Subscriber{{pfx("10.0.0.0/8"), "123"}}},
+		"duplicate prefix": {Subscribers: []Subscriber{{pfx("10.0.0.0/8"), "13800138000"}, {pfx("10.1.0.0/8"), "13900139000"}}},
+		"unknown operator": {Faults: map[carrier.Operator]Fault{"XX": {Maintenance: true}}},
+		"negative latency": {Faults: map[carrier.Operator]Fault{carrier.ChinaMobile: {Latency: -1}}},
+		"error rate > 1":   {Faults: map[carrier.Operator]Fault{carrier.ChinaMobile: {ErrorRate: 1.5}}},
+		"negative TTL":     {TicketTTL: -time.Second},
+	} {
+		if _, err := New(cfg); err == nil {
+			t.Errorf("%s: New succeeded", name)
+		}
+	}
+}
+
+func TestEnrichment(t *testing.T) {
+	s := mustNew(t, Config{
+		TrustedProxies: []netip.Prefix{pfx("192.0.2.0/28"), pfx("2001:db8:aaaa::/48")},
+		Subscribers:    []Subscriber{{pfx("198.51.100.0/24"), "13800138000"}, {pfx("192.0.2.1/32"), "18600001111"}},
+	})
+	hdr := func(kv ...string) http.Header {
+		h := http.Header{}
+		for i := 0; i < len(kv); i += 2 {
+			h.Add(kv[i], kv[i+1])
+		}
+		return h
+	}
+	for _, c := range []struct {
+		src  string
+		h    http.Header
+		want string // "" = not cellular
+	}{
+		{"192.0.2.5", hdr("X-MSISDN", "18912345678"), "18912345678"},
+		{"192.0.2.5", hdr("x-msisdn", "+86 189-1234-5678"), "18912345678"},
+		{"::ffff:192.0.2.5", hdr("X-Msisdn", "8618912345678"), "18912345678"},
+		{"2001:db8:aaaa::9", hdr("X-MSISDN", "18912345678"), "18912345678"},
+		// From a trusted proxy that names no one (or not clearly), the
+		// address table decides.
+		{"192.0.2.5", nil, ""},
+		{"192.0.2.5", hdr("X-MSISDN", "garbage"), ""},
+		{"192.0.2.5", hdr("X-MSISDN", "14012345678"), ""}, // no operator
+		{"192.0.2.5", hdr("X-MSISDN", "18912345678", "X-MSISDN", "13800138000"), ""},
+		{"192.0.2.1", hdr("X-MSISDN", "bad"), "18600001111"},
+		{"192.0.2.1", hdr("X-MSISDN", "18912345678"), "18912345678"},
+		// Anyone else's header is ignored.
+		{"198.51.100.7", hdr("X-MSISDN", "18912345678"), "13800138000"},
+		{"192.0.2.16", hdr("X-MSISDN", "18912345678"), ""},
+		{"203.0.113.1", hdr("X-MSISDN", "18912345678"), ""},
+		{"2001:db8:aaab::9", hdr("X-MSISDN", "18912345678"), ""},
+		// Another header name is not the enrichment header.
+		{"192.0.2.5", hdr("X-Phone", "18912345678"), ""},
+	} {
+		got, err := numberOf(t, s, c.src, c.h)
+		if c.want == "" {
+			if !errors.Is(err, carrier.ErrNotCellular) {
+				t.Errorf("from %s with %v: %s, %v; want ErrNotCellular", c.src, c.h, got, err)
+			}
+		} else if err != nil || got != c.want {
+			t.Errorf("from %s with %v: %s, %v; want %s", c.src, c.h, got, err, c.want)
+		}
+	}
+
+	custom := mustNew(t, Config{TrustedProxies: []netip.Prefix{pfx("192.0.2.0/24")}, EnrichmentHeader: "x-up-calling-line-id"})
+	if n, err := numberOf(t, custom, "192.0.2.1", hdr("X-Up-Calling-Line-Id", "13800138000")); err != nil || n != "13800138000" {
+		t.Errorf("custom header: %s, %v", n, err)
+	}
+	if _, err := numberOf(t, custom, "192.0.2.1", hdr("X-MSISDN", "13800138000")); !errors.Is(err, carrier.ErrNotCellular) {
+		t.Errorf("default header honoured when a custom one is set: %v", err)
+	}
+}
+
+func TestSharedKey(t *testing.T) {
+	key := bytes.Repeat([]byte{7}, 32)
+	a := mustNew(t, Config{Key: key, Subscribers: []Subscriber{{pfx("10.0.0.0/8"), "13800138000"}}})
+	b := mustNew(t, Config{Key: key}) // knows no subscriber: tickets carry the line
+	c := mustNew(t, Config{Key: bytes.Repeat([]byte{8}, 32)})
+	ctx := context.Background()
+	vl, _ := a.Identify(ctx, carrier.FrontRequest{Source: addr("10.1.1.1"), Kind: carrier.KindVerify})
+	ll, _ := a.Identify(ctx, carrier.FrontRequest{Source: addr("10.1.1.1"), Kind: carrier.KindLogin})
+	if v, err := b.Verify(ctx, vl.Ticket, "13800138000"); err != nil || v != carrier.Pass {
+		t.Errorf("Verify on a peer = %s, %v", v, err)
+	}
+	if n, err := b.Number(ctx, ll.Ticket); err != nil || n != "13800138000" {
+		t.Errorf("Number on a peer = %s, %v", n, err)
+	}
+	if _, err := c.Verify(ctx, vl.Ticket, "13800138000"); !errors.Is(err, carrier.ErrTicketInvalid) {
+		t.Errorf("Verify under another key: %v", err)
+	}
+}
+
+func TestTicketExpiry(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	clock := func() time.Time { return now }
+	key := bytes.Repeat([]byte{1}, 32)
+	s := mustNew(t, Config{Key: key, Now: clock, TicketTTL: 2 * time.Minute,
+		Subscribers: []Subscriber{{pfx("10.0.0.0/8"), "13800138000"}}})
+	ctx := context.Background()
+	l, err := s.Identify(ctx, carrier.FrontRequest{Source: addr("10.0.0.1"), Kind: carrier.KindLogin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		at time.Duration
+		ok bool
+	}{{0, true}, {2 * time.Minute, true}, {2*time.Minute + time.Millisecond, false}, {-clockSkew, true}, {-clockSkew - time.Millisecond, false}} {
+		now = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC).Add(c.at)
+		_, err := s.Number(ctx, l.Ticket)
+		if c.ok && err != nil || !c.ok && !errors.Is(err, carrier.ErrTicketInvalid) {
+			t.Errorf("at %v after issue: %v", c.at, err)
+		}
+	}
+	// The default TTL is an hour.
+	now = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	d := mustNew(t, Config{Key: key, Now: clock})
+	now = now.Add(DefaultTicketTTL - time.Second)
+	if _, err := d.Number(ctx, l.Ticket); err != nil {
+		t.Errorf("within the default TTL: %v", err)
+	}
+	now = now.Add(2 * time.Second)
+	if _, err := d.Number(ctx, l.Ticket); !errors.Is(err, carrier.ErrTicketInvalid) {
+		t.Errorf("past the default TTL: %v", err)
+	}
+}
+
+func TestTicketFormat(t *testing.T) {
+	if got := ticketEncoding.EncodedLen(sealedLen); got != ticketLen {
+		t.Fatalf("ticketLen = %d, encoding says %d", ticketLen, got)
+	}
+	s := mustNew(t, Config{Subscribers: []Subscriber{{pfx("10.0.0.0/8"), "13800138000"}}})
+	seen := map[string]bool{}
+	for range 100 {
+		l, err := identify(s, "10.0.0.1", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(l.Ticket) != ticketLen || !regexp.MustCompile(`^[A-Za-z0-9_-]+$`).MatchString(l.Ticket) {
+			t.Fatalf("ticket %q is not %d base64url characters", l.Ticket, ticketLen)
+		}
+		if seen[l.Ticket] {
+			t.Fatal("two front legs gave the same ticket")
+		}
+		seen[l.Ticket] = true
+	}
+	if _, err := s.Identify(context.Background(), carrier.FrontRequest{Source: addr("10.0.0.1"), Kind: "other"}); err == nil {
+		t.Error("Identify with an unknown kind succeeded")
+	}
+}
+
+func TestFaults(t *testing.T) {
+	s := mustNew(t, Config{Subscribers: []Subscriber{
+		{pfx("10.0.0.1/32"), "13800138000"}, // CM
+		{pfx("10.0.0.2/32"), "18600186000"}, // CU
+		{pfx("10.0.0.3/32"), "18900189000"}, // CT
+	}, Faults: map[carrier.Operator]Fault{carrier.ChinaTelecom: {QuotaExhausted: true}}})
+	ctx := context.Background()
+	front := func(src string) error {
+		_, err := s.Identify(ctx, carrier.FrontRequest{Source: addr(src), Kind: carrier.KindVerify})
+		return err
+	}
+	ticketCM, err := s.Identify(ctx, carrier.FrontRequest{Source: addr("10.0.0.1"), Kind: carrier.KindVerify})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := front("10.0.0.3"); !errors.Is(err, carrier.ErrQuota) {
+		t.Errorf("CT with quota exhausted from the config: %v", err)
+	}
+
+	s.SetFault(carrier.ChinaMobile, Fault{Maintenance: true})
+	if err := front("10.0.0.1"); !errors.Is(err, carrier.ErrMaintenance) {
+		t.Errorf("CM in maintenance: %v", err)
+	}
+	if err := front("10.0.0.2"); err != nil {
+		t.Errorf("CU while CM is in maintenance: %v", err)
+	}
+	// Maintenance is a front-leg fault: a ticket issued before still works.
+	if v, err := s.Verify(ctx, ticketCM.Ticket, "13800138000"); err != nil || v != carrier.Pass {
+		t.Errorf("back leg during maintenance: %s, %v", v, err)
+	}
+	// Not cellular beats any fault: Wi-Fi has no operator.
+	if err := front("10.9.9.9"); !errors.Is(err, carrier.ErrNotCellular) {
+		t.Errorf("unattached during faults: %v", err)
+	}
+
+	s.SetFault(carrier.ChinaMobile, Fault{ErrorRate: 1})
+	if err := front("10.0.0.1"); !errors.Is(err, carrier.ErrFailed) {
+		t.Errorf("front leg with error rate 1: %v", err)
+	}
+	if v, err := s.Verify(ctx, ticketCM.Ticket, "13800138000"); !errors.Is(err, carrier.ErrFailed) || v == carrier.Pass {
+		t.Errorf("back leg with error rate 1: %s, %v", v, err)
+	}
+
+	s.SetFault(carrier.ChinaMobile, Fault{ErrorRate: 0.3})
+	failed := 0
+	const n = 4000
+	for range n {
+		if err := front("10.0.0.1"); errors.Is(err, carrier.ErrFailed) {
+			failed++
+		} else if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if rate := float64(failed) / n; rate < 0.25 || rate > 0.35 {
+		t.Errorf("error rate 0.3 failed %.3f of calls", rate)
+	}
+
+	// Clamping, clearing, and unknown operators.
+	s.SetFault(carrier.ChinaMobile, Fault{ErrorRate: 7, Latency: -time.Second})
+	if got := s.Faults()[carrier.ChinaMobile]; got != (Fault{ErrorRate: 1}) {
+		t.Errorf("clamped fault = %+v", got)
+	}
+	s.SetFault(carrier.ChinaMobile, Fault{})
+	s.SetFault("XX", Fault{Maintenance: true})
+	if got := s.Faults(); len(got) != 1 || got[carrier.ChinaTelecom] != (Fault{QuotaExhausted: true}) {
+		t.Errorf("Faults() = %+v, want only CT's", got)
+	}
+	if err := front("10.0.0.1"); err != nil {
+		t.Errorf("after clearing: %v", err)
+	}
+	// Faults() is a copy.
+	s.Faults()[carrier.ChinaUnicom] = Fault{Maintenance: true}
+	if err := front("10.0.0.2"); err != nil {
+		t.Errorf("changing the map Faults returned changed the sandbox: %v", err)
+	}
+}
+
+func TestLatency(t *testing.T) {
+	s := mustNew(t, Config{Subscribers: []Subscriber{{pfx("10.0.0.1/32"), "13800138000"}, {pfx("10.0.0.2/32"), "18600186000"}}})
+	ctx := context.Background()
+	lt, err := s.Identify(ctx, carrier.FrontRequest{Source: addr("10.0.0.1"), Kind: carrier.KindLogin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const delay = 50 * time.Millisecond
+	s.SetFault(carrier.ChinaMobile, Fault{Latency: delay})
+	timed := func(f func() error) (time.Duration, error) {
+		start := time.Now()
+		err := f()
+		return time.Since(start), err
+	}
+	for name, f := range map[string]func() error{
+		"front": func() error {
+			_, err := s.Identify(ctx, carrier.FrontRequest{Source: addr("10.0.0.1"), Kind: carrier.KindLogin})
+			return err
+		},
+		"Number":    func() error { _, err := s.Number(ctx, lt.Ticket); return err },
+		"MatchMask": func() error { _, err := s.MatchMask(ctx, lt.Ticket, "0013"); return err },
+	} {
+		if d, err := timed(f); err != nil || d < delay {
+			t.Errorf("%s with %v latency took %v, %v", name, delay, d, err)
+		}
+	}
+	// Other operators are not delayed.
+	if d, err := timed(func() error {
+		_, err := s.Identify(ctx, carrier.FrontRequest{Source: addr("10.0.0.2"), Kind: carrier.KindLogin})
+		return err
+	}); err != nil || d >= delay {
+		t.Errorf("CU took %v, %v while CM is slow", d, err)
+	}
+	// A context that ends first wins.
+	s.SetFault(carrier.ChinaMobile, Fault{Latency: time.Hour})
+	short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+	defer cancel()
+	d, err := timed(func() error {
+		_, err := s.Identify(short, carrier.FrontRequest{Source: addr("10.0.0.1"), Kind: carrier.KindLogin})
+		return err
+	})
+	if !errors.Is(err, context.DeadlineExceeded) || d > 10*time.Second {
+		t.Errorf("front leg with a 20ms deadline and 1h latency: %v after %v", err, d)
+	}
+	short2, cancel2 := context.WithTimeout(ctx, 20*time.Millisecond)
+	defer cancel2()
+	if n, err := s.Number(short2, lt.Ticket); !errors.Is(err, context.DeadlineExceeded) || n != "" {
+		t.Errorf("back leg with a 20ms deadline and 1h latency: %q, %v", carrier.Mask(n), err)
+	}
+}
+
+// TestConcurrentControl changes the table and the faults while lines are
+// being identified; run with -race.
+func TestConcurrentControl(t *testing.T) {
+	s := mustNew(t, Config{Subscribers: []Subscriber{{pfx("10.0.0.0/24"), "13800138000"}}})
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				p := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 1, byte(g), byte(i)}), 32)
+				if err := s.AddSubscriber(Subscriber{p, "18600186000"}); err != nil {
+					t.Error(err)
+					return
+				}
+				s.SetFault(carrier.ChinaUnicom, Fault{ErrorRate: float64(i%2) / 2})
+				_ = s.Faults()
+				_ = s.Subscribers()
+				s.RemoveSubscriber(p)
+			}
+		}()
+	}
+	for range 2000 {
+		l, err := s.Identify(ctx, carrier.FrontRequest{Source: addr("10.0.0.9"), Kind: carrier.KindVerify})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v, err := s.Verify(ctx, l.Ticket, "13800138000"); err != nil || v != carrier.Pass {
+			t.Fatal(v, err)
+		}
+	}
+	close(stop)
+	wg.Wait()
+}
+
+// TestLogsMaskNumbers drives every logging path with debug logging on and
+// checks that no full number reaches the log.
+func TestLogsMaskNumbers(t *testing.T) {
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	s := mustNew(t, Config{Logger: log, TrustedProxies: []netip.Prefix{pfx("192.0.2.0/24")},
+		Subscribers: []Subscriber{{pfx("10.0.0.0/8"), "13800138000"}}})
+	ctx := context.Background()
+	_ = s.AddSubscriber(Subscriber{pfx("10.1.0.0/16"), "18600186000"})
+	_ = s.AddSubscriber(Subscriber{pfx("10.2.0.0/16"), "13912345678x"}) // rejected
+	s.RemoveSubscriber(pfx("10.1.0.0/16"))
+	s.SetFault(carrier.ChinaMobile, Fault{Latency: time.Millisecond})
+	l, _ := s.Identify(ctx, carrier.FrontRequest{Source: addr("10.0.0.1"), Kind: carrier.KindVerify})
+	_, _ = s.Verify(ctx, l.Ticket, "13800138000")
+	_, _ = s.Identify(ctx, carrier.FrontRequest{Source: addr("192.0.2.1"), Kind: carrier.KindVerify,
+		Header: http.Header{"X-Msisdn": {"18912345678"}}})
+	if buf.Len() == 0 {
+		t.Fatal("nothing was logged")
+	}
+	if m := regexp.MustCompile(`1[3-9]\d{9}`).FindString(buf.String()); m != "" {
+		t.Errorf("the log shows a full number %s:\n%s", m, buf.String())
+	}
+}

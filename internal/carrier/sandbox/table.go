@@ -1,0 +1,192 @@
+package sandbox
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+
+	"github.com/numauth/numauth/internal/carrier"
+)
+
+// Subscriber is a line in the sandbox: requests from Prefix come over
+// Phone's cellular data session.
+type Subscriber struct {
+	Prefix netip.Prefix
+	Phone  string // 11-digit number; its prefix decides the operator
+}
+
+// line is a subscriber as the table keeps it.
+type line struct {
+	phone string
+	op    carrier.Operator
+}
+
+// table is an immutable subscriber table: a map per address family from
+// masked prefix to line, and the prefix lengths in use, longest first, so
+// that a lookup tries one map probe per length in use.
+type table struct {
+	lines  map[netip.Prefix]line
+	lens4  []int
+	lens6  []int
+	sorted []Subscriber // for Subscribers(), in address order
+}
+
+var emptyTable = &table{lines: map[netip.Prefix]line{}}
+
+// lookup returns the line of the longest prefix holding addr.
+func (t *table) lookup(addr netip.Addr) (line, bool) {
+	addr = addr.Unmap().WithZone("")
+	lens := t.lens6
+	if addr.Is4() {
+		lens = t.lens4
+	}
+	for _, bits := range lens {
+		p, err := addr.Prefix(bits)
+		if err != nil {
+			continue
+		}
+		if l, ok := t.lines[p]; ok {
+			return l, true
+		}
+	}
+	return line{}, false
+}
+
+// with returns a copy of t with s added or replaced; s must be canonical.
+func (t *table) with(s Subscriber, l line) *table {
+	lines := make(map[netip.Prefix]line, len(t.lines)+1)
+	for p, v := range t.lines {
+		lines[p] = v
+	}
+	lines[s.Prefix] = l
+	return build(lines)
+}
+
+// without returns a copy of t without prefix p (canonical), and whether p
+// was there.
+func (t *table) without(p netip.Prefix) (*table, bool) {
+	if _, ok := t.lines[p]; !ok {
+		return t, false
+	}
+	lines := make(map[netip.Prefix]line, len(t.lines))
+	for q, v := range t.lines {
+		if q != p {
+			lines[q] = v
+		}
+	}
+	return build(lines), true
+}
+
+func build(lines map[netip.Prefix]line) *table {
+	t := &table{lines: lines, sorted: make([]Subscriber, 0, len(lines))}
+	seen4, seen6 := map[int]bool{}, map[int]bool{}
+	for p, l := range lines {
+		t.sorted = append(t.sorted, Subscriber{Prefix: p, Phone: l.phone})
+		if p.Addr().Is4() {
+			if !seen4[p.Bits()] {
+				seen4[p.Bits()] = true
+				t.lens4 = append(t.lens4, p.Bits())
+			}
+		} else if !seen6[p.Bits()] {
+			seen6[p.Bits()] = true
+			t.lens6 = append(t.lens6, p.Bits())
+		}
+	}
+	longestFirst := func(a, b int) int { return cmp.Compare(b, a) }
+	slices.SortFunc(t.lens4, longestFirst)
+	slices.SortFunc(t.lens6, longestFirst)
+	slices.SortFunc(t.sorted, func(a, b Subscriber) int {
+		if c := a.Prefix.Addr().Compare(b.Prefix.Addr()); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Prefix.Bits(), b.Prefix.Bits())
+	})
+	return t
+}
+
+// index checks a list of subscribers and maps their canonical prefixes to
+// their lines; a prefix may appear once.
+func index(subs []Subscriber) (map[netip.Prefix]line, error) {
+	lines := make(map[netip.Prefix]line, len(subs))
+	for i, sub := range subs {
+		c, l, err := checkSubscriber(sub)
+		if err != nil {
+			return nil, fmt.Errorf("sandbox: subscribers[%d]: %w", i, err)
+		}
+		if _, dup := lines[c.Prefix]; dup {
+			return nil, fmt.Errorf("sandbox: subscribers[%d]: prefix %s is listed twice", i, c.Prefix)
+		}
+		lines[c.Prefix] = l
+	}
+	return lines, nil
+}
+
+// canonicalPrefix returns p masked, with an IPv4-mapped IPv6 prefix turned
+// into the IPv4 prefix it stands for.
+func canonicalPrefix(p netip.Prefix) (netip.Prefix, error) {
+	if !p.IsValid() {
+		return netip.Prefix{}, errors.New("invalid prefix")
+	}
+	if a := p.Addr(); a.Is4In6() {
+		if p.Bits() < 96 {
+			return netip.Prefix{}, fmt.Errorf("IPv4-mapped prefix %s is shorter than /96", p)
+		}
+		p = netip.PrefixFrom(a.Unmap(), p.Bits()-96)
+	}
+	return p.Masked(), nil
+}
+
+// ParsePrefix parses "10.0.0.0/24", "2001:db8::/64", or a bare address,
+// which stands for itself alone (/32 or /128), as the config file, the
+// admin API and the flags take prefixes. The result is canonical: masked,
+// and an IPv4-mapped prefix turned into the IPv4 prefix it stands for.
+func ParsePrefix(s string) (netip.Prefix, error) {
+	s = strings.TrimSpace(s)
+	var p netip.Prefix
+	if strings.Contains(s, "/") {
+		var err error
+		if p, err = netip.ParsePrefix(s); err != nil {
+			return netip.Prefix{}, err
+		}
+	} else {
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return netip.Prefix{}, err
+		}
+		if a.Zone() != "" {
+			return netip.Prefix{}, fmt.Errorf("bad address %q: zones are not allowed", s)
+		}
+		p = netip.PrefixFrom(a, a.BitLen())
+	}
+	return canonicalPrefix(p)
+}
+
+// checkSubscriber validates s and returns it canonical, with its line.
+func checkSubscriber(s Subscriber) (Subscriber, line, error) {
+	p, err := canonicalPrefix(s.Prefix)
+	if err != nil {
+		return Subscriber{}, line{}, err
+	}
+	phone, op, err := checkPhone(s.Phone)
+	if err != nil {
+		return Subscriber{}, line{}, err
+	}
+	return Subscriber{Prefix: p, Phone: phone}, line{phone: phone, op: op}, nil
+}
+
+// checkPhone normalizes phone and finds its operator; the sandbox only
+// knows numbers in CM's, CU's and CT's blocks.
+func checkPhone(phone string) (string, carrier.Operator, error) {
+	p, err := carrier.NormalizePhone(phone)
+	if err != nil {
+		return "", "", err
+	}
+	op, ok := carrier.OperatorOf(p)
+	if !ok {
+		return "", "", fmt.Errorf("%w: %s is in no operator's block", carrier.ErrBadPhone, carrier.Mask(p))
+	}
+	return p, op, nil
+}
