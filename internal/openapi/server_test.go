@@ -1,0 +1,261 @@
+package openapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"encoding/xml"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/numauth/numauth/internal/auth"
+	"github.com/numauth/numauth/internal/carrier/sandbox"
+	"github.com/numauth/numauth/internal/openapi/sign"
+	"github.com/numauth/numauth/internal/secret"
+	"github.com/numauth/numauth/internal/store/memory"
+	"github.com/numauth/numauth/internal/store/sqlite"
+)
+
+const (
+	keyID  = "LTAI5tOpenapiTest01"
+	keySec = "openapi-test-secret-0123456789"
+)
+
+type fixture struct {
+	srv *Server
+	svc *auth.Service
+	now time.Time
+}
+
+func newFixture(t testing.TB) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	d, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "n.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	eph := memory.New()
+	t.Cleanup(func() { eph.Close() })
+	box, _ := secret.New(bytes.Repeat([]byte{3}, 32))
+	sb, _ := sandbox.New(sandbox.Config{Key: box.Derive("sb", 32),
+		Subscribers: []sandbox.Subscriber{{Prefix: netip.MustParsePrefix("127.0.0.1/32"), Phone: "13800138000"}}})
+	svc, err := auth.New(ctx, auth.Config{Carrier: sb}, d, eph, box)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(svc.Close)
+	if err := svc.EnsureAccessKey(ctx, keyID, keySec); err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{svc: svc, now: time.Now().UTC()}
+	f.srv = New(Config{ThrottlePerKey: 1000, Now: func() time.Time { return f.now }}, svc, eph)
+	return f
+}
+
+// call signs params with V1 at the fixture's time and serves them.
+func (f *fixture) call(t testing.TB, params url.Values, at time.Time, nonce string) (int, map[string]any) {
+	t.Helper()
+	signed := sign.SignV1("POST", params, keyID, keySec, at, nonce)
+	req := httptest.NewRequest("POST", "/", strings.NewReader(signed.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	rec := httptest.NewRecorder()
+	f.srv.ServeHTTP(rec, req)
+	var body map[string]any
+	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+		t.Fatalf("answer is not JSON: %s", rec.Body)
+	}
+	if body["RequestId"] == "" || rec.Header().Get("x-acs-request-id") == "" {
+		t.Fatalf("answer without RequestId: %s", rec.Body)
+	}
+	return rec.Code, body
+}
+
+func act(name string, kv ...string) url.Values {
+	v := url.Values{"Action": {name}, "Version": {APIVersion}}
+	for i := 0; i+1 < len(kv); i += 2 {
+		v.Set(kv[i], kv[i+1])
+	}
+	return v
+}
+
+func TestProtocolErrors(t *testing.T) {
+	f := newFixture(t)
+	scheme := act("CreateVerifyScheme", "SchemeName", "s", "AppName", "a", "OsType", "H5", "Origin", "https://a.example", "Url", "https://a.example/")
+	if st, b := f.call(t, scheme, f.now, "n-create"); st != 200 || b["Code"] != "OK" {
+		t.Fatalf("CreateVerifyScheme = %d %v", st, b)
+	}
+	tests := []struct {
+		name   string
+		params url.Values
+		at     time.Time
+		nonce  string
+		status int
+		code   string
+	}{
+		{"ok", act("GetAuthToken", "Url", "https://a.example/x", "Origin", "https://a.example"), f.now, "n1", 200, "OK"},
+		{"nonce reused", act("GetAuthToken", "Url", "https://a.example/x", "Origin", "https://a.example"), f.now, "n1", 400, "SignatureNonceUsed"},
+		{"stale", act("GetAuthToken", "Url", "https://a.example/x", "Origin", "https://a.example"), f.now.Add(-16 * time.Minute), "n2", 400, "InvalidTimeStamp.Expired"},
+		{"future", act("GetAuthToken", "Url", "https://a.example/x", "Origin", "https://a.example"), f.now.Add(16 * time.Minute), "n3", 400, "InvalidTimeStamp.Expired"},
+		{"within skew", act("GetAuthToken", "Url", "https://a.example/x", "Origin", "https://a.example"), f.now.Add(-14 * time.Minute), "n4", 200, "OK"},
+		{"missing param", act("GetAuthToken", "Origin", "https://a.example"), f.now, "n5", 400, "MissingUrl"},
+		{"unknown action", act("GetFreeMoney"), f.now, "n6", 404, "InvalidAction.NotFound"},
+		{"wrong version", url.Values{"Action": {"GetAuthToken"}, "Version": {"2020-01-01"}}, f.now, "n7", 400, "InvalidVersion"},
+		{"bad integer", act("GetAuthToken", "Url", "https://a.example/x", "Origin", "https://a.example", "BizType", "x"), f.now, "n8", 400, "InvalidParameter"},
+		{"business error", act("GetAuthToken", "Url", "https://b.example/x", "Origin", "https://b.example"), f.now, "n9", 200, "isv.SCENE_QUERY_FAIL"},
+		{"bad token", act("VerifyPhoneWithToken", "SpToken", "nope", "PhoneNumber", "13800138000"), f.now, "n10", 200, "isv.TOKEN_INVALID"},
+		{"bad number", act("VerifyPhoneWithToken", "SpToken", "nope", "PhoneNumber", "110"), f.now, "n11", 200, "isv.MOBILE_NUMBER_ILLEGAL"},
+		{"no scheme", act("DescribeVerifyScheme", "SchemeCode", "FC1"), f.now, "n12", 200, "isv.VERIFY_SCHEME_NOT_EXIST"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st, b := f.call(t, tt.params, tt.at, tt.nonce)
+			if st != tt.status || b["Code"] != tt.code {
+				t.Fatalf("= %d %v, want %d %s", st, b, tt.status, tt.code)
+			}
+			if tt.code != "OK" && b["Message"] == "" {
+				t.Fatalf("error without message: %v", b)
+			}
+		})
+	}
+}
+
+func TestSignatureFailures(t *testing.T) {
+	f := newFixture(t)
+	send := func(v url.Values) (int, string) {
+		req := httptest.NewRequest("GET", "/?"+v.Encode(), nil)
+		rec := httptest.NewRecorder()
+		f.srv.ServeHTTP(rec, req)
+		var b map[string]any
+		json.Unmarshal(rec.Body.Bytes(), &b)
+		code, _ := b["Code"].(string)
+		return rec.Code, code
+	}
+	good := sign.SignV1("GET", act("GetAuthToken", "Url", "https://a.example/", "Origin", "https://a.example"), keyID, keySec, f.now, "s1")
+	tamper := func(k, v string) url.Values {
+		c := url.Values{}
+		for kk, vv := range good {
+			c[kk] = append([]string(nil), vv...)
+		}
+		if v == "" {
+			c.Del(k)
+		} else {
+			c.Set(k, v)
+		}
+		return c
+	}
+	tests := []struct {
+		name   string
+		v      url.Values
+		status int
+		code   string
+	}{
+		{"changed param", tamper("Origin", "https://b.example"), 400, "SignatureDoesNotMatch"},
+		{"wrong secret", sign.SignV1("GET", act("GetAuthToken"), keyID, "wrong-secret-wrong-secret", f.now, "s2"), 400, "SignatureDoesNotMatch"},
+		{"unknown key", sign.SignV1("GET", act("GetAuthToken"), "LTAIunknown0000", keySec, f.now, "s3"), 404, "InvalidAccessKeyId.NotFound"},
+		{"no signature", tamper("Signature", ""), 400, "IncompleteSignature"},
+		{"bad method", tamper("SignatureMethod", "MD5"), 400, "InvalidSignatureMethod"},
+		{"bad timestamp", tamper("Timestamp", "yesterday"), 400, "InvalidTimeStamp.Format"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if st, code := send(tt.v); st != tt.status || code != tt.code {
+				t.Fatalf("= %d %s, want %d %s", st, code, tt.status, tt.code)
+			}
+		})
+	}
+	if err := f.svc.SetAccessKeyActive(context.Background(), keyID, false); err != nil {
+		t.Fatal(err)
+	}
+	if st, code := send(sign.SignV1("GET", act("GetAuthToken"), keyID, keySec, f.now, "s9")); st != 400 || code != "InvalidAccessKeyId.Inactive" {
+		t.Fatalf("disabled key = %d %s", st, code)
+	}
+}
+
+func TestThrottling(t *testing.T) {
+	f := newFixture(t)
+	f.srv.cfg.ThrottlePerKey = 3
+	codes := map[string]int{}
+	for i := range 5 {
+		_, b := f.call(t, act("DescribeVerifyScheme", "SchemeCode", "FC1"), f.now, "t"+string(rune('a'+i)))
+		codes[b["Code"].(string)]++
+	}
+	if codes["Throttling.User"] != 2 || codes["isv.VERIFY_SCHEME_NOT_EXIST"] != 3 {
+		t.Fatalf("codes = %v", codes)
+	}
+}
+
+func TestXMLFormat(t *testing.T) {
+	f := newFixture(t)
+	signed := sign.SignV1("GET", act("CreateVerifyScheme", "SchemeName", "x<&>", "AppName", "a", "OsType", "Android", "Format", "XML"), keyID, keySec, f.now, "x1")
+	rec := httptest.NewRecorder()
+	f.srv.ServeHTTP(rec, httptest.NewRequest("GET", "/?"+signed.Encode(), nil))
+	var doc struct {
+		XMLName   xml.Name
+		Code      string
+		RequestId string
+		DTO       struct{ SchemeCode string } `xml:"GateVerifySchemeDTO"`
+	}
+	if err := xml.Unmarshal(rec.Body.Bytes(), &doc); err != nil || doc.XMLName.Local != "CreateVerifySchemeResponse" ||
+		doc.Code != "OK" || doc.DTO.SchemeCode == "" || !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/xml") {
+		t.Fatalf("XML answer %s: %+v, %v", rec.Body, doc, err)
+	}
+}
+
+func TestBodyRendering(t *testing.T) {
+	b := Body{{"A", "x\"<y>"}, {"B", true}, {"C", int64(7)}, {"D", Body{{"E", 1}}}, {"L", List{{{"V", "1"}}, {{"V", "2"}}}}}
+	var j bytes.Buffer
+	render(&j, b, false, "R")
+	var m map[string]any
+	if err := json.Unmarshal(j.Bytes(), &m); err != nil || m["A"] != "x\"<y>" || m["B"] != true || len(m["L"].([]any)) != 2 {
+		t.Fatalf("JSON %s: %v", j.String(), err)
+	}
+	var x bytes.Buffer
+	render(&x, b, true, "R")
+	want := `<R><A>x&#34;&lt;y&gt;</A><B>true</B><C>7</C><D><E>1</E></D><L><V>1</V></L><L><V>2</V></L></R>`
+	if !strings.HasSuffix(x.String(), want) {
+		t.Fatalf("XML = %s", x.String())
+	}
+}
+
+// FuzzServe feeds arbitrary methods, queries, bodies and headers to the
+// whole RPC handler: every answer is a well-formed envelope, never a 5xx.
+func FuzzServe(f *testing.F) {
+	fx := newFixture(f)
+	f.Add("GET", "Action=GetAuthToken&Version=2017-05-25", "", "", "")
+	f.Add("POST", "", "Action=GetAuthToken&Version=2017-05-25&AccessKeyId=x&Signature=y", "application/x-www-form-urlencoded", "")
+	f.Add("POST", "Action=GetAuthToken", "", "", "ACS3-HMAC-SHA256 Credential=a,SignedHeaders=host,Signature=00")
+	f.Add("GET", "a=%zz", "", "", "")
+	f.Add("PUT", "x=1&x=2", "\xff\xfe", "application/x-www-form-urlencoded", "garbage")
+	f.Fuzz(func(t *testing.T, method, query, body, ctype, authz string) {
+		if method != "GET" && method != "POST" && method != "PUT" {
+			method = "POST"
+		}
+		req, err := http.NewRequest(method, "http://numauth/", strings.NewReader(body))
+		if err != nil {
+			return
+		}
+		req.URL.RawQuery = query
+		req.Header.Set("Content-Type", ctype)
+		if authz != "" {
+			req.Header.Set("Authorization", authz)
+			req.Header.Set("x-acs-action", "GetAuthToken")
+			req.Header.Set("x-acs-version", APIVersion)
+		}
+		rec := httptest.NewRecorder()
+		fx.srv.ServeHTTP(rec, req)
+		if rec.Code >= 500 {
+			t.Fatalf("%d for %q %q %q: %s", rec.Code, method, query, body, rec.Body)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(rec.Body.Bytes(), &m); err != nil && !strings.Contains(rec.Header().Get("Content-Type"), "xml") {
+			t.Fatalf("not JSON: %s", rec.Body)
+		}
+	})
+}
