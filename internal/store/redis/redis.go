@@ -1,0 +1,208 @@
+// Package redis is the scale-out store.Ephemeral, on Redis through
+// go-redis/v9. Every method is one Redis command (or one Lua script, which
+// Redis runs atomically), so single use holds across numauth instances:
+//
+//   - PutIfAbsent: SET key value PX ttl NX
+//   - Put: SET key value PX ttl
+//   - Get: GET; Take: GETDEL (Redis >= 6.2); Delete: DEL
+//   - Incr: a script doing INCR, then PEXPIRE when the counter is new
+//
+// Commands are never retried by the client: after a lost reply a retried
+// SET NX would report a false replay and a retried INCR would count twice.
+// A network failure is ErrUnavailable (wrapped) and the caller decides; the
+// client's pool reconnects by itself when Redis is back.
+package redis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/numauth/numauth/internal/store"
+)
+
+var (
+	errClosed = fmt.Errorf("%w: redis store is closed", store.ErrUnavailable)
+	errTTL    = errors.New("redis: ttl must be > 0")
+)
+
+// incrScript starts a fixed window: the TTL is set only by the INCR that
+// created the counter (or if the key somehow has none), never extended.
+var incrScript = goredis.NewScript(`
+local n = redis.call('INCR', KEYS[1])
+if n == 1 or redis.call('PTTL', KEYS[1]) < 0 then
+	redis.call('PEXPIRE', KEYS[1], ARGV[1])
+end
+return n`)
+
+// Store is a store.Ephemeral on Redis.
+type Store struct {
+	c      *goredis.Client
+	prefix string
+	closed atomic.Bool
+	once   sync.Once
+}
+
+var _ store.Ephemeral = (*Store)(nil)
+
+// Open connects to url (redis://[user:pass@]host:port/db, rediss:// for
+// TLS; go-redis options such as pool_size are accepted as query
+// parameters) and checks that the server answers. Every key is stored
+// under prefix, so several deployments or tests can share one database.
+func Open(ctx context.Context, url, prefix string) (*Store, error) {
+	opt, err := goredis.ParseURL(url)
+	if err != nil {
+		return nil, fmt.Errorf("redis: %w", err)
+	}
+	if opt.MaxRetries == 0 {
+		opt.MaxRetries = -1 // see the package doc
+	}
+	opt.ContextTimeoutEnabled = true
+	opt.DisableIdentity = true // CLIENT SETINFO needs Redis 7.2
+	s := &Store{c: goredis.NewClient(opt), prefix: prefix}
+	if err := s.Ping(ctx); err != nil {
+		s.c.Close()
+		return nil, fmt.Errorf("redis: %w", err)
+	}
+	return s, nil
+}
+
+// mapErr turns go-redis errors into the store's sentinel errors, keeping
+// the original in the chain. A reply error from the server is passed on,
+// except those meaning the server cannot serve right now; any other error
+// (dial, I/O, timeout, closed client, context) is ErrUnavailable.
+func mapErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, goredis.Nil) {
+		return store.ErrNotFound
+	}
+	var re goredis.Error
+	if errors.As(err, &re) {
+		msg := err.Error()
+		for _, p := range []string{"LOADING", "BUSY", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "READONLY", "NOREPLICAS", "OOM"} {
+			if strings.HasPrefix(msg, p+" ") {
+				return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
+			}
+		}
+		return err
+	}
+	return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
+}
+
+// pxTTL rounds ttl up to Redis's millisecond resolution.
+func pxTTL(ttl time.Duration) (time.Duration, error) {
+	if ttl <= 0 {
+		return 0, errTTL
+	}
+	return (ttl + time.Millisecond - 1).Truncate(time.Millisecond), nil
+}
+
+func (s *Store) check() error {
+	if s.closed.Load() {
+		return errClosed
+	}
+	return nil
+}
+
+// PutIfAbsent implements store.Ephemeral.
+func (s *Store) PutIfAbsent(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
+	if err := s.check(); err != nil {
+		return false, err
+	}
+	px, err := pxTTL(ttl)
+	if err != nil {
+		return false, err
+	}
+	ok, err := s.c.SetNX(ctx, s.prefix+key, value, px).Result()
+	if err != nil {
+		return false, mapErr(err)
+	}
+	return ok, nil
+}
+
+// Put implements store.Ephemeral.
+func (s *Store) Put(ctx context.Context, key string, value []byte, ttl time.Duration) error {
+	if err := s.check(); err != nil {
+		return err
+	}
+	px, err := pxTTL(ttl)
+	if err != nil {
+		return err
+	}
+	return mapErr(s.c.Set(ctx, s.prefix+key, value, px).Err())
+}
+
+// Get implements store.Ephemeral.
+func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	b, err := s.c.Get(ctx, s.prefix+key).Bytes()
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	return b, nil
+}
+
+// Take implements store.Ephemeral with GETDEL.
+func (s *Store) Take(ctx context.Context, key string) ([]byte, error) {
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	b, err := s.c.GetDel(ctx, s.prefix+key).Bytes()
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	return b, nil
+}
+
+// Delete implements store.Ephemeral.
+func (s *Store) Delete(ctx context.Context, key string) error {
+	if err := s.check(); err != nil {
+		return err
+	}
+	return mapErr(s.c.Del(ctx, s.prefix+key).Err())
+}
+
+// Incr implements store.Ephemeral.
+func (s *Store) Incr(ctx context.Context, key string, ttl time.Duration) (int64, error) {
+	if err := s.check(); err != nil {
+		return 0, err
+	}
+	px, err := pxTTL(ttl)
+	if err != nil {
+		return 0, err
+	}
+	n, err := incrScript.Run(ctx, s.c, []string{s.prefix + key}, px.Milliseconds()).Int64()
+	if err != nil {
+		return 0, mapErr(err)
+	}
+	return n, nil
+}
+
+// Ping implements store.Ephemeral.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.check(); err != nil {
+		return err
+	}
+	return mapErr(s.c.Ping(ctx).Err())
+}
+
+// Close closes the client; later calls fail with store.ErrUnavailable.
+// Close is idempotent.
+func (s *Store) Close() error {
+	var err error
+	s.once.Do(func() {
+		s.closed.Store(true)
+		err = s.c.Close()
+	})
+	return err
+}
