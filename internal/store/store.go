@@ -88,13 +88,14 @@ type Verification struct {
 
 // VerificationFilter selects verification records for statistics.
 type VerificationFilter struct {
-	AccountID  string
+	AccountID  string    // "" = any (all accounts: operators only)
 	Kind       string    // "" = any
 	SchemeCode string    // "" = any
-	From, To   time.Time // CreatedAt in [From, To)
+	From, To   time.Time // CreatedAt in [From, To); a zero bound is open
 }
 
-// DayStat aggregates verification results for one UTC day.
+// DayStat aggregates verification results for one UTC day. Days without
+// records are left out.
 type DayStat struct {
 	Day     string // "2006-01-02"
 	Pass    int64
@@ -121,8 +122,8 @@ type SigningKey struct {
 type Durable interface {
 	CreateAccessKey(ctx context.Context, k AccessKey) error // ErrConflict if the ID exists
 	GetAccessKey(ctx context.Context, id string) (AccessKey, error)
-	ListAccessKeys(ctx context.Context) ([]AccessKey, error) // ordered by CreatedAt, ID
-	SetAccessKeyStatus(ctx context.Context, id string, s KeyStatus) error
+	ListAccessKeys(ctx context.Context) ([]AccessKey, error)              // ordered by CreatedAt, ID
+	SetAccessKeyStatus(ctx context.Context, id string, s KeyStatus) error // ErrNotFound if absent
 
 	CreateScheme(ctx context.Context, s Scheme) error // ErrConflict if the code exists
 	GetScheme(ctx context.Context, code string) (Scheme, error)
@@ -146,7 +147,8 @@ type Durable interface {
 }
 
 // Ephemeral is the store of short-lived, TTL-bound state. Every method is a
-// single atomic operation on the shared backend. ttl must be > 0.
+// single atomic operation on the shared backend. ttl must be > 0 (else the
+// call fails); backends may round it up to a millisecond.
 type Ephemeral interface {
 	// PutIfAbsent stores value under key unless the key exists; it reports
 	// whether it stored. This is how nonces and single-use tokens are
@@ -163,6 +165,7 @@ type Ephemeral interface {
 	// Incr adds one to the counter under key and returns the new value. A
 	// counter that did not exist starts at 0 and gets the TTL; an existing
 	// counter keeps its TTL (fixed windows for rate limits and try budgets).
+	// Get reads a counter as decimal text; Incr on a non-integer value fails.
 	Incr(ctx context.Context, key string, ttl time.Duration) (int64, error)
 	// Ping reports whether the backend is reachable (ErrUnavailable if not).
 	Ping(ctx context.Context) error

@@ -168,6 +168,19 @@ func testIncr(t *testing.T, s store.Ephemeral) {
 	if n != 1 {
 		t.Fatalf("Incr on a second key = %d, want 1", n)
 	}
+	// A counter reads as decimal text; a decimal value counts on.
+	getEq(t, s, "rl:acct", []byte("5"))
+	must(t, s.Put(ctx, "num", []byte("41"), time.Minute), "Put")
+	n, err = s.Incr(ctx, "num", time.Minute)
+	must(t, err, "Incr on \"41\"")
+	if n != 42 {
+		t.Fatalf("Incr on \"41\" = %d, want 42", n)
+	}
+	must(t, s.Put(ctx, "text", []byte("abc"), time.Minute), "Put")
+	if _, err := s.Incr(ctx, "text", time.Minute); err == nil {
+		t.Fatal("Incr on a non-integer value: no error")
+	}
+	getEq(t, s, "text", []byte("abc"))
 }
 
 func testValues(t *testing.T, s store.Ephemeral) {
