@@ -1,0 +1,213 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/numauth/numauth/internal/auth"
+	"github.com/numauth/numauth/internal/carrier/sandbox"
+)
+
+// withService opens the stores and the service for an operator command.
+func withService(ctx context.Context, sf storeFlags, fn func(*auth.Service) error) error {
+	box, _, err := sf.masterBox()
+	if err != nil {
+		return err
+	}
+	d, err := sf.openDurable(ctx)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	e, err := sf.openEphemeral(ctx)
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	sb, err := sandbox.New(sandbox.Config{Key: box.Derive("numauth sandbox ticket v1", 32)})
+	if err != nil {
+		return err
+	}
+	svc, err := auth.New(ctx, auth.Config{Carrier: sb, Logger: slog.New(slog.DiscardHandler), CacheTTL: -1}, d, e, box)
+	if err != nil {
+		return err
+	}
+	defer svc.Close()
+	return fn(svc)
+}
+
+func keysCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return errors.New("keys: want create, list, disable or enable")
+	}
+	var sf storeFlags
+	fs := flag.NewFlagSet("numauth keys "+args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	sf.register(fs)
+	account := fs.String("account", auth.DefaultAccount, "account that owns the key")
+	id := fs.String("id", "", "AccessKeyId (default: generated)")
+	sec := fs.String("secret", "", "AccessKeySecret (default: generated)")
+	desc := fs.String("description", "", "free text")
+	if err := parseInterspersed(fs, args[1:]); err != nil {
+		return err
+	}
+	return withService(ctx, sf, func(svc *auth.Service) error {
+		switch args[0] {
+		case "create":
+			c, err := svc.CreateAccessKey(ctx, *account, *id, *sec, *desc)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "AccessKeyId:     %s\nAccessKeySecret: %s\nAccount:         %s\n", c.AccessKeyID, c.Secret, c.AccountID)
+			fmt.Fprintln(stderr, "Keep the secret now: numauth stores it encrypted and will not show it again.")
+			return nil
+		case "list":
+			ks, err := svc.ListAccessKeys(ctx)
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ACCESS KEY ID\tACCOUNT\tSTATUS\tCREATED\tDESCRIPTION")
+			for _, k := range ks {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", k.ID, k.AccountID, k.Status, k.CreatedAt.Format(time.RFC3339), k.Description)
+			}
+			return tw.Flush()
+		case "disable", "enable":
+			if fs.NArg() != 1 {
+				return fmt.Errorf("keys %s: want one AccessKeyId", args[0])
+			}
+			if err := svc.SetAccessKeyActive(ctx, fs.Arg(0), args[0] == "enable"); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "%s %sd (running servers notice within 5 s)\n", fs.Arg(0), args[0])
+			return nil
+		}
+		return fmt.Errorf("keys: unknown subcommand %q", args[0])
+	})
+}
+
+func schemesCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "list" {
+		return errors.New("schemes: want list")
+	}
+	var sf storeFlags
+	fs := flag.NewFlagSet("numauth schemes list", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	sf.register(fs)
+	account := fs.String("account", "", "only this account's schemes")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	return withService(ctx, sf, func(svc *auth.Service) error {
+		scs, err := svc.ListSchemes(ctx, *account)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "SCHEME CODE\tACCOUNT\tNAME\tOS\tORIGIN\tURL")
+		for _, s := range scs {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Code, s.AccountID, s.Name, s.OsType, s.Origin, s.URL)
+		}
+		return tw.Flush()
+	})
+}
+
+// sandboxCmd drives a running server's sandbox carrier through its admin API.
+func sandboxCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) < 2 || (args[0] != "subscribers" && args[0] != "faults") {
+		return errors.New("sandbox: want 'subscribers list|add|remove' or 'faults list|set'")
+	}
+	fs := flag.NewFlagSet("numauth sandbox "+args[0]+" "+args[1], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", envOr("NUMAUTH_ADDR", "127.0.0.1:8080"), "the running server's address")
+	dataDir := fs.String("data-dir", envOr("NUMAUTH_DATA_DIR", "./data"), "the server's data directory (for its admin token)")
+	latency := fs.Duration("latency", 0, "faults set: added latency per call")
+	errRate := fs.Float64("error-rate", 0, "faults set: probability 0..1 that a call fails")
+	maint := fs.Bool("maintenance", false, "faults set: carrier under maintenance")
+	quota := fs.Bool("quota-exhausted", false, "faults set: carrier call limit reached")
+	if err := parseInterspersed(fs, args[2:]); err != nil {
+		return err
+	}
+	tok, err := adminToken(*dataDir, false)
+	if err != nil {
+		return err
+	}
+	base := "http://" + *addr + "/admin/v1/sandbox"
+	call := func(method, path string, body any) error {
+		var rd io.Reader
+		if body != nil {
+			b, _ := json.Marshal(body)
+			rd = bytes.NewReader(b)
+		}
+		req, err := http.NewRequestWithContext(ctx, method, base+path, rd)
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("Content-Type", "application/json")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
+		}
+		defer res.Body.Close()
+		out, _ := io.ReadAll(io.LimitReader(res.Body, 1<<20))
+		if res.StatusCode >= 300 {
+			return fmt.Errorf("server answered %s: %s", res.Status, strings.TrimSpace(string(out)))
+		}
+		stdout.Write(out)
+		return nil
+	}
+	switch args[0] + " " + args[1] {
+	case "subscribers list":
+		return call("GET", "/subscribers", nil)
+	case "subscribers add":
+		if fs.NArg() != 1 {
+			return errors.New("sandbox subscribers add: want ADDR_OR_CIDR=PHONE")
+		}
+		sub, err := sandbox.ParseSubscriber(fs.Arg(0))
+		if err != nil {
+			return err
+		}
+		return call("POST", "/subscribers", map[string]string{"prefix": sub.Prefix.String(), "phone": sub.Phone})
+	case "subscribers remove":
+		if fs.NArg() != 1 {
+			return errors.New("sandbox subscribers remove: want ADDR_OR_CIDR")
+		}
+		if err := call("DELETE", "/subscribers?prefix="+url.QueryEscape(fs.Arg(0)), nil); err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, "removed", fs.Arg(0))
+		return nil
+	case "faults list":
+		return call("GET", "/faults", nil)
+	case "faults set":
+		if fs.NArg() != 1 {
+			return errors.New("sandbox faults set: want OPERATOR (CM, CU or CT) before the flags' values")
+		}
+		return call("PUT", "/faults/"+url.PathEscape(fs.Arg(0)), map[string]any{
+			"latency": latency.String(), "errorRate": *errRate, "maintenance": *maint, "quotaExhausted": *quota,
+		})
+	}
+	return fmt.Errorf("sandbox: unknown subcommand %q", strings.Join(args[:2], " "))
+}
+
+// parseInterspersed parses flags that may stand after one leading
+// positional argument ("faults set CM --latency 1s"): the positional is
+// moved behind the flags.
+func parseInterspersed(fs *flag.FlagSet, args []string) error {
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		args = append(append([]string{}, args[1:]...), append([]string{"--"}, args[0])...)
+	}
+	return fs.Parse(args)
+}

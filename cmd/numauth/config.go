@@ -1,0 +1,106 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/numauth/numauth/internal/secret"
+	"github.com/numauth/numauth/internal/store"
+	"github.com/numauth/numauth/internal/store/memory"
+	"github.com/numauth/numauth/internal/store/sqlite"
+)
+
+// storeFlags are the flags every command that opens the stores shares.
+type storeFlags struct {
+	dataDir string
+	store   string // postgres://… or "" for SQLite in dataDir
+	redis   string // redis://… or "" for in-process
+}
+
+func (f *storeFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.dataDir, "data-dir", envOr("NUMAUTH_DATA_DIR", "./data"), "data directory (SQLite database, master key file, admin token) [NUMAUTH_DATA_DIR]")
+	fs.StringVar(&f.store, "store", os.Getenv("NUMAUTH_STORE"), "durable store: postgres://… for PostgreSQL; empty for SQLite in --data-dir [NUMAUTH_STORE]")
+	fs.StringVar(&f.redis, "redis", os.Getenv("NUMAUTH_REDIS"), "ephemeral store: redis://… for Redis; empty for in-process [NUMAUTH_REDIS]")
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// masterBox loads the master key (NUMAUTH_MASTER_KEY, or the key file in the
+// data directory, created on first use).
+func (f *storeFlags) masterBox() (*secret.Box, bool, error) {
+	key, created, err := secret.LoadOrCreate(os.Getenv("NUMAUTH_MASTER_KEY"), filepath.Join(f.dataDir, "master.key"))
+	if err != nil {
+		return nil, false, err
+	}
+	b, err := secret.New(key)
+	return b, created, err
+}
+
+func (f *storeFlags) openDurable(ctx context.Context) (store.Durable, error) {
+	if f.store != "" {
+		if !strings.HasPrefix(f.store, "postgres://") && !strings.HasPrefix(f.store, "postgresql://") {
+			return nil, fmt.Errorf("--store must be a postgres:// URL (or empty for SQLite)")
+		}
+		return openPostgres(ctx, f.store)
+	}
+	if err := os.MkdirAll(f.dataDir, 0o700); err != nil {
+		return nil, err
+	}
+	return sqlite.Open(ctx, filepath.Join(f.dataDir, "numauth.db"))
+}
+
+func (f *storeFlags) openEphemeral(ctx context.Context) (store.Ephemeral, error) {
+	if f.redis != "" {
+		if !strings.HasPrefix(f.redis, "redis://") && !strings.HasPrefix(f.redis, "rediss://") {
+			return nil, fmt.Errorf("--redis must be a redis:// or rediss:// URL")
+		}
+		return openRedis(ctx, f.redis)
+	}
+	return memory.New(), nil
+}
+
+// adminToken returns the token that guards /admin/ endpoints: from
+// NUMAUTH_ADMIN_TOKEN, or the admin.token file in the data directory
+// (created, mode 0600, when create is set).
+func adminToken(dataDir string, create bool) (string, error) {
+	if t := os.Getenv("NUMAUTH_ADMIN_TOKEN"); t != "" {
+		return t, nil
+	}
+	path := filepath.Join(dataDir, "admin.token")
+	b, err := os.ReadFile(path)
+	if err == nil {
+		return strings.TrimSpace(string(b)), nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) || !create {
+		return "", fmt.Errorf("admin token: %w (set NUMAUTH_ADMIN_TOKEN or point --data-dir at the server's)", err)
+	}
+	raw := make([]byte, 24)
+	rand.Read(raw)
+	tok := hex.EncodeToString(raw)
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return "", err
+	}
+	fh, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return adminToken(dataDir, false)
+	}
+	if err != nil {
+		return "", err
+	}
+	defer fh.Close()
+	_, err = fh.WriteString(tok + "\n")
+	return tok, err
+}

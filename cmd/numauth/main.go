@@ -1,0 +1,90 @@
+// Command numauth is the numauth server and its operator tools.
+//
+//	numauth serve                  run the service
+//	numauth keys create|list|disable|enable
+//	numauth schemes list
+//	numauth sandbox subscribers add|list|remove, numauth sandbox faults list|set
+//	numauth bench                  load-generate whole flows against a server
+//	numauth version
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+const usage = `numauth — self-hosted phone-number authentication (Alibaba Dypnsapi compatible)
+
+Usage:
+  numauth serve [flags]                         run the service (numauth serve -h for flags)
+  numauth keys create [--account A] [--id ID] [--secret S] [--description D]
+  numauth keys list
+  numauth keys disable|enable ID
+  numauth schemes list [--account A]
+  numauth sandbox subscribers list|add ADDR_OR_CIDR=PHONE|remove ADDR_OR_CIDR
+  numauth sandbox faults list|set OPERATOR [--latency D] [--error-rate R] [--maintenance] [--quota-exhausted]
+  numauth bench [flags]                         drive whole flows against a server (numauth bench -h)
+  numauth version
+
+keys and schemes work on --data-dir (or --store); sandbox talks to a running
+server at --addr with the admin token from --data-dir.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "numauth:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return flag.ErrHelp
+	}
+	switch args[0] {
+	case "serve":
+		return serve(ctx, args[1:], stderr)
+	case "keys":
+		return keysCmd(ctx, args[1:], stdout, stderr)
+	case "schemes":
+		return schemesCmd(ctx, args[1:], stdout, stderr)
+	case "sandbox":
+		return sandboxCmd(ctx, args[1:], stdout, stderr)
+	case "bench":
+		return benchCmd(ctx, args[1:], stdout, stderr)
+	case "version", "--version", "-v":
+		fmt.Fprintln(stdout, "numauth", buildVersion())
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", args[0])
+}
+
+func buildVersion() string {
+	if version != "dev" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return version
+}

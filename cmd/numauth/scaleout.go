@@ -1,0 +1,23 @@
+package main
+
+import (
+	"context"
+
+	"github.com/numauth/numauth/internal/store"
+	"github.com/numauth/numauth/internal/store/postgres"
+	"github.com/numauth/numauth/internal/store/redis"
+)
+
+// openPostgres opens the scale-out durable store; migrations are applied
+// under an advisory lock, so instances may start at once.
+func openPostgres(ctx context.Context, dsn string) (store.Durable, error) {
+	return postgres.Open(ctx, dsn)
+}
+
+// redisPrefix namespaces numauth's keys in a shared Redis.
+const redisPrefix = "numauth:"
+
+// openRedis opens the scale-out ephemeral store.
+func openRedis(ctx context.Context, url string) (store.Ephemeral, error) {
+	return redis.Open(ctx, url, redisPrefix)
+}

@@ -1,0 +1,270 @@
+// Package h5 is the web SDK's gateway: the endpoints the page calls (see
+// docs/h5-protocol.md) and the SDK file itself. It knows HTTP, CORS and the
+// gateway's JSON; the session and mask rules live in internal/auth.
+package h5
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/numauth/numauth/internal/auth"
+	"github.com/numauth/numauth/internal/carrier"
+	"github.com/numauth/numauth/internal/h5/sdkasset"
+	"github.com/numauth/numauth/internal/obs"
+)
+
+// sdkETag names the embedded SDK build, so browsers revalidate cheaply.
+var sdkETag = func() string {
+	sum := sha256.Sum256(sdkasset.JS)
+	return `"` + hex.EncodeToString(sum[:8]) + `"`
+}()
+
+// maxBody bounds a gateway request body.
+const maxBody = 8 << 10
+
+// Service is what the gateway needs of the rules.
+type Service interface {
+	CheckH5(ctx context.Context, in auth.H5Check) (auth.H5Session, error)
+	SessionOrigin(ctx context.Context, id string) string
+	H5VerifyToken(ctx context.Context, sessionID, origin string, front carrier.FrontRequest) (auth.SPResult, error)
+	H5LoginMask(ctx context.Context, sessionID, origin string, front carrier.FrontRequest) (auth.SPResult, error)
+	H5LoginToken(ctx context.Context, sessionID, origin, mask string) (auth.SPResult, error)
+}
+
+// Gateway serves the web SDK and its endpoints.
+type Gateway struct {
+	svc     Service
+	log     *slog.Logger
+	metrics *obs.Metrics
+}
+
+// New returns the gateway.
+func New(svc Service, log *slog.Logger, m *obs.Metrics) *Gateway {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Gateway{svc: svc, log: log, metrics: m}
+}
+
+// Register mounts the gateway on mux.
+func (g *Gateway) Register(mux *http.ServeMux) {
+	mux.HandleFunc("GET /sdk/numberauth-web-sdk.js", g.serveSDK)
+	for _, op := range []string{"check", "verify-token", "login-mask", "login-token"} {
+		mux.Handle("POST /h5/v1/"+op, g.endpoint(op))
+		mux.Handle("OPTIONS /h5/v1/"+op, http.HandlerFunc(preflight))
+	}
+	mux.HandleFunc("/h5/v1/", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusNotFound, reply{Code: "BAD_ARGUMENT", Msg: "no such gateway operation"})
+	})
+}
+
+func (g *Gateway) serveSDK(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Type", sdkasset.ContentType)
+	h.Set("Cache-Control", "public, max-age=300")
+	h.Set("Access-Control-Allow-Origin", "*")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("ETag", sdkETag)
+	http.ServeContent(w, r, "numberauth-web-sdk.js", time.Time{}, bytes.NewReader(sdkasset.JS))
+}
+
+// preflight answers CORS preflights. The SDK sends simple requests and never
+// needs one; a page that sends JSON content types gets the same rule as a
+// real call: no data is ever readable by an origin the tokens do not name.
+func preflight(w http.ResponseWriter, r *http.Request) {
+	if o := r.Header.Get("Origin"); o != "" {
+		h := w.Header()
+		h.Set("Access-Control-Allow-Origin", o)
+		h.Set("Access-Control-Allow-Methods", "POST")
+		h.Set("Access-Control-Allow-Headers", "Content-Type")
+		h.Set("Access-Control-Max-Age", "600")
+		h.Add("Vary", "Origin")
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+type request struct {
+	AccessToken string `json:"accessToken"`
+	JwtToken    string `json:"jwtToken"`
+	Kind        string `json:"kind"`
+	PhoneNumber string `json:"phoneNumber"`
+	Session     string `json:"session"`
+	Mask        string `json:"mask"`
+}
+
+type reply struct {
+	Code        string `json:"code"`
+	Msg         string `json:"msg"`
+	Session     string `json:"session,omitempty"`
+	ExpiresIn   int64  `json:"expiresIn,omitempty"`
+	SpToken     string `json:"spToken,omitempty"`
+	Carrier     string `json:"carrier,omitempty"`
+	MaskedPhone string `json:"maskedPhone,omitempty"`
+	TriesLeft   *int   `json:"triesLeft,omitempty"`
+}
+
+func (g *Gateway) endpoint(op string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		ctx := r.Context()
+		origin := r.Header.Get("Origin")
+		var req request
+		raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+		var res reply
+		var boundOrigin string
+		switch {
+		case err != nil:
+			res = reply{Code: "BAD_ARGUMENT", Msg: "request body too large or unreadable"}
+		case json.Unmarshal(raw, &req) != nil:
+			res = reply{Code: "BAD_ARGUMENT", Msg: "request body must be a JSON object"}
+		default:
+			res, boundOrigin = g.do(ctx, op, r, origin, req)
+		}
+		// Data is readable only by the origin bound to the tokens; an error
+		// answer carries no data and is readable by the page that asked.
+		if origin != "" && (res.Code != "OK" || (boundOrigin != "" && origin == boundOrigin)) {
+			w.Header().Set("Access-Control-Allow-Origin", origin)
+		}
+		w.Header().Add("Vary", "Origin")
+		status := http.StatusOK
+		if err != nil {
+			status = http.StatusRequestEntityTooLarge
+		}
+		writeJSON(w, status, res)
+		g.metrics.ObserveH5(op, res.Code, time.Since(start))
+		g.log.LogAttrs(ctx, slog.LevelInfo, "h5", slog.String("op", op), slog.String("code", res.Code),
+			slog.Duration("elapsed", time.Since(start)))
+	})
+}
+
+// do runs one operation and returns the reply and the origin the session
+// or tokens are bound to ("" if unknown).
+func (g *Gateway) do(ctx context.Context, op string, r *http.Request, origin string, req request) (reply, string) {
+	front := carrier.FrontRequest{Source: sourceAddr(r), Header: r.Header}
+	switch op {
+	case "check":
+		sess, err := g.svc.CheckH5(ctx, auth.H5Check{
+			AccessToken: req.AccessToken, JwtToken: req.JwtToken, Origin: origin,
+			Kind: carrier.Kind(req.Kind), Phone: req.PhoneNumber,
+		})
+		if err != nil {
+			return g.fail(ctx, op, err), ""
+		}
+		return reply{Code: "OK", Msg: "ok", Session: sess.ID, ExpiresIn: int64(sess.ExpiresIn / time.Second)},
+			g.svc.SessionOrigin(ctx, sess.ID)
+	case "verify-token":
+		res, err := g.svc.H5VerifyToken(ctx, req.Session, origin, front)
+		if err != nil {
+			return g.fail(ctx, op, err), ""
+		}
+		return reply{Code: "OK", Msg: "ok", SpToken: res.SPToken, Carrier: string(res.Operator)}, g.svc.SessionOrigin(ctx, req.Session)
+	case "login-mask":
+		res, err := g.svc.H5LoginMask(ctx, req.Session, origin, front)
+		if err != nil {
+			return g.fail(ctx, op, err), ""
+		}
+		return reply{Code: "OK", Msg: "ok", MaskedPhone: res.Masked, Carrier: string(res.Operator)}, g.svc.SessionOrigin(ctx, req.Session)
+	case "login-token":
+		bound := g.svc.SessionOrigin(ctx, req.Session)
+		res, err := g.svc.H5LoginToken(ctx, req.Session, origin, req.Mask)
+		if err != nil {
+			return g.fail(ctx, op, err), ""
+		}
+		return reply{Code: "OK", Msg: "ok", SpToken: res.SPToken, Carrier: string(res.Operator)}, bound
+	}
+	return reply{Code: "BAD_ARGUMENT", Msg: "no such operation"}, ""
+}
+
+// codes maps service and carrier errors to gateway codes, in order; the
+// first match wins. This is the gateway's one error table.
+var codes = []struct {
+	err  error
+	code string
+}{
+	{auth.ErrBadArgument, "BAD_ARGUMENT"},
+	{auth.ErrIdentity, "IDENTITY_FAILED"},
+	{auth.ErrSchemeGone, "SCHEME_NOT_FOUND"},
+	{auth.ErrBizMismatch, "BIZ_TYPE_MISMATCH"},
+	{auth.ErrSessionInvalid, "SESSION_INVALID"},
+	{auth.ErrMaskNotRequested, "MASK_NOT_REQUESTED"},
+	{auth.ErrMaskLocked, "MASK_LOCKED"},
+	{auth.ErrMaskWrong, "MASK_WRONG"},
+	{carrier.ErrNotCellular, "NOT_CELLULAR"},
+	{carrier.ErrMaintenance, "CARRIER_MAINTENANCE"},
+	{carrier.ErrQuota, "CARRIER_QUOTA"},
+	{carrier.ErrFailed, "CARRIER_ERROR"},
+	{carrier.ErrTicketInvalid, "CARRIER_ERROR"},
+	{context.DeadlineExceeded, "CARRIER_ERROR"},
+}
+
+var messages = map[string]string{
+	"BAD_ARGUMENT":        "bad argument",
+	"IDENTITY_FAILED":     "identity check failed: tokens invalid, expired or not for this page",
+	"SCHEME_NOT_FOUND":    "the scheme of these tokens no longer exists",
+	"BIZ_TYPE_MISMATCH":   "the tokens were minted for the other flow",
+	"SESSION_INVALID":     "no valid session: call the check method first",
+	"MASK_NOT_REQUESTED":  "request the masked number first",
+	"MASK_LOCKED":         "too many wrong tries; this number is locked for one-click login",
+	"MASK_WRONG":          "the digits do not match",
+	"NOT_CELLULAR":        "not on a cellular data connection the carrier can identify",
+	"CARRIER_MAINTENANCE": "the carrier is under maintenance",
+	"CARRIER_QUOTA":       "the carrier's call limit is reached",
+	"CARRIER_ERROR":       "the carrier failed to answer",
+	"INTERNAL":            "internal error",
+}
+
+func (g *Gateway) fail(ctx context.Context, op string, err error) reply {
+	code := "INTERNAL"
+	for _, c := range codes {
+		if errors.Is(err, c.err) {
+			code = c.code
+			break
+		}
+	}
+	res := reply{Code: code, Msg: messages[code]}
+	if code == "BAD_ARGUMENT" {
+		res.Msg = err.Error()
+	}
+	var mw *auth.MaskWrongError
+	if errors.As(err, &mw) {
+		left := mw.TriesLeft
+		res.TriesLeft = &left
+	}
+	if code == "INTERNAL" {
+		g.log.ErrorContext(ctx, "gateway operation failed", "op", op, "err", err)
+	}
+	return res
+}
+
+// sourceAddr is the TCP peer of the request: the address the carrier sees.
+// Forwarded headers are the adapter's business (trusted proxies only).
+func sourceAddr(r *http.Request) netip.Addr {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	a, err := netip.ParseAddr(host)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return a.Unmap()
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, _ := json.Marshal(v)
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write(b)
+}
