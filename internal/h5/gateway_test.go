@@ -1,0 +1,210 @@
+package h5_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/numauth/numauth/internal/auth"
+	"github.com/numauth/numauth/internal/carrier"
+	"github.com/numauth/numauth/internal/carrier/sandbox"
+	"github.com/numauth/numauth/internal/h5"
+	"github.com/numauth/numauth/internal/h5/sdkasset"
+	"github.com/numauth/numauth/internal/secret"
+	"github.com/numauth/numauth/internal/store/memory"
+	"github.com/numauth/numauth/internal/store/sqlite"
+	"github.com/numauth/numauth/internal/token"
+)
+
+const (
+	origin = "https://shop.example.com"
+	phone  = "13800138000"
+)
+
+type fixture struct {
+	mux    *http.ServeMux
+	svc    *auth.Service
+	sb     *sandbox.Sandbox
+	caller auth.Caller
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	d, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "n.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	eph := memory.New()
+	t.Cleanup(func() { eph.Close() })
+	box, _ := secret.New(bytes.Repeat([]byte{5}, 32))
+	// httptest requests come from 192.0.2.1.
+	sb, _ := sandbox.New(sandbox.Config{Key: box.Derive("sb", 32),
+		Subscribers: []sandbox.Subscriber{{Prefix: netip.MustParsePrefix("192.0.2.1/32"), Phone: phone}}})
+	svc, err := auth.New(ctx, auth.Config{Carrier: sb}, d, eph, box)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(svc.Close)
+	c := auth.Caller{AccessKeyID: "k", AccountID: "acct"}
+	if _, err := svc.CreateScheme(ctx, c, auth.SchemeInput{Name: "s", OsType: "H5", Origin: origin, URL: origin + "/"}); err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	h5.New(svc, nil, nil).Register(mux)
+	return &fixture{mux: mux, svc: svc, sb: sb, caller: c}
+}
+
+func (f *fixture) post(t *testing.T, op, from string, body any) (*httptest.ResponseRecorder, map[string]any) {
+	t.Helper()
+	var raw []byte
+	if s, ok := body.(string); ok {
+		raw = []byte(s)
+	} else {
+		raw, _ = json.Marshal(body)
+	}
+	req := httptest.NewRequest("POST", "/h5/v1/"+op, bytes.NewReader(raw))
+	req.Header.Set("Content-Type", "text/plain;charset=UTF-8")
+	if from != "" {
+		req.Header.Set("Origin", from)
+	}
+	rec := httptest.NewRecorder()
+	f.mux.ServeHTTP(rec, req)
+	var out map[string]any
+	if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil {
+		t.Fatalf("%s: answer is not JSON: %s", op, rec.Body)
+	}
+	return rec, out
+}
+
+func (f *fixture) tokens(t *testing.T, biz token.Biz) auth.TokenInfo {
+	ti, err := f.svc.GetAuthToken(context.Background(), f.caller, auth.GetAuthTokenInput{URL: origin + "/login", Origin: origin, Biz: biz})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ti
+}
+
+func TestVerifyFlowAndCORS(t *testing.T) {
+	f := newFixture(t)
+	ti := f.tokens(t, token.BizAny)
+	check := map[string]string{"accessToken": ti.AccessToken, "jwtToken": ti.JwtToken, "kind": "verify"}
+
+	rec, out := f.post(t, "check", "https://evil.example.com", check)
+	if out["code"] != "IDENTITY_FAILED" || rec.Header().Get("Access-Control-Allow-Origin") != "https://evil.example.com" {
+		t.Fatalf("foreign origin: %v (an error answer is readable, so the SDK can say 600025)", out)
+	}
+	rec, out = f.post(t, "check", origin, check)
+	if out["code"] != "OK" || out["session"] == "" || rec.Header().Get("Access-Control-Allow-Origin") != origin {
+		t.Fatalf("check: %v %v", out, rec.Header())
+	}
+	sess := out["session"].(string)
+	// The session cannot be used, nor its data read, from another origin.
+	rec, out = f.post(t, "verify-token", "https://evil.example.com", map[string]string{"session": sess})
+	if out["code"] != "IDENTITY_FAILED" || out["spToken"] != nil {
+		t.Fatalf("session from another origin: %v", out)
+	}
+	rec, out = f.post(t, "verify-token", origin, map[string]string{"session": sess})
+	if out["code"] != "OK" || out["spToken"] == "" || out["carrier"] != "CM" || rec.Header().Get("Access-Control-Allow-Origin") != origin {
+		t.Fatalf("verify-token: %v", out)
+	}
+	res, err := f.svc.VerifyPhoneWithToken(context.Background(), f.caller, out["spToken"].(string), phone)
+	if err != nil || res.Result != carrier.Pass {
+		t.Fatalf("verify: %+v %v", res, err)
+	}
+}
+
+func TestGatewayCodes(t *testing.T) {
+	f := newFixture(t)
+	verifyOnly := f.tokens(t, token.BizVerify)
+	_, out := f.post(t, "check", origin, map[string]string{"accessToken": verifyOnly.AccessToken, "jwtToken": verifyOnly.JwtToken, "kind": "verify"})
+	sess := out["session"].(string)
+	tests := []struct {
+		name, op string
+		body     any
+		code     string
+	}{
+		{"not json", "check", "{nope", "BAD_ARGUMENT"},
+		{"missing tokens", "check", map[string]string{"kind": "verify"}, "BAD_ARGUMENT"},
+		{"garbage tokens", "check", map[string]string{"accessToken": "a", "jwtToken": "b", "kind": "verify"}, "IDENTITY_FAILED"},
+		{"biz mismatch", "check", map[string]string{"accessToken": verifyOnly.AccessToken, "jwtToken": verifyOnly.JwtToken, "kind": "login"}, "BIZ_TYPE_MISMATCH"},
+		{"unknown session", "verify-token", map[string]string{"session": "nope"}, "SESSION_INVALID"},
+		{"verify session for login", "login-mask", map[string]string{"session": sess}, "SESSION_INVALID"},
+		{"bad mask", "login-token", map[string]string{"session": sess, "mask": "12"}, "BAD_ARGUMENT"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, out := f.post(t, tt.op, origin, tt.body); out["code"] != tt.code {
+				t.Fatalf("= %v, want %s", out, tt.code)
+			}
+		})
+	}
+	for _, tc := range []struct {
+		fault sandbox.Fault
+		code  string
+	}{{sandbox.Fault{Maintenance: true}, "CARRIER_MAINTENANCE"}, {sandbox.Fault{QuotaExhausted: true}, "CARRIER_QUOTA"}, {sandbox.Fault{ErrorRate: 1}, "CARRIER_ERROR"}} {
+		f.sb.SetFault(carrier.ChinaMobile, tc.fault)
+		if _, out := f.post(t, "verify-token", origin, map[string]string{"session": sess}); out["code"] != tc.code {
+			t.Errorf("fault %+v: %v, want %s", tc.fault, out, tc.code)
+		}
+	}
+	f.sb.SetFault(carrier.ChinaMobile, sandbox.Fault{})
+	f.sb.RemoveSubscriber(netip.MustParsePrefix("192.0.2.1/32"))
+	if _, out := f.post(t, "verify-token", origin, map[string]string{"session": sess}); out["code"] != "NOT_CELLULAR" {
+		t.Fatalf("unmapped address: %v", out)
+	}
+	// Oversized body.
+	rec, out := f.post(t, "check", origin, `{"accessToken":"`+strings.Repeat("a", 9000)+`"}`)
+	if rec.Code != http.StatusRequestEntityTooLarge || out["code"] != "BAD_ARGUMENT" {
+		t.Fatalf("oversized: %d %v", rec.Code, out)
+	}
+}
+
+func TestLoginMaskTries(t *testing.T) {
+	f := newFixture(t)
+	ti := f.tokens(t, token.BizLogin)
+	_, out := f.post(t, "check", origin, map[string]string{"accessToken": ti.AccessToken, "jwtToken": ti.JwtToken, "kind": "login"})
+	sess := out["session"].(string)
+	if _, out := f.post(t, "login-token", origin, map[string]string{"session": sess, "mask": "0013"}); out["code"] != "MASK_NOT_REQUESTED" {
+		t.Fatalf("token before mask: %v", out)
+	}
+	if _, out := f.post(t, "login-mask", origin, map[string]string{"session": sess}); out["code"] != "OK" || out["maskedPhone"] != "138****8000" {
+		t.Fatalf("mask: %v", out)
+	}
+	if _, out := f.post(t, "login-token", origin, map[string]string{"session": sess, "mask": "1111"}); out["code"] != "MASK_WRONG" || out["triesLeft"] != 2.0 {
+		t.Fatalf("wrong mask: %v", out)
+	}
+	_, out = f.post(t, "login-token", origin, map[string]string{"session": sess, "mask": "0013"})
+	if out["code"] != "OK" || out["spToken"] == "" {
+		t.Fatalf("right mask: %v", out)
+	}
+	n, err := f.svc.GetPhoneWithToken(context.Background(), f.caller, out["spToken"].(string))
+	if err != nil || n != phone {
+		t.Fatalf("GetPhoneWithToken = %q %v", n, err)
+	}
+}
+
+func TestServesSDK(t *testing.T) {
+	f := newFixture(t)
+	rec := httptest.NewRecorder()
+	f.mux.ServeHTTP(rec, httptest.NewRequest("GET", "/sdk/numberauth-web-sdk.js", nil))
+	body, _ := io.ReadAll(rec.Body)
+	if rec.Code != 200 || !bytes.Equal(body, sdkasset.JS) || !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/javascript") {
+		t.Fatalf("SDK: %d %s", rec.Code, rec.Header())
+	}
+	req := httptest.NewRequest("GET", "/sdk/numberauth-web-sdk.js", nil)
+	req.Header.Set("If-None-Match", rec.Header().Get("ETag"))
+	rec = httptest.NewRecorder()
+	f.mux.ServeHTTP(rec, req)
+	if rec.Code != http.StatusNotModified {
+		t.Fatalf("revalidation = %d", rec.Code)
+	}
+}
