@@ -208,12 +208,20 @@ func (s *Store) read(ctx context.Context, f func() error) error {
 		if err = s.check(); err != nil {
 			return err
 		}
-		err = mapErr(f())
-		if !errors.Is(err, store.ErrUnavailable) || ctx.Err() != nil {
+		raw := f()
+		err = mapErr(raw)
+		if !errors.Is(err, store.ErrUnavailable) || ctx.Err() != nil || isConnectError(raw) {
 			return err
 		}
 	}
 	return err
+}
+
+// isConnectError reports a failure to establish a connection: the server
+// is down or unreachable, and retrying at once would only wait again.
+func isConnectError(err error) bool {
+	var ce *pgconn.ConnectError
+	return errors.As(err, &ce)
 }
 
 // write runs one statement. It is retried only when pgconn says the
@@ -226,7 +234,7 @@ func (s *Store) write(ctx context.Context, want1 bool, query string, args ...any
 		}
 		tag, err := s.pool.Exec(ctx, query, args...)
 		if err != nil {
-			if i < readAttempts-1 && pgconn.SafeToRetry(err) && ctx.Err() == nil {
+			if i < readAttempts-1 && pgconn.SafeToRetry(err) && !isConnectError(err) && ctx.Err() == nil {
 				continue
 			}
 			return mapErr(err)

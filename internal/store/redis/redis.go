@@ -63,6 +63,12 @@ func Open(ctx context.Context, url, prefix string) (*Store, error) {
 	if opt.MaxRetries == 0 {
 		opt.MaxRetries = -1 // see the package doc
 	}
+	if opt.DialTimeout == 0 {
+		opt.DialTimeout = 2 * time.Second
+	}
+	if opt.DialerRetries == 0 {
+		opt.DialerRetries = 2 // default 5: up to 5 dial timeouts per call when Redis is unreachable
+	}
 	opt.ContextTimeoutEnabled = true
 	opt.DisableIdentity = true // CLIENT SETINFO needs Redis 7.2
 	s := &Store{c: goredis.NewClient(opt), prefix: prefix}

@@ -78,6 +78,9 @@ func dsn(path string, write bool) string {
 // Open opens (creating if needed) the database at path and brings its
 // schema up to date. The directory must exist.
 func Open(ctx context.Context, path string) (*Store, error) {
+	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") {
+		return nil, fmt.Errorf("sqlite: path %q: want a file path (each connection of the pool needs the same file)", path)
+	}
 	if strings.ContainsAny(path, "?#") {
 		return nil, fmt.Errorf("sqlite: path %q must not contain '?' or '#'", path)
 	}

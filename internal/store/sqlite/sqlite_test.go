@@ -215,3 +215,12 @@ func BenchmarkGetAccessKey(b *testing.B) {
 		}
 	})
 }
+
+func TestOpenRejectsNonFilePaths(t *testing.T) {
+	for _, p := range []string{"", ":memory:", "file:x.db?mode=memory", "a?b.db"} {
+		if s, err := Open(context.Background(), p); err == nil {
+			s.Close()
+			t.Errorf("Open(%q) succeeded", p)
+		}
+	}
+}
