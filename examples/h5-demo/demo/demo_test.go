@@ -1,0 +1,295 @@
+package demo
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/numauth/numauth/internal/rpcclient"
+	"github.com/numauth/numauth/test/harness"
+)
+
+func quietConfig(numauth, public string) Config {
+	return Config{
+		Numauth: numauth, PublicURL: public, AccessKeyID: harness.AccessKeyID, AccessKeySecret: harness.AccessKeySecret,
+		Logger: slog.New(slog.DiscardHandler),
+	}
+}
+
+func TestNewRejectsBadConfig(t *testing.T) {
+	ok := quietConfig("http://127.0.0.1:8080", "http://127.0.0.1:8090/")
+	for _, c := range []struct {
+		name string
+		edit func(*Config)
+	}{
+		{"numauth not a URL", func(c *Config) { c.Numauth = "127.0.0.1:8080" }},
+		{"numauth ftp", func(c *Config) { c.Numauth = "ftp://127.0.0.1" }},
+		{"numauth with a path", func(c *Config) { c.Numauth = "http://127.0.0.1:8080/numauth" }},
+		{"numauth with a query", func(c *Config) { c.Numauth = "http://127.0.0.1:8080/?a=b" }},
+		{"no key id", func(c *Config) { c.AccessKeyID = "" }},
+		{"no secret", func(c *Config) { c.AccessKeySecret = "" }},
+		{"public URL without host", func(c *Config) { c.PublicURL = "http:///" }},
+		{"public URL with a path", func(c *Config) { c.PublicURL = "http://127.0.0.1:8090/login" }},
+		{"public URL with user", func(c *Config) { c.PublicURL = "http://u@127.0.0.1:8090/" }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := ok
+			c.edit(&cfg)
+			if _, err := New(cfg); err == nil {
+				t.Errorf("New accepted %+v", cfg)
+			}
+		})
+	}
+	s, err := New(ok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.PageURL() != "http://127.0.0.1:8090/" {
+		t.Errorf("PageURL = %q", s.PageURL())
+	}
+	if s, err := New(quietConfig("http://127.0.0.1:8080/", "http://127.0.0.1:8090")); err != nil || s.PageURL() != "http://127.0.0.1:8090/" {
+		t.Errorf("New with trailing slash / no path = %v, %v", s, err)
+	}
+}
+
+func TestPage(t *testing.T) {
+	s, err := New(quietConfig("http://127.0.0.1:8080", "http://127.0.0.1:8090/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		path, ctype string
+		want        []string
+	}{
+		{"/", "text/html", []string{
+			`<meta name="referrer" content="origin">`,
+			`<script src="http://127.0.0.1:8080/sdk/numberauth-web-sdk.js"></script>`,
+			`<script src="static/app.js" defer></script>`,
+			`id="verify-form"`, `id="login-mask-form"`,
+		}},
+		{"/static/app.js", "text/javascript", []string{"new window.PhoneNumberServer()", "getLoginToken", `api("api/verify"`}},
+		{"/static/app.css", "text/css", []string{".result.pass"}},
+	} {
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, httptest.NewRequest("GET", c.path, nil))
+		if rec.Code != 200 || !strings.HasPrefix(rec.Header().Get("Content-Type"), c.ctype) {
+			t.Errorf("GET %s: %d %q", c.path, rec.Code, rec.Header().Get("Content-Type"))
+		}
+		for _, w := range c.want {
+			if !strings.Contains(rec.Body.String(), w) {
+				t.Errorf("GET %s lacks %s", c.path, w)
+			}
+		}
+	}
+	rec := httptest.NewRecorder()
+	s.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	csp := rec.Header().Get("Content-Security-Policy")
+	if !strings.Contains(csp, "script-src 'self' http://127.0.0.1:8080;") || !strings.Contains(csp, "connect-src 'self' http://127.0.0.1:8080;") {
+		t.Errorf("CSP %q does not allow the SDK and its gateway", csp)
+	}
+	if rec.Header().Get("Referrer-Policy") != "origin" {
+		t.Errorf("Referrer-Policy = %q", rec.Header().Get("Referrer-Policy"))
+	}
+}
+
+// apiAnswer decodes an /api answer.
+func apiAnswer(t *testing.T, res *http.Response) answer {
+	t.Helper()
+	defer res.Body.Close()
+	var a answer
+	if err := json.NewDecoder(res.Body).Decode(&a); err != nil {
+		t.Fatalf("answer is not JSON: %v", err)
+	}
+	return a
+}
+
+func TestBadRequests(t *testing.T) {
+	// No call reaches numauth: the address is never dialled.
+	s, err := New(quietConfig("http://127.0.0.1:1", "http://127.0.0.1:8090/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		method, path, body string
+		status             int
+	}{
+		{"GET", "/api/tokens", "", 400},
+		{"GET", "/api/tokens?biz=both", "", 400},
+		{"POST", "/api/verify", "", 400},
+		{"POST", "/api/verify", "[]", 400},
+		{"POST", "/api/verify", `{"spToken":"x"}`, 400},
+		{"POST", "/api/verify", `{"phoneNumber":"13800138000"}`, 400},
+		{"POST", "/api/verify", `{"spToken":"x","phoneNumber":"13800138000","extra":1}`, 400},
+		{"POST", "/api/verify", `{"spToken":"x","phoneNumber":"13800138000"} {}`, 400},
+		{"POST", "/api/verify", `{"spToken":"` + strings.Repeat("a", maxSpToken+1) + `","phoneNumber":"1"}`, 400},
+		{"POST", "/api/verify", `{"spToken":"x","phoneNumber":"` + strings.Repeat("1", maxPhone+1) + `"}`, 400},
+		{"POST", "/api/login", `{"spToken":" "}`, 400},
+		{"POST", "/api/login", `{"spToken":"x","phoneNumber":"13800138000"}`, 400},
+		{"GET", "/api/nothing", "", 404},
+	} {
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, httptest.NewRequest(c.method, c.path, strings.NewReader(c.body)))
+		a := apiAnswer(t, rec.Result())
+		if rec.Code != c.status || a.Code != codeBadRequest || a.Message == "" {
+			t.Errorf("%s %s %.60q: %d %+v, want %d %s", c.method, c.path, c.body, rec.Code, a, c.status, codeBadRequest)
+		}
+	}
+}
+
+func FuzzDecodeRequest(f *testing.F) {
+	for _, s := range []string{
+		`{"spToken":"abc","phoneNumber":"13800138000"}`, `{"spToken":"abc"}`, `{}`, `[]`, `null`, `{"spToken":1}`,
+		`{"spToken":"a"} x`, "{\"spToken\":\"\\u0000\"}", `{"spToken":"a","phoneNumber":"+86 138-0013-8000"}`,
+	} {
+		f.Add([]byte(s), true)
+		f.Add([]byte(s), false)
+	}
+	f.Fuzz(func(t *testing.T, body []byte, wantPhone bool) {
+		req, err := decodeRequest(strings.NewReader(string(body)), wantPhone)
+		if err != nil {
+			return
+		}
+		if req.SpToken == "" || len(req.SpToken) > maxSpToken || len(req.PhoneNumber) > maxPhone {
+			t.Fatalf("accepted out-of-bounds request %+v", req)
+		}
+		if wantPhone != (req.PhoneNumber != "") {
+			t.Fatalf("accepted %+v with wantPhone=%v", req, wantPhone)
+		}
+		if strings.TrimSpace(req.SpToken) != req.SpToken || strings.TrimSpace(req.PhoneNumber) != req.PhoneNumber {
+			t.Fatalf("fields not trimmed: %+v", req)
+		}
+	})
+}
+
+// masterKey is a valid master key for the test's numauth (harness.MasterKey
+// is one byte short).
+const masterKey = "6e756d617574682d64656d6f2d746573742d6d61737465722d6b65792d303030"
+
+// TestAgainstNumauth runs both flows through the demo server against a real
+// numauth, with a Go client standing in for the browser's gateway calls
+// (test/e2e runs them in Chromium).
+func TestAgainstNumauth(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a numauth process")
+	}
+	const phone = "13800138000"
+	in := harness.Start(t, harness.Options{
+		Args: []string{"--sandbox-subscriber", "127.0.0.1=" + phone},
+		Env:  []string{"NUMAUTH_MASTER_KEY=" + masterKey},
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := "http://" + ln.Addr().String() + "/"
+	origin := strings.TrimSuffix(page, "/")
+	s, err := New(quietConfig(in.URL, page))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewUnstartedServer(s)
+	hs.Listener.Close()
+	hs.Listener = ln
+	hs.Start()
+	defer hs.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	code, err := s.EnsureScheme(ctx)
+	if err != nil || !strings.HasPrefix(code, "FC") {
+		t.Fatalf("EnsureScheme on a fresh numauth = %q, %v; want a new scheme code", code, err)
+	}
+	// Another server for the same page finds the scheme and creates none.
+	s2, _ := New(quietConfig(in.URL, page))
+	if code, err := s2.EnsureScheme(ctx); code != "" || err != nil {
+		t.Fatalf("EnsureScheme again = %q, %v; want \"\", nil", code, err)
+	}
+
+	get := func(path string) (int, answer) {
+		res, err := http.Get(hs.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.StatusCode, apiAnswer(t, res)
+	}
+	post := func(path string, body any) (int, answer) {
+		b, _ := json.Marshal(body)
+		res, err := http.Post(hs.URL+path, "application/json", strings.NewReader(string(b)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.StatusCode, apiAnswer(t, res)
+	}
+	gw := &rpcclient.Client{Endpoint: in.URL}
+	h5 := func(op string, body map[string]string) map[string]any {
+		res, err := gw.H5(ctx, origin, op, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res["code"] != "OK" {
+			t.Fatalf("gateway %s: %v", op, res)
+		}
+		return res
+	}
+	session := func(kind string) string {
+		st, tok := get("/api/tokens?biz=" + kind)
+		if st != 200 || tok.Code != "OK" || tok.AccessToken == "" || tok.JwtToken == "" {
+			t.Fatalf("tokens for %s: %d %+v", kind, st, tok)
+		}
+		return h5("check", map[string]string{"accessToken": tok.AccessToken, "jwtToken": tok.JwtToken, "kind": kind})["session"].(string)
+	}
+
+	// Verification: PASS for the line's number, REJECT for another, and a
+	// used spToken is refused.
+	for _, c := range []struct{ phone, want string }{{phone, "PASS"}, {"13900139000", "REJECT"}} {
+		sp := h5("verify-token", map[string]string{"session": session("verify")})["spToken"].(string)
+		st, v := post("/api/verify", map[string]string{"spToken": sp, "phoneNumber": c.phone})
+		if st != 200 || v.Code != "OK" || v.VerifyResult != c.want || v.VerifyID == "" {
+			t.Errorf("verify %s: %d %+v, want %s", c.phone, st, v, c.want)
+		}
+		st, v = post("/api/verify", map[string]string{"spToken": sp, "phoneNumber": c.phone})
+		if st != 200 || v.Code != "isv.TOKEN_INVALID" || v.RequestID == "" {
+			t.Errorf("replayed spToken: %d %+v, want isv.TOKEN_INVALID", st, v)
+		}
+	}
+
+	// Login: the masked number, then the right digits, then the full number.
+	sess := session("login")
+	if m := h5("login-mask", map[string]string{"session": sess}); m["maskedPhone"] != "138****8000" {
+		t.Errorf("mask = %v", m["maskedPhone"])
+	}
+	sp := h5("login-token", map[string]string{"session": sess, "mask": "0013"})["spToken"].(string)
+	if st, l := post("/api/login", map[string]string{"spToken": sp}); st != 200 || l.Code != "OK" || l.Mobile != phone {
+		t.Errorf("login: %d %+v, want %s", st, l, phone)
+	}
+	// A login token is not a verification token.
+	sp = h5("login-token", map[string]string{"session": sess, "mask": "0013"})["spToken"].(string)
+	if st, v := post("/api/verify", map[string]string{"spToken": sp, "phoneNumber": phone}); st != 200 || v.Code != "isv.TOKEN_UNAUTHORIZED_USED" {
+		t.Errorf("login token on verify: %d %+v", st, v)
+	}
+
+	// numauth refuses a wrong secret: a gateway error, 502 with its code.
+	bad := quietConfig(in.URL, page)
+	bad.AccessKeySecret = "wrong"
+	sb, _ := New(bad)
+	rec := httptest.NewRecorder()
+	sb.ServeHTTP(rec, httptest.NewRequest("GET", "/api/tokens?biz=verify", nil))
+	if a := apiAnswer(t, rec.Result()); rec.Code != 502 || a.Code != "SignatureDoesNotMatch" {
+		t.Errorf("wrong secret: %d %+v, want 502 SignatureDoesNotMatch", rec.Code, a)
+	}
+
+	// numauth gone: 502 NumauthUnreachable.
+	in.Stop()
+	if st, a := get("/api/tokens?biz=login"); st != 502 || a.Code != CodeUnreachable {
+		t.Errorf("numauth stopped: %d %+v, want 502 %s", st, a, CodeUnreachable)
+	}
+	if _, err := s2.EnsureScheme(ctx); err == nil {
+		t.Error("EnsureScheme with numauth stopped succeeded")
+	}
+}
