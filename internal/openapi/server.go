@@ -39,9 +39,14 @@ type Config struct {
 	// ThrottlePerKey is the number of calls one AccessKey may make per
 	// second across all instances (Throttling.User past it); 0 = no limit.
 	ThrottlePerKey int
-	Logger         *slog.Logger
-	Metrics        *obs.Metrics
-	Now            func() time.Time
+	// NotBefore refuses requests signed before this time. With an ephemeral
+	// store that forgets on restart (the in-process one), set it to the
+	// start time: nonces seen before the restart are gone, and this keeps
+	// requests signed back then from being replayed.
+	NotBefore time.Time
+	Logger    *slog.Logger
+	Metrics   *obs.Metrics
+	Now       func() time.Time
 }
 
 // Service is what the front end needs of the rules.
@@ -235,7 +240,7 @@ func (s *Server) authenticate(ctx context.Context, r *http.Request, raw []byte, 
 	if err != nil {
 		return auth.Caller{}, err
 	}
-	if skew := s.cfg.Now().Sub(claim.Timestamp); skew > s.cfg.ClockSkew || skew < -s.cfg.ClockSkew {
+	if skew := s.cfg.Now().Sub(claim.Timestamp); skew > s.cfg.ClockSkew || skew < -s.cfg.ClockSkew || claim.Timestamp.Before(s.cfg.NotBefore) {
 		return auth.Caller{}, apiErr(codeTimeExpired, "Specified time stamp or date value is expired.")
 	}
 	cred, err := s.svc.ResolveKey(ctx, claim.AccessKeyID)

@@ -55,7 +55,7 @@ func newFixture(t testing.TB) *fixture {
 		t.Fatal(err)
 	}
 	f := &fixture{svc: svc, now: time.Now().UTC()}
-	f.srv = New(Config{ThrottlePerKey: 1000, Now: func() time.Time { return f.now }}, svc, eph)
+	f.srv = New(Config{ThrottlePerKey: 1000, Now: func() time.Time { return f.now }, NotBefore: f.now.Add(-10 * time.Minute)}, svc, eph)
 	return f
 }
 
@@ -103,7 +103,8 @@ func TestProtocolErrors(t *testing.T) {
 		{"nonce reused", act("GetAuthToken", "Url", "https://a.example/x", "Origin", "https://a.example"), f.now, "n1", 400, "SignatureNonceUsed"},
 		{"stale", act("GetAuthToken", "Url", "https://a.example/x", "Origin", "https://a.example"), f.now.Add(-16 * time.Minute), "n2", 400, "InvalidTimeStamp.Expired"},
 		{"future", act("GetAuthToken", "Url", "https://a.example/x", "Origin", "https://a.example"), f.now.Add(16 * time.Minute), "n3", 400, "InvalidTimeStamp.Expired"},
-		{"within skew", act("GetAuthToken", "Url", "https://a.example/x", "Origin", "https://a.example"), f.now.Add(-14 * time.Minute), "n4", 200, "OK"},
+		{"signed before start", act("GetAuthToken", "Url", "https://a.example/x", "Origin", "https://a.example"), f.now.Add(-12 * time.Minute), "n13", 400, "InvalidTimeStamp.Expired"},
+		{"within skew", act("GetAuthToken", "Url", "https://a.example/x", "Origin", "https://a.example"), f.now.Add(-9 * time.Minute), "n4", 200, "OK"},
 		{"missing param", act("GetAuthToken", "Origin", "https://a.example"), f.now, "n5", 400, "MissingUrl"},
 		{"unknown action", act("GetFreeMoney"), f.now, "n6", 404, "InvalidAction.NotFound"},
 		{"wrong version", url.Values{"Action": {"GetAuthToken"}, "Version": {"2020-01-01"}}, f.now, "n7", 400, "InvalidVersion"},
