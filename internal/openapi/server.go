@@ -199,27 +199,29 @@ func (s *Server) handle(ctx context.Context, r *http.Request, reqID string, acti
 	}
 	*xmlFormat = strings.EqualFold(p.Get("Format"), "XML")
 
-	act := p.Get("Action")
-	if act == "" {
-		act = r.Header.Get("x-acs-action")
+	// The action is the one the signature covers: the Action parameter for
+	// V1, the x-acs-action header for V3 (an unsigned header never decides).
+	claim, err := sign.Parse(&sign.Request{
+		Method: r.Method, Host: r.Host, Path: r.URL.EscapedPath(), RawQuery: r.URL.RawQuery,
+		Header: r.Header, Body: raw, Form: form,
+	})
+	if err != nil {
+		*actionName = clip(p.Get("Action"))
+		return nil, err
 	}
+	act := claim.Action
 	if act == "" {
 		return nil, missing("Action")
 	}
 	*actionName = clip(act)
-	version := p.Get("Version")
-	if version == "" {
-		version = r.Header.Get("x-acs-version")
-	}
 	fn, ok := s.actions[act]
 	if !ok {
 		return nil, apiErr(codeActionNotFound, fmt.Sprintf("Specified api %q is not found, please check your url and method.", clip(act)))
 	}
-	if version != APIVersion {
+	if claim.APIVersion != APIVersion {
 		return nil, apiErr(codeVersion, fmt.Sprintf("Specified parameter Version is not valid; numauth serves %s.", APIVersion))
 	}
-
-	caller, err := s.authenticate(ctx, r, raw, form)
+	caller, err := s.authenticate(ctx, claim)
 	if err != nil {
 		return nil, err
 	}
@@ -232,14 +234,7 @@ func (s *Server) handle(ctx context.Context, r *http.Request, reqID string, acti
 // authenticate checks the signature, the timestamp window and the nonce.
 // The nonce is consumed only after the signature holds, so nobody can burn
 // another client's nonces.
-func (s *Server) authenticate(ctx context.Context, r *http.Request, raw []byte, form url.Values) (auth.Caller, error) {
-	claim, err := sign.Parse(&sign.Request{
-		Method: r.Method, Host: r.Host, Path: r.URL.EscapedPath(), RawQuery: r.URL.RawQuery,
-		Header: r.Header, Body: raw, Form: form,
-	})
-	if err != nil {
-		return auth.Caller{}, err
-	}
+func (s *Server) authenticate(ctx context.Context, claim *sign.Claim) (auth.Caller, error) {
 	if skew := s.cfg.Now().Sub(claim.Timestamp); skew > s.cfg.ClockSkew || skew < -s.cfg.ClockSkew || claim.Timestamp.Before(s.cfg.NotBefore) {
 		return auth.Caller{}, apiErr(codeTimeExpired, "Specified time stamp or date value is expired.")
 	}

@@ -260,3 +260,19 @@ func FuzzServe(f *testing.F) {
 		}
 	})
 }
+
+// An unsigned x-acs-action header never chooses the action of a V1 request.
+func TestUnsignedActionHeaderIgnored(t *testing.T) {
+	f := newFixture(t)
+	v := sign.SignV1("GET", url.Values{"Version": {APIVersion}, "SchemeCode": {"FC1"}}, keyID, keySec, f.now, "h1")
+	req := httptest.NewRequest("GET", "/?"+v.Encode(), nil)
+	req.Header.Set("x-acs-action", "DeleteVerifyScheme")
+	req.Header.Set("x-acs-version", APIVersion)
+	rec := httptest.NewRecorder()
+	f.srv.ServeHTTP(rec, req)
+	var b map[string]any
+	json.Unmarshal(rec.Body.Bytes(), &b)
+	if b["Code"] != "MissingAction" {
+		t.Fatalf("= %d %v, want MissingAction", rec.Code, b)
+	}
+}
