@@ -83,13 +83,10 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	sctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	code, err := srv.EnsureScheme(sctx)
+	_, err = srv.EnsureScheme(sctx) // logs the scheme it creates
 	cancel()
 	if err != nil {
 		return fmt.Errorf("%w\n(is numauth running at %s with this AccessKey?)", err, *numauth)
-	}
-	if code != "" {
-		log.Info("registered the page with numauth", "scheme_code", code)
 	}
 
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}

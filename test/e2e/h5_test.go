@@ -108,6 +108,11 @@ func TestH5(t *testing.T) {
 		wantCode(t, o, "600025")
 		wantSteps(t, o, []step{{"GetAuthToken", "OK"}, {"checkLoginAvailable", "600025"}})
 
+		// The registered page opened under another name of the same host is
+		// another origin too (docs/demo.md suggests trying it).
+		o = openDemo(t, strings.Replace(shared.pageURL, "127.0.0.1", "localhost", 1)).verify(lineNumber)
+		wantCode(t, o, "600025")
+
 		// The same page asking for tokens for its own origin gets none: no
 		// scheme allows it.
 		_, unregistered := serveDemo(t, shared.numauth.URL, "")
