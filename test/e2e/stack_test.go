@@ -15,11 +15,6 @@ import (
 	"github.com/numauth/numauth/test/harness"
 )
 
-// masterKey is each stack's master key (hex, 32 bytes). The stacks share
-// nothing, so any valid key does; it is set here because harness.MasterKey
-// is 31 bytes, which numauth refuses.
-const masterKey = "6e756d617574682d6532652d746573742d6d61737465722d6b65792d30303030"
-
 // stack is one numauth process whose sandbox carrier maps the browser's
 // address (127.0.0.1) to phone, and the demo integrator server registered
 // with it, on its own loopback port.
@@ -35,7 +30,6 @@ func startStack(t *testing.T, phone string) *stack {
 	t.Helper()
 	in := harness.Start(t, harness.Options{
 		Args: []string{"--sandbox-subscriber", "127.0.0.1=" + phone},
-		Env:  []string{"NUMAUTH_MASTER_KEY=" + masterKey},
 	})
 	d, _ := serveDemo(t, in.URL, "")
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)

@@ -29,7 +29,7 @@ const (
 
 // MasterKey is a fixed master key (hex) so that instances sharing stores
 // open each other's tokens.
-const MasterKey = "6e756d617574682d746573742d6d61737465722d6b65792d30303030303030"
+const MasterKey = "6e756d617574682d746573742d6d61737465722d6b65792d3030303030303030"
 
 var (
 	buildOnce sync.Once
