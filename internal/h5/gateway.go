@@ -205,6 +205,9 @@ var codes = []struct {
 	{carrier.ErrFailed, "CARRIER_ERROR"},
 	{carrier.ErrTicketInvalid, "CARRIER_ERROR"},
 	{context.DeadlineExceeded, "CARRIER_ERROR"},
+	// The page gave up (its SDK timeout aborted the fetch): nobody reads
+	// this answer, and it is no server failure.
+	{context.Canceled, "CANCELED"},
 }
 
 var messages = map[string]string{
@@ -220,6 +223,7 @@ var messages = map[string]string{
 	"CARRIER_MAINTENANCE": "the carrier is under maintenance",
 	"CARRIER_QUOTA":       "the carrier's call limit is reached",
 	"CARRIER_ERROR":       "the carrier failed to answer",
+	"CANCELED":            "the request was abandoned by the page",
 	"INTERNAL":            "internal error",
 }
 

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/numauth/numauth/internal/auth"
 	"github.com/numauth/numauth/internal/carrier"
@@ -206,5 +207,27 @@ func TestServesSDK(t *testing.T) {
 	f.mux.ServeHTTP(rec, req)
 	if rec.Code != http.StatusNotModified {
 		t.Fatalf("revalidation = %d", rec.Code)
+	}
+}
+
+// A page that gives up (its SDK timeout aborts the fetch) is counted as
+// CANCELED, not as an internal failure.
+func TestAbandonedCallIsNotInternal(t *testing.T) {
+	f := newFixture(t)
+	ti := f.tokens(t, token.BizAny)
+	_, out := f.post(t, "check", origin, map[string]string{"accessToken": ti.AccessToken, "jwtToken": ti.JwtToken, "kind": "verify"})
+	f.sb.SetFault(carrier.ChinaMobile, sandbox.Fault{Latency: 2 * time.Second})
+	raw, _ := json.Marshal(map[string]string{"session": out["session"].(string)})
+	ctx, cancel := context.WithCancel(context.Background()) // as net/http does when the client goes away
+	defer cancel()
+	time.AfterFunc(50*time.Millisecond, cancel)
+	req := httptest.NewRequest("POST", "/h5/v1/verify-token", bytes.NewReader(raw)).WithContext(ctx)
+	req.Header.Set("Origin", origin)
+	rec := httptest.NewRecorder()
+	f.mux.ServeHTTP(rec, req)
+	var got map[string]any
+	json.Unmarshal(rec.Body.Bytes(), &got)
+	if got["code"] != "CANCELED" {
+		t.Fatalf("abandoned call = %v, want CANCELED", got)
 	}
 }
