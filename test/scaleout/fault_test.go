@@ -1,0 +1,290 @@
+package scaleout
+
+import (
+	"context"
+	"net/http"
+	"runtime"
+	"slices"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Bounds of the fault tests. A call must answer well within the client
+// timeout (clientTimeout, 10 s) while a store is away: a tenth of it at the
+// 99th percentile. An instance must serve again within recoverWithin of its
+// store's return, with no restart.
+const (
+	failFastP99   = clientTimeout / 10
+	recoverWithin = 10 * time.Second
+	warmFor       = 700 * time.Millisecond // load before the fault
+)
+
+// fault is a way for a store to go away and come back.
+type fault struct {
+	store    string // "Redis" or "PostgreSQL"
+	down, up func()
+	// downFor is how long the store stays away; a hung store must stay
+	// away longer than failFastP99 to show how long calls wait.
+	downFor time.Duration
+}
+
+// TestRedisOutage kills the Redis that two instances share while they are
+// under load, then starts it again on the same port.
+func TestRedisOutage(t *testing.T) {
+	rs := startPrivateRedis(t)
+	c := newCluster(t, 2, freshDatabase(t), rs.URL())
+	outage(t, c, fault{"Redis", rs.kill, rs.start, 1500 * time.Millisecond})
+}
+
+// TestRedisHang freezes (SIGSTOP) the Redis that two instances share: its
+// connections stay open and nothing answers, as in a network partition.
+func TestRedisHang(t *testing.T) {
+	for _, tc := range []struct {
+		name, query string
+		knownBug    bool
+	}{
+		// numauth keeps go-redis's defaults: 5 s to dial, 5 s per read.
+		{"DefaultURL", "", true},
+		// The remedy docs/operations.md gives operators until then.
+		{"TimeoutsInURL", "?dial_timeout=500ms&read_timeout=300ms&write_timeout=300ms", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.knownBug {
+				t.Skip("known bug: with a --redis URL that sets no timeouts, every call waits about 5 s " +
+					"(go-redis's default dial and read timeouts) before ServiceUnavailable when Redis does not answer; " +
+					"internal/store/redis.Open should set short defaults (e.g. dial 1 s, read/write 500 ms) unless the URL sets them")
+			}
+			rs := startPrivateRedis(t)
+			c := newCluster(t, 2, freshDatabase(t), rs.URL()+tc.query)
+			t.Cleanup(func() { rs.signal(syscall.SIGCONT) })
+			outage(t, c, fault{"Redis", func() { rs.signal(syscall.SIGSTOP) }, func() { rs.signal(syscall.SIGCONT) }, 2500 * time.Millisecond})
+		})
+	}
+}
+
+// TestPostgresOutage crashes (pg_ctl stop -m immediate) the PostgreSQL that
+// two instances share while they are under load, then starts it again.
+func TestPostgresOutage(t *testing.T) {
+	pg := startPrivatePostgres(t)
+	c := newCluster(t, 2, pg.DSN(), sharedRedis(t))
+	calls := outage(t, c, fault{"PostgreSQL", func() {
+		if err := pg.stop("immediate"); err != nil {
+			t.Fatal(err)
+		}
+	}, func() {
+		if err := pg.start(); err != nil {
+			t.Fatal(err)
+		}
+	}, 1500 * time.Millisecond})
+	// Nothing was acknowledged that the store does not hold, across the
+	// crash and the outage.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	checkStored(ctx, t, pg.DSN(), calls)
+}
+
+// TestPostgresHang freezes (SIGSTOP) every process of the PostgreSQL that
+// two instances share: connections stay open and nothing answers.
+func TestPostgresHang(t *testing.T) {
+	t.Skip("known bug: when PostgreSQL does not answer, VerifyPhoneWithToken waits 10 s (the group commit's " +
+		"write timeout, internal/auth/recorder.go) and other calls wait without bound once the 5 s key and scheme " +
+		"caches expire (store calls run under the request's context, which has no deadline); clients with the " +
+		"usual 10 s timeout get no answer at all instead of a fast ServiceUnavailable")
+	if runtime.GOOS != "linux" {
+		t.Skip("finds the server's processes in /proc")
+	}
+	pg := startPrivatePostgres(t)
+	c := newCluster(t, 2, pg.DSN(), sharedRedis(t))
+	var pids []int
+	t.Cleanup(func() { signalAll(pids, syscall.SIGCONT) })
+	calls := outage(t, c, fault{"PostgreSQL", func() {
+		pids = pg.pids(t)
+		signalAll(pids, syscall.SIGSTOP)
+	}, func() { signalAll(pids, syscall.SIGCONT) }, 2500 * time.Millisecond})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	checkStored(ctx, t, pg.DSN(), calls)
+}
+
+// outage runs load on c, takes a store away and brings it back, checks
+// what the clients saw in between, and returns every call.
+func outage(t *testing.T, c *cluster, f fault) []call {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	scheme := c.scheme(ctx, t)
+	l := startLoad(c, scheme, 6)
+	defer l.finish()
+	time.Sleep(warmFor)
+
+	f.down()
+	wentDown := time.Now()
+	var wg sync.WaitGroup
+	for i, in := range c.ins {
+		wg.Go(func() {
+			if !eventually(ctx, 3*time.Second, func() bool { return getStatus(ctx, c.hc, in.URL+"/readyz") == http.StatusServiceUnavailable }) {
+				t.Errorf("instance %d: /readyz did not answer 503 within 3 s of %s going away", i, f.store)
+			}
+		})
+	}
+	wg.Wait()
+	time.Sleep(time.Until(wentDown.Add(f.downFor)))
+
+	cameBack := time.Now()
+	f.up()
+	for i := range c.ins {
+		ok := eventually(ctx, recoverWithin, func() bool {
+			sess, err := session(ctx, c.clients[i], c.clients[i], scheme, "verify")
+			if err != nil {
+				return false
+			}
+			sp, err := spToken(ctx, c.clients[i], sess)
+			if err != nil {
+				return false
+			}
+			_, result, err := verify(ctx, c.clients[i], sp)
+			return err == nil && result == "PASS"
+		})
+		if !ok {
+			t.Errorf("instance %d: no whole flow succeeded within %v of %s's return", i, recoverWithin, f.store)
+		}
+		if s := getStatus(ctx, c.hc, c.ins[i].URL+"/readyz"); s != http.StatusOK {
+			t.Errorf("instance %d: /readyz = %d after %s's return", i, s, f.store)
+		}
+	}
+	recovered := time.Now()
+	t.Logf("%s back at +%v; every instance served a whole flow %v later", f.store,
+		cameBack.Sub(wentDown).Round(time.Millisecond), recovered.Sub(cameBack).Round(time.Millisecond))
+	time.Sleep(500 * time.Millisecond) // load on the recovered cluster
+	calls := l.finish()
+
+	if n := len(acknowledged(window(calls, time.Time{}, wentDown))); n == 0 {
+		t.Errorf("no verification succeeded before %s went away: %s", f.store, tally(calls))
+	}
+	// Calls answered while the store was away: ServiceUnavailable (RPC) or
+	// INTERNAL (gateway, whose SDK shows 600010). Calls the store's absence
+	// does not concern may succeed (AccessKeys and schemes are cached for
+	// 5 s, so GetAuthToken can outlive PostgreSQL for a while), but no
+	// verification: one that cannot be recorded is not acknowledged.
+	during := window(calls, wentDown, cameBack)
+	failed := 0
+	for _, cl := range during {
+		switch {
+		case cl.code == "OK" && cl.step == stepVerifyPhone:
+			t.Errorf("VerifyPhoneWithToken answered OK (VerifyId %s) while %s was away", cl.verifyID, f.store)
+		case cl.code == "OK":
+		case cl.status == 0:
+			failed++
+			t.Errorf("%s on instance %d got no answer while %s was away (%s after %v)", cl.step, cl.instance, f.store, cl.code, cl.elapsed)
+		case cl.step == stepCheck || cl.step == stepVerifyToken:
+			failed++
+			if cl.code != "INTERNAL" {
+				t.Errorf("gateway %s answered %s while %s was away; want INTERNAL", cl.step, cl.code, f.store)
+			}
+		default:
+			failed++
+			if cl.code != "ServiceUnavailable" || cl.status != http.StatusServiceUnavailable {
+				t.Errorf("%s answered %s (HTTP %d) while %s was away; want ServiceUnavailable (503)", cl.step, cl.code, cl.status, f.store)
+			}
+		}
+	}
+	if failed == 0 {
+		t.Errorf("no call failed while %s was away:%s", f.store, tally(during))
+	}
+	// Every call under way while the store was away answered fast: a call
+	// that started before the fault counts from the fault, and one waiting
+	// for a hung store counts until it ends, whenever that is.
+	var affected []call
+	for _, cl := range calls {
+		if cl.end().After(wentDown) && cl.start.Before(cameBack.Add(-failFastP99)) {
+			if cl.start.Before(wentDown) {
+				cl.elapsed, cl.start = cl.end().Sub(wentDown), wentDown
+			}
+			affected = append(affected, cl)
+		}
+	}
+	n, p50, p99, maxD := latencies(affected)
+	t.Logf("%d calls under way while %s was away (%v), timed from the fault: p50 %v, p99 %v, max %v:%s", n, f.store,
+		cameBack.Sub(wentDown).Round(time.Millisecond), p50.Round(time.Microsecond), p99.Round(time.Microsecond), maxD.Round(time.Microsecond), tally(affected))
+	if p99 > failFastP99 {
+		t.Errorf("calls took %v at p99 while %s was away; want under %v", p99, f.store, failFastP99)
+	}
+	// Once every instance has served a whole flow again, all calls succeed.
+	if bad := slices.DeleteFunc(window(calls, recovered, time.Time{}), func(c call) bool { return c.code == "OK" }); len(bad) > 0 {
+		t.Errorf("%d calls failed after recovery:%s", len(bad), tally(bad))
+	}
+	return calls
+}
+
+// TestKillUnderLoad kills one of three instances with SIGKILL under load and
+// checks that every verification a client saw acknowledged is stored.
+func TestKillUnderLoad(t *testing.T) {
+	dsn := freshDatabase(t)
+	c := newCluster(t, 3, dsn, sharedRedis(t))
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	scheme := c.scheme(ctx, t)
+	const victim = 1
+	l := startLoad(c, scheme, 9)
+	defer l.finish()
+	time.Sleep(time.Second)
+	c.ins[victim].Kill()
+	killed := time.Now()
+	// A load balancer notices within a health-check interval.
+	time.Sleep(200 * time.Millisecond)
+	l.takeOut(victim)
+	time.Sleep(800 * time.Millisecond)
+	calls := l.finish()
+
+	acks := acknowledged(calls)
+	byVictim, after := 0, 0
+	for _, in := range acks {
+		if in == victim {
+			byVictim++
+		}
+	}
+	after = len(acknowledged(window(calls, killed.Add(200*time.Millisecond), time.Time{})))
+	t.Logf("%d verifications acknowledged, %d of them by the killed instance; %d after the kill; calls:%s", len(acks), byVictim, after, tally(calls))
+	if byVictim == 0 || after == 0 {
+		t.Fatalf("the load did not exercise the kill: %d acknowledged by the victim, %d after the kill", byVictim, after)
+	}
+	checkStored(ctx, t, dsn, calls)
+}
+
+// checkStored checks that every VerifyId acknowledged in calls is in the
+// verifications table of dsn.
+func checkStored(ctx context.Context, t *testing.T, dsn string, calls []call) {
+	t.Helper()
+	acks := acknowledged(calls)
+	ids := make([]string, 0, len(acks))
+	for id := range acks {
+		ids = append(ids, id)
+	}
+	stored, err := storedIDs(ctx, dsn, ids)
+	if err != nil {
+		t.Fatalf("read verifications: %v", err)
+	}
+	lost := 0
+	for _, id := range ids {
+		if !stored[id] {
+			lost++
+			t.Errorf("verification %s was acknowledged by instance %d but is not stored", id, acks[id])
+		}
+	}
+	t.Logf("%d acknowledged verifications, %d stored, %d lost", len(ids), len(ids)-lost, lost)
+}
+
+// eventually polls cond until it holds or within has passed.
+func eventually(ctx context.Context, within time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(within)
+	for {
+		if cond() {
+			return true
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return false
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
