@@ -30,13 +30,15 @@ type flavour struct {
 	new  func(t testing.TB, addr, id, secret string) sdk
 }
 
-// flavours are the SDKs under test: V1 with JSON answers, with XML answers
-// and sending GET, and V3.
+// flavours are the SDKs under test: alibaba-cloud-sdk-go (V1) with JSON
+// answers, with XML answers and sending GET; darabonba-openapi with V3
+// signatures, and with its V1 signatures.
 var flavours = []flavour{
 	{"V1", func(t testing.TB, addr, id, secret string) sdk { return newV1(t, addr, id, secret) }},
 	{"V1-XML", func(t testing.TB, addr, id, secret string) sdk { return newV1(t, addr, id, secret).withXML() }},
 	{"V1-GET", func(t testing.TB, addr, id, secret string) sdk { return newV1(t, addr, id, secret).withGET() }},
 	{"V3", func(t testing.TB, addr, id, secret string) sdk { return newV3(t, addr, id, secret) }},
+	{"OpenAPI-V1", func(t testing.TB, addr, id, secret string) sdk { return newOpenAPIV1(t, addr, id, secret) }},
 }
 
 // allSDKs returns one client of every flavour, signed with the bootstrap key.

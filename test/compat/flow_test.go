@@ -86,6 +86,7 @@ func (p *page) loginToken(session, phone string) string {
 func TestVerifyFlow(t *testing.T) {
 	in := start(t)
 	eachSDK(t, in, func(t *testing.T, s sdk) {
+		day := today()
 		site, code := register(t, s, "verify")
 		ti, o := s.GetAuthToken(t, site.URL, site.Origin, "", "")
 		o.ok(t, "GetAuthToken")
@@ -101,6 +102,12 @@ func TestVerifyFlow(t *testing.T) {
 		_, o = s.VerifyPhoneWithToken(t, sp, localPhone)
 		o.want(t, "VerifyPhoneWithToken, the spToken again", http.StatusOK, "isv.TOKEN_INVALID")
 
+		// The number as people type it.
+		gv, o = s.VerifyPhoneWithToken(t, pg.verifyToken(sess), "+86 "+localPhone[:3]+"-"+localPhone[3:7]+"-"+localPhone[7:])
+		o.ok(t, "VerifyPhoneWithToken, +86 and dashes")
+		if gv.VerifyResult != "PASS" {
+			t.Errorf("GateVerify = %+v, want PASS", gv)
+		}
 		gv, o = s.VerifyPhoneWithToken(t, pg.verifyToken(sess), otherCM)
 		o.ok(t, "VerifyPhoneWithToken, another CM number")
 		if gv.VerifyResult != "REJECT" {
@@ -111,16 +118,10 @@ func TestVerifyFlow(t *testing.T) {
 		_, o = s.GetPhoneWithToken(t, pg.verifyToken(sess))
 		o.want(t, "GetPhoneWithToken with a verification spToken", http.StatusOK, "isv.TOKEN_UNAUTHORIZED_USED")
 
-		// Billable verifications (PASS and REJECT) are counted, per day.
-		st, o := s.Statistics(t, 2, today(), today(), code)
+		// Verifications are counted per day; business codes are not.
+		st, o := s.Statistics(t, 2, day, today(), code)
 		o.ok(t, "QueryGateVerifyStatisticPublic")
-		want := dypnsapi.Data{Total: 2, TotalSuccess: 1, TotalFail: 1, DayStatistic: []dypnsapi.DayStatisticItem{
-			{StatisticDateStr: today(), TotalSuccess: 1, TotalFail: 1},
-		}}
-		if st.Total != want.Total || st.TotalSuccess != want.TotalSuccess || st.TotalFail != want.TotalFail ||
-			st.TotalUnknown != 0 || len(st.DayStatistic) != 1 || st.DayStatistic[0] != want.DayStatistic[0] {
-			t.Errorf("statistics = %+v, want %+v", st, want)
-		}
+		checkStats(t, st, day, 2, 1)
 	})
 }
 
@@ -130,6 +131,7 @@ func TestVerifyFlow(t *testing.T) {
 func TestLoginFlow(t *testing.T) {
 	in := start(t)
 	eachSDK(t, in, func(t *testing.T, s sdk) {
+		day := today()
 		site, code := register(t, s, "login")
 		ti, o := s.GetAuthToken(t, site.URL, site.Origin, code, "1") // BizType 1: login only
 		o.ok(t, "GetAuthToken")
@@ -147,10 +149,30 @@ func TestLoginFlow(t *testing.T) {
 		_, o = s.VerifyPhoneWithToken(t, pg.loginToken(sess, localPhone), localPhone)
 		o.want(t, "VerifyPhoneWithToken with a login spToken", http.StatusOK, "isv.TOKEN_UNAUTHORIZED_USED")
 
-		st, o := s.Statistics(t, 1, today(), today(), code)
+		st, o := s.Statistics(t, 1, day, today(), code)
 		o.ok(t, "QueryGateVerifyStatisticPublic (login)")
-		if st.Total != 1 || st.TotalSuccess != 1 || len(st.DayStatistic) != 1 {
-			t.Errorf("login statistics = %+v, want one successful login today", st)
-		}
+		checkStats(t, st, day, 1, 0)
 	})
+}
+
+// checkStats checks QueryGateVerifyStatisticPublic's Data: success and fail
+// in total, nothing unknown, and day rows from since to today (one row,
+// unless the test ran over midnight UTC) that add up to the totals.
+func checkStats(t testing.TB, st dypnsapi.Data, since string, success, fail int64) {
+	t.Helper()
+	if st.Total != success+fail || st.TotalSuccess != success || st.TotalFail != fail || st.TotalUnknown != 0 {
+		t.Errorf("statistics = %+v, want %d successes and %d failures", st, success, fail)
+	}
+	var sum dypnsapi.DayStatisticItem
+	for _, d := range st.DayStatistic {
+		if d.StatisticDateStr < since || d.StatisticDateStr > today() {
+			t.Errorf("DayStatistic for %q, want days from %s to today", d.StatisticDateStr, since)
+		}
+		sum.TotalSuccess += d.TotalSuccess
+		sum.TotalFail += d.TotalFail
+		sum.TotalUnknown += d.TotalUnknown
+	}
+	if len(st.DayStatistic) == 0 || sum.TotalSuccess != st.TotalSuccess || sum.TotalFail != st.TotalFail || sum.TotalUnknown != st.TotalUnknown {
+		t.Errorf("DayStatistic %+v does not add up to the totals %+v", st.DayStatistic, st)
+	}
 }

@@ -450,12 +450,15 @@ func (s *v1SDK) Call(t testing.TB, action string, params map[string]string) outc
 
 // --- V3: github.com/alibabacloud-go/darabonba-openapi/v2 ---
 
-// v3SDK is the generic V3 client (CallApi, RPC style, ACS3-HMAC-SHA256),
-// as the generated Dypnsapi V3 SDK drives it. Headers (x-acs-date,
-// x-acs-signature-nonce) are set only by Skewed and withNonce, through the
-// SDK's own OpenApiRequest.Headers, so the SDK signs them.
+// v3SDK is the generic darabonba-openapi client (CallApi, RPC style), as
+// the generated Dypnsapi V3 SDK drives it: ACS3-HMAC-SHA256 by default, or
+// with v1sig its V1 mode (Config.SignatureAlgorithm "v2", DoRPCRequest).
+// The time and the nonce are set only by Skewed and withNonce, through the
+// SDK's own request (headers for V3, the Timestamp and SignatureNonce
+// parameters for V1), so the SDK signs them.
 type v3SDK struct {
 	addr, id, secret string
+	v1sig            bool
 	skew             time.Duration
 	nonce            string
 	c                *openapi.Client
@@ -464,22 +467,42 @@ type v3SDK struct {
 
 func newV3(t testing.TB, addr, id, secret string) *v3SDK {
 	t.Helper()
+	return buildV3(t, addr, id, secret, false)
+}
+
+// newOpenAPIV1 is the darabonba-openapi client signing with V1.
+func newOpenAPIV1(t testing.TB, addr, id, secret string) *v3SDK {
+	t.Helper()
+	return buildV3(t, addr, id, secret, true)
+}
+
+func buildV3(t testing.TB, addr, id, secret string, v1sig bool) *v3SDK {
+	t.Helper()
 	tp := &tap{}
-	c, err := openapi.NewClient(&openapi.Config{
+	cfg := &openapi.Config{
 		AccessKeyId:     dara.String(id),
 		AccessKeySecret: dara.String(secret),
 		Endpoint:        dara.String(addr), // 127.0.0.1:PORT
 		Protocol:        dara.String("HTTP"),
 		HttpClient:      tp,
-	})
+	}
+	if v1sig {
+		cfg.SignatureAlgorithm = dara.String("v2") // darabonba's name for the V1 RPC signature
+	}
+	c, err := openapi.NewClient(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &v3SDK{addr: addr, id: id, secret: secret, c: c, tp: tp}
+	return &v3SDK{addr: addr, id: id, secret: secret, v1sig: v1sig, c: c, tp: tp}
 }
 
-func (s *v3SDK) Name() string { return "V3" }
-func (s *v3SDK) Tap() *tap    { return s.tp }
+func (s *v3SDK) Name() string {
+	if s.v1sig {
+		return "OpenAPI-V1"
+	}
+	return "V3"
+}
+func (s *v3SDK) Tap() *tap { return s.tp }
 
 func (s *v3SDK) Skewed(skew time.Duration) sdk {
 	cp := *s
@@ -515,11 +538,16 @@ func (s *v3SDK) call(t testing.TB, action string, query map[string]string, form 
 	if form != nil {
 		req.Body = form
 	}
+	date, nonce := "x-acs-date", "x-acs-signature-nonce"
+	where := req.Headers
+	if s.v1sig {
+		date, nonce, where = "Timestamp", "SignatureNonce", req.Query
+	}
 	if s.skew != 0 {
-		req.Headers["x-acs-date"] = dara.String(time.Now().Add(s.skew).UTC().Format("2006-01-02T15:04:05Z"))
+		where[date] = dara.String(time.Now().Add(s.skew).UTC().Format("2006-01-02T15:04:05Z"))
 	}
 	if s.nonce != "" {
-		req.Headers["x-acs-signature-nonce"] = dara.String(s.nonce)
+		where[nonce] = dara.String(s.nonce)
 	}
 	res, err := s.c.CallApi(rpcParams(action), req, &dara.RuntimeOptions{})
 	if err != nil {
