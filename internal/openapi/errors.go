@@ -56,6 +56,17 @@ func statusOf(code string) int {
 	return http.StatusBadRequest
 }
 
+// mismatchError carries the server's V1 StringToSign with a signature
+// mismatch, so the answer can end as Alibaba's does and the V1 SDK can tell
+// a wrong secret from a canonicalization bug.
+type mismatchError struct {
+	err          error
+	stringToSign string
+}
+
+func (e *mismatchError) Error() string { return e.err.Error() }
+func (e *mismatchError) Unwrap() error { return e.err }
+
 // business codes: HTTP 200 with a non-OK Code, as Alibaba answers them.
 var businessCodes = []struct {
 	err  error
@@ -95,6 +106,10 @@ func toAPIError(err error) *APIError {
 		code, msg = codeTimeFormat, "Specified time stamp or date value is not well formatted."
 	case errors.Is(err, sign.ErrMismatch), errors.Is(err, sign.ErrContentHash):
 		code, msg = codeSignatureMismatch, "Specified signature does not match our calculation."
+		var me *mismatchError
+		if errors.As(err, &me) && me.stringToSign != "" {
+			msg += " server string to sign is:" + me.stringToSign
+		}
 	case errors.Is(err, sign.ErrMalformedQuery):
 		code, msg = codeInvalidParameter, "The query string or form body is not well-formed."
 	case errors.Is(err, auth.ErrKeyNotFound):

@@ -243,7 +243,7 @@ func (s *Server) authenticate(ctx context.Context, claim *sign.Claim) (auth.Call
 		return auth.Caller{}, err
 	}
 	if err := claim.Verify(cred.Secret); err != nil {
-		return auth.Caller{}, err
+		return auth.Caller{}, &mismatchError{err: err, stringToSign: claim.StringToSign()}
 	}
 	if len(claim.Nonce) > 128 {
 		return auth.Caller{}, apiErr(codeInvalidParameter, "SignatureNonce is longer than 128 characters")

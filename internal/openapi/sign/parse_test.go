@@ -531,3 +531,15 @@ func TestVersionString(t *testing.T) {
 		t.Fatal("zero Claim verified")
 	}
 }
+
+func TestStringToSign(t *testing.T) {
+	v := SignV1("GET", url.Values{"Action": {"GetAuthToken"}, "Version": {"2017-05-25"}}, "LTAIkey", "secret", time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), "nonce-1")
+	c, err := Parse(&Request{Method: "GET", RawQuery: v.Encode()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "GET&%2F&AccessKeyId%3DLTAIkey%26Action%3DGetAuthToken%26SignatureMethod%3DHMAC-SHA1%26SignatureNonce%3Dnonce-1%26SignatureVersion%3D1.0%26Timestamp%3D2026-01-02T03%253A04%253A05Z%26Version%3D2017-05-25"
+	if got := c.StringToSign(); got != want {
+		t.Fatalf("StringToSign = %s\nwant            %s", got, want)
+	}
+}

@@ -165,3 +165,15 @@ func SignV1(method string, params url.Values, accessKeyID, secret string, now ti
 	out.Set(pSignature, base64.StdEncoding.EncodeToString(mac[:]))
 	return out
 }
+
+// StringToSign returns the V1 string the signature covers, as the server
+// computed it ("" for V3). Alibaba puts it into its SignatureDoesNotMatch
+// message ("server string to sign is:…"), and the V1 SDK compares it with
+// its own to tell a wrong secret from a wrong canonicalization. It holds no
+// secret.
+func (c *Claim) StringToSign() string {
+	if c.Version != V1 {
+		return ""
+	}
+	return string(appendStringToSignV1(nil, c.req.Method, c.params))
+}
