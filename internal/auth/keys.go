@@ -93,6 +93,7 @@ func (s *Service) ResolveKey(ctx context.Context, id string) (Credential, error)
 	if c, ok := s.keyCache.get(id, now); ok {
 		return c, activeErr(c)
 	}
+	gen := s.keyCache.begin()
 	k, err := s.durable.GetAccessKey(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return Credential{}, ErrKeyNotFound
@@ -105,7 +106,7 @@ func (s *Service) ResolveKey(ctx context.Context, id string) (Credential, error)
 		return Credential{}, fmt.Errorf("open access key %s (wrong master key?): %w", k.ID, err)
 	}
 	c := Credential{AccessKeyID: k.ID, AccountID: k.AccountID, Secret: string(sec), Active: k.Status == store.KeyActive}
-	s.keyCache.put(id, c, now)
+	s.keyCache.put(id, c, now, gen)
 	return c, activeErr(c)
 }
 

@@ -184,11 +184,12 @@ func (s *Service) schemes(ctx context.Context, account string, fresh bool) ([]st
 			return v, nil
 		}
 	}
+	gen := s.schemeCache.begin()
 	v, err := s.durable.ListSchemes(ctx, account)
 	if err != nil {
 		return nil, storeErr("list schemes", err)
 	}
-	s.schemeCache.put(account, v, now)
+	s.schemeCache.put(account, v, now, gen)
 	return v, nil
 }
 

@@ -149,11 +149,15 @@ func storeErr(op string, err error) error {
 	return fmt.Errorf("%s: %w", op, err)
 }
 
-// cache is a small TTL cache for hot durable reads.
+// cache is a small TTL cache for hot durable reads. A fill must not undo an
+// invalidation that happened while it read the store: fills take a
+// generation number before reading (begin) and store only if no drop came
+// since (put).
 type cache[V any] struct {
 	ttl time.Duration
 	mu  sync.RWMutex
 	m   map[string]cacheEntry[V]
+	gen uint64 // bumped by every drop
 }
 
 type cacheEntry[V any] struct {
@@ -172,20 +176,31 @@ func (c *cache[V]) get(k string, now time.Time) (V, bool) {
 	return e.v, true
 }
 
-func (c *cache[V]) put(k string, v V, now time.Time) {
+// begin returns the generation a fill must quote to put.
+func (c *cache[V]) begin() uint64 {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.gen
+}
+
+func (c *cache[V]) put(k string, v V, now time.Time, gen uint64) {
 	if c.ttl < 0 {
 		return
 	}
 	c.mu.Lock()
+	defer c.mu.Unlock()
+	if gen != c.gen {
+		return // dropped while the value was read: it may be stale
+	}
 	if c.m == nil || len(c.m) > 100_000 {
 		c.m = make(map[string]cacheEntry[V])
 	}
 	c.m[k] = cacheEntry[V]{v, now}
-	c.mu.Unlock()
 }
 
 func (c *cache[V]) drop(k string) {
 	c.mu.Lock()
 	delete(c.m, k)
+	c.gen++
 	c.mu.Unlock()
 }
