@@ -197,8 +197,7 @@ func newCluster(t *testing.T, n int, store, redis string, extra ...string) *clus
 	c.args = append([]string{"--store", store, "--redis", redis,
 		"--sandbox-subscriber", "127.0.0.1=" + phone, "--sandbox-subscriber", otherSource + "=" + otherPhone}, extra...)
 	c.env = []string{
-		// harness.MasterKey is only 31 bytes, which numauth refuses; every
-		// cluster has its own 32-byte key anyway (see cluster).
+		// Not harness.MasterKey: every cluster has its own (see cluster).
 		"NUMAUTH_MASTER_KEY=" + randomHex(32),
 		"NUMAUTH_BOOTSTRAP_ACCESS_KEY_ID=" + c.keyID,
 		"NUMAUTH_BOOTSTRAP_ACCESS_KEY_SECRET=" + harness.AccessKeySecret,
