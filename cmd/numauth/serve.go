@@ -41,6 +41,7 @@ type serveFlags struct {
 	maskTries     int
 	maskLock      time.Duration
 	shutdownGrace time.Duration
+	reqTimeout    time.Duration
 }
 
 func serve(ctx context.Context, args []string, stderr io.Writer) error {
@@ -58,6 +59,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.DurationVar(&f.jwtTTL, "jwt-token-ttl", time.Hour, "JwtToken lifetime")
 	fs.IntVar(&f.maskTries, "mask-tries", 3, "wrong login masks before the number is locked")
 	fs.DurationVar(&f.maskLock, "mask-lock", 24*time.Hour, "how long a number stays locked for login")
+	fs.DurationVar(&f.reqTimeout, "request-timeout", 5*time.Second, "bound on one server API call's work; a hung store answers ServiceUnavailable after it")
 	fs.DurationVar(&f.shutdownGrace, "shutdown-grace", 20*time.Second, "time in-flight requests get to finish on SIGTERM")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -197,7 +199,7 @@ func newServer(ctx context.Context, f serveFlags, log *slog.Logger) (*server, er
 
 	metrics := obs.NewMetrics()
 	mux := http.NewServeMux()
-	rpcCfg := openapi.Config{ThrottlePerKey: f.throttle, Logger: log, Metrics: metrics}
+	rpcCfg := openapi.Config{ThrottlePerKey: f.throttle, RequestTimeout: f.reqTimeout, Logger: log, Metrics: metrics}
 	if f.redis == "" {
 		// In-process nonces die with the process: refuse anything signed
 		// before it started (one second of slack for the timestamp's precision).

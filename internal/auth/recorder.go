@@ -102,7 +102,9 @@ func (r *recorder) loop() {
 }
 
 func (r *recorder) write(recs []store.Verification) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	// Shorter than the callers' request deadline (5 s), so a hung store
+	// frees the writer for the next batch soon after callers gave up.
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
 	defer cancel()
 	err := r.d.RecordVerifications(ctx, recs)
 	if err != nil {

@@ -41,6 +41,11 @@ type Service interface {
 	H5LoginToken(ctx context.Context, sessionID, origin, mask string) (auth.SPResult, error)
 }
 
+// Timeout bounds one gateway call (carrier leg and stores included), so a
+// hung backend answers instead of hanging the page; the SDK's own default
+// timeout is 10 s.
+const Timeout = 8 * time.Second
+
 // Gateway serves the web SDK and its endpoints.
 type Gateway struct {
 	svc     Service
@@ -116,7 +121,8 @@ type reply struct {
 func (g *Gateway) endpoint(op string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		ctx := r.Context()
+		ctx, cancel := context.WithTimeout(r.Context(), Timeout)
+		defer cancel()
 		origin := r.Header.Get("Origin")
 		var req request
 		raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))

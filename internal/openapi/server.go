@@ -39,6 +39,10 @@ type Config struct {
 	// ThrottlePerKey is the number of calls one AccessKey may make per
 	// second across all instances (Throttling.User past it); 0 = no limit.
 	ThrottlePerKey int
+	// RequestTimeout bounds one call's work, store and carrier calls
+	// included, so a hung backend yields a fast ServiceUnavailable instead
+	// of a hung client. Default 5 s.
+	RequestTimeout time.Duration
 	// NotBefore refuses requests signed before this time. With an ephemeral
 	// store that forgets on restart (the in-process one), set it to the
 	// start time: nonces seen before the restart are gone, and this keeps
@@ -86,6 +90,9 @@ func New(cfg Config, svc Service, eph store.Ephemeral) *Server {
 	if cfg.ClockSkew <= 0 {
 		cfg.ClockSkew = 15 * time.Minute
 	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = 5 * time.Second
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -109,7 +116,8 @@ func (s *Server) Actions() []string {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	reqID := strings.ToUpper(uuid.NewString())
-	ctx := obs.WithRequestID(r.Context(), reqID)
+	ctx, cancel := context.WithTimeout(obs.WithRequestID(r.Context(), reqID), s.cfg.RequestTimeout)
+	defer cancel()
 	actionName, xmlFormat := "", false
 
 	body, err := s.handle(ctx, r, reqID, &actionName, &xmlFormat)

@@ -63,11 +63,21 @@ func Open(ctx context.Context, url, prefix string) (*Store, error) {
 	if opt.MaxRetries == 0 {
 		opt.MaxRetries = -1 // see the package doc
 	}
+	// Fail fast when Redis is unreachable or hangs: every call of numauth's
+	// is one small command, so these bounds are generous for a live Redis
+	// and keep a dead one from holding requests for go-redis's 5 s defaults.
+	// A URL may set its own (dial_timeout, read_timeout, write_timeout).
 	if opt.DialTimeout == 0 {
-		opt.DialTimeout = 2 * time.Second
+		opt.DialTimeout = time.Second
 	}
 	if opt.DialerRetries == 0 {
-		opt.DialerRetries = 2 // default 5: up to 5 dial timeouts per call when Redis is unreachable
+		opt.DialerRetries = 1 // default 5: up to 5 dial timeouts per call when Redis is unreachable
+	}
+	if opt.ReadTimeout == 0 {
+		opt.ReadTimeout = 500 * time.Millisecond
+	}
+	if opt.WriteTimeout == 0 {
+		opt.WriteTimeout = 500 * time.Millisecond
 	}
 	opt.ContextTimeoutEnabled = true
 	opt.DisableIdentity = true // CLIENT SETINFO needs Redis 7.2
