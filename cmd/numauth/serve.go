@@ -200,11 +200,6 @@ func newServer(ctx context.Context, f serveFlags, log *slog.Logger) (*server, er
 	metrics := obs.NewMetrics()
 	mux := http.NewServeMux()
 	rpcCfg := openapi.Config{ThrottlePerKey: f.throttle, RequestTimeout: f.reqTimeout, Logger: log, Metrics: metrics}
-	if f.redis == "" {
-		// In-process nonces die with the process: refuse anything signed
-		// before it started (one second of slack for the timestamp's precision).
-		rpcCfg.NotBefore = time.Now().Add(-time.Second)
-	}
 	rpc := openapi.New(rpcCfg, svc, eph)
 	mux.Handle("/", rpc)
 	h5.New(svc, log, metrics).Register(mux)

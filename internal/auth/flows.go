@@ -292,6 +292,11 @@ func (s *Service) openSP(ctx context.Context, c Caller, spToken string, kind car
 	if sp.Kind != string(kind) {
 		return token.SP{}, fmt.Errorf("%w: a %s token cannot be used here", ErrTokenUnauthorized, sp.Kind)
 	}
+	if sp.Issued < s.epoch.unix.Load() {
+		// Issued before the ephemeral store last lost its data: whether it
+		// was spent is no longer known.
+		return token.SP{}, fmt.Errorf("%w: token predates the ephemeral store's epoch", ErrTokenInvalid)
+	}
 	if sp.Adapter != s.cfg.Carrier.Name() {
 		return token.SP{}, fmt.Errorf("%w: token of carrier adapter %q", ErrTokenInvalid, sp.Adapter)
 	}

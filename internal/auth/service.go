@@ -94,6 +94,7 @@ type Service struct {
 	keys     *token.Keyring
 	phoneKey []byte
 	rec      *recorder
+	epoch    *epochWatch
 
 	keyCache    cache[Credential]
 	schemeCache cache[[]store.Scheme] // by account
@@ -120,12 +121,18 @@ func New(ctx context.Context, cfg Config, durable store.Durable, eph store.Ephem
 		phoneKey: box.Derive("numauth phone hash v1", 32),
 	}
 	s.keyCache.ttl, s.schemeCache.ttl = cfg.CacheTTL, cfg.CacheTTL
+	if s.epoch, err = startEpochWatch(ctx, eph, cfg.Now); err != nil {
+		return nil, storeErr("epoch marker", err)
+	}
 	s.rec = newRecorder(durable, cfg.Logger)
 	return s, nil
 }
 
 // Close flushes pending verification records and stops the writer.
-func (s *Service) Close() { s.rec.close() }
+func (s *Service) Close() {
+	s.epoch.close()
+	s.rec.close()
+}
 
 // Keyring returns the JWT keyring (for the JWKS endpoint and key rotation).
 func (s *Service) Keyring() *token.Keyring { return s.keys }

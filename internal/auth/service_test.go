@@ -33,6 +33,7 @@ type env struct {
 	svc     *auth.Service
 	sb      *sandbox.Sandbox
 	durable store.Durable
+	eph     store.Ephemeral
 	caller  auth.Caller
 	scheme  store.Scheme
 	now     *atomic.Int64
@@ -54,7 +55,7 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{sb: sb, durable: d, now: &atomic.Int64{}}
+	e := &env{sb: sb, durable: d, eph: eph, now: &atomic.Int64{}}
 	e.now.Store(time.Now().UnixNano())
 	svc, err := auth.New(ctx, auth.Config{Carrier: sb, MaskTries: 3, Now: func() time.Time { return time.Unix(0, e.now.Load()) }}, d, eph, box)
 	if err != nil {
@@ -472,5 +473,33 @@ func TestStatistics(t *testing.T) {
 	}
 	if _, err := e.svc.Statistics(ctx, e.caller, auth.StatsInput{AuthenticationType: 2, StartDate: "2026-01-01", EndDate: day}); !errors.Is(err, auth.ErrInvalidParameters) {
 		t.Fatalf("bad date: %v", err)
+	}
+}
+
+// When the ephemeral store loses its data (a Redis restarted without
+// persistence), the marks of spent tokens are gone with it, so tokens issued
+// before the loss are refused rather than spendable (again).
+func TestEpochAfterEphemeralLoss(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	sp := e.verifyToken(t) // issued before the loss; its "spent" mark would live in the lost store
+	before := e.svc.Epoch()
+	time.Sleep(5 * time.Millisecond)
+	e.now.Store(time.Now().UnixNano())
+	if err := e.eph.Delete(ctx, "epoch"); err != nil { // what a restart without data looks like to the marker
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for !e.svc.Epoch().After(before) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !e.svc.Epoch().After(before) {
+		t.Fatal("the epoch did not move after the store lost its marker")
+	}
+	if _, err := e.svc.VerifyPhoneWithToken(ctx, e.caller, sp, phone); !errors.Is(err, auth.ErrTokenInvalid) {
+		t.Fatalf("token issued before the loss: %v, want ErrTokenInvalid", err)
+	}
+	if r, err := e.svc.VerifyPhoneWithToken(ctx, e.caller, e.verifyToken(t), phone); err != nil || r.Result != carrier.Pass {
+		t.Fatalf("token issued after the loss: %+v %v", r, err)
 	}
 }

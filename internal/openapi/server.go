@@ -43,19 +43,17 @@ type Config struct {
 	// included, so a hung backend yields a fast ServiceUnavailable instead
 	// of a hung client. Default 5 s.
 	RequestTimeout time.Duration
-	// NotBefore refuses requests signed before this time. With an ephemeral
-	// store that forgets on restart (the in-process one), set it to the
-	// start time: nonces seen before the restart are gone, and this keeps
-	// requests signed back then from being replayed.
-	NotBefore time.Time
-	Logger    *slog.Logger
-	Metrics   *obs.Metrics
-	Now       func() time.Time
+	Logger         *slog.Logger
+	Metrics        *obs.Metrics
+	Now            func() time.Time
 }
 
 // Service is what the front end needs of the rules.
 type Service interface {
 	ResolveKey(ctx context.Context, id string) (auth.Credential, error)
+	// Epoch is when the nonce store last started remembering: requests
+	// signed before it are refused, as their nonces may have been forgotten.
+	Epoch() time.Time
 	GetAuthToken(ctx context.Context, c auth.Caller, in auth.GetAuthTokenInput) (auth.TokenInfo, error)
 	CreateScheme(ctx context.Context, c auth.Caller, in auth.SchemeInput) (store.Scheme, error)
 	DescribeScheme(ctx context.Context, c auth.Caller, code string) (store.Scheme, error)
@@ -243,7 +241,7 @@ func (s *Server) handle(ctx context.Context, r *http.Request, reqID string, acti
 // The nonce is consumed only after the signature holds, so nobody can burn
 // another client's nonces.
 func (s *Server) authenticate(ctx context.Context, claim *sign.Claim) (auth.Caller, error) {
-	if skew := s.cfg.Now().Sub(claim.Timestamp); skew > s.cfg.ClockSkew || skew < -s.cfg.ClockSkew || claim.Timestamp.Before(s.cfg.NotBefore) {
+	if skew := s.cfg.Now().Sub(claim.Timestamp); skew > s.cfg.ClockSkew || skew < -s.cfg.ClockSkew || claim.Timestamp.Before(s.svc.Epoch().Add(-time.Second)) {
 		return auth.Caller{}, apiErr(codeTimeExpired, "Specified time stamp or date value is expired.")
 	}
 	cred, err := s.svc.ResolveKey(ctx, claim.AccessKeyID)

@@ -1,0 +1,93 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/numauth/numauth/internal/store"
+)
+
+// The ephemeral store is the only record of which spTokens were spent and
+// which signature nonces were seen. A store that loses its data (the
+// in-process one on restart, a Redis restarted without persistence) would
+// let both be used again. The epoch marker detects that: it is a key holding
+// the time it was created; when it is gone, the store forgot, and the first
+// instance to notice writes a new one. Anything issued or signed before the
+// current epoch is refused, because its "used" mark may have been lost.
+const (
+	kEpoch        = "epoch"
+	epochTTL      = 30 * 24 * time.Hour
+	epochInterval = 200 * time.Millisecond
+)
+
+type epochWatch struct {
+	eph  store.Ephemeral
+	now  func() time.Time
+	unix atomic.Int64 // current epoch, unix milliseconds
+	stop chan struct{}
+	done chan struct{}
+}
+
+func startEpochWatch(ctx context.Context, eph store.Ephemeral, now func() time.Time) (*epochWatch, error) {
+	w := &epochWatch{eph: eph, now: now, stop: make(chan struct{}), done: make(chan struct{})}
+	if err := w.refresh(ctx); err != nil {
+		return nil, err
+	}
+	go w.loop()
+	return w, nil
+}
+
+// refresh reads the marker, creating it when it is missing.
+func (w *epochWatch) refresh(ctx context.Context) error {
+	v, err := w.eph.Get(ctx, kEpoch)
+	if errors.Is(err, store.ErrNotFound) {
+		created := w.now().UnixMilli()
+		if _, err := w.eph.PutIfAbsent(ctx, kEpoch, []byte(strconv.FormatInt(created, 10)), epochTTL); err != nil {
+			return err
+		}
+		v, err = w.eph.Get(ctx, kEpoch) // another instance may have won
+	}
+	if err != nil {
+		return err
+	}
+	ms, err := strconv.ParseInt(string(v), 10, 64)
+	if err != nil {
+		// A marker that is not ours: overwrite it with a new epoch.
+		ms = w.now().UnixMilli()
+		if err := w.eph.Put(ctx, kEpoch, []byte(strconv.FormatInt(ms, 10)), epochTTL); err != nil {
+			return err
+		}
+	}
+	if ms > w.unix.Load() {
+		w.unix.Store(ms)
+	}
+	return nil
+}
+
+func (w *epochWatch) loop() {
+	defer close(w.done)
+	t := time.NewTicker(epochInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-w.stop:
+			return
+		case <-t.C:
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			w.refresh(ctx) // a store that is down is retried at the next tick
+			cancel()
+		}
+	}
+}
+
+func (w *epochWatch) close() {
+	close(w.stop)
+	<-w.done
+}
+
+// Epoch is the time since which the ephemeral store has remembered every
+// nonce and spent token. Requests signed before it are refused.
+func (s *Service) Epoch() time.Time { return time.UnixMilli(s.epoch.unix.Load()) }
