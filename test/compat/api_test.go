@@ -51,13 +51,16 @@ func allSDKs(t testing.TB, in *harness.Instance) []sdk {
 	return out
 }
 
-// eachSDK runs fn as a subtest for every flavour, with a client signed by
-// the bootstrap key. The subtests run one after the other: they share the
-// bootstrap account, and creating schemes in parallel on one account trips
-// the scheme-cache race TestNewSchemeUsableAtOnce shows.
+// eachSDK runs fn as a parallel subtest for every flavour, with a client
+// signed by the bootstrap key. The subtests share the bootstrap account
+// (each uses its own site), so they also check that one account's
+// concurrent clients do not disturb each other.
 func eachSDK(t *testing.T, in *harness.Instance, fn func(t *testing.T, s sdk)) {
 	for _, s := range allSDKs(t, in) {
-		t.Run(s.Name(), func(t *testing.T) { fn(t, s) })
+		t.Run(s.Name(), func(t *testing.T) {
+			t.Parallel()
+			fn(t, s)
+		})
 	}
 }
 

@@ -57,7 +57,6 @@ func TestThrottling(t *testing.T) {
 // (sdk/errors/signature_does_not_match_wrapper.go: Recommend =
 // "InvalidAccessKeySecret: Please check you AccessKeySecret").
 func TestV1SignatureMismatchRecommendation(t *testing.T) {
-
 	in := start(t)
 	s := newV1(t, in.Addr, harness.AccessKeyID, "wrong-secret-0123456789")
 	req := dypnsapi.CreateGetAuthTokenRequest()
