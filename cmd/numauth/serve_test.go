@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -130,4 +131,58 @@ func BenchmarkHTTP(b *testing.B) {
 			}
 		})
 	})
+}
+
+// TestGracefulShutdown: on SIGTERM (the serve context ending) a request in
+// flight finishes with its answer, and the server then exits cleanly.
+func TestGracefulShutdown(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- serve(ctx, []string{"--addr", addr, "--data-dir", t.TempDir(), "--log-level", "error"}, io.Discard)
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if res, err := http.Get("http://" + addr + "/healthz"); err == nil {
+			res.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("server did not start")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// A request whose body arrives slowly is in flight when shutdown begins.
+	pr, pw := io.Pipe()
+	answer := make(chan int, 1)
+	go func() {
+		res, err := http.Post("http://"+addr+"/bench/noop", "text/plain", pr)
+		if err != nil {
+			answer <- -1
+			return
+		}
+		res.Body.Close()
+		answer <- res.StatusCode
+	}()
+	pw.Write([]byte("part one "))
+	time.Sleep(100 * time.Millisecond)
+	stop() // what SIGTERM does
+	time.Sleep(200 * time.Millisecond)
+	pw.Write([]byte("part two"))
+	pw.Close()
+	if st := <-answer; st != http.StatusOK {
+		t.Fatalf("in-flight request answered %d during shutdown, want 200", st)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("serve returned %v", err)
+	}
+	if _, err := http.Get("http://" + addr + "/healthz"); err == nil {
+		t.Fatal("server still answers after shutdown")
+	}
 }
