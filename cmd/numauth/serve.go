@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"slices"
 	"strings"
@@ -42,6 +43,7 @@ type serveFlags struct {
 	maskLock      time.Duration
 	shutdownGrace time.Duration
 	reqTimeout    time.Duration
+	debugAddr     string
 }
 
 func serve(ctx context.Context, args []string, stderr io.Writer) error {
@@ -59,6 +61,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.DurationVar(&f.jwtTTL, "jwt-token-ttl", time.Hour, "JwtToken lifetime")
 	fs.IntVar(&f.maskTries, "mask-tries", 3, "wrong login masks before the number is locked")
 	fs.DurationVar(&f.maskLock, "mask-lock", 24*time.Hour, "how long a number stays locked for login")
+	fs.StringVar(&f.debugAddr, "debug-addr", "", "if set, serve Go's pprof profiles on this separate address (keep it private, e.g. 127.0.0.1:6060)")
 	fs.DurationVar(&f.reqTimeout, "request-timeout", 5*time.Second, "bound on one server API call's work; a hung store answers ServiceUnavailable after it")
 	fs.DurationVar(&f.shutdownGrace, "shutdown-grace", 20*time.Second, "time in-flight requests get to finish on SIGTERM")
 	if err := fs.Parse(args); err != nil {
@@ -95,6 +98,20 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	log.Info("numauth listening", "addr", ln.Addr().String(), "version", buildVersion(),
 		"store", srv.durableKind, "ephemeral", srv.ephemeralKind, "carrier", "sandbox")
+	if f.debugAddr != "" {
+		dmux := http.NewServeMux()
+		dmux.HandleFunc("/debug/pprof/", pprof.Index)
+		dmux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		dmux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		dbg := &http.Server{Addr: f.debugAddr, Handler: dmux, ReadHeaderTimeout: 10 * time.Second}
+		go func() {
+			if err := dbg.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("debug listener", "err", err)
+			}
+		}()
+		defer dbg.Close()
+		log.Info("pprof listening", "addr", f.debugAddr)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- httpSrv.Serve(ln) }()
 	select {
