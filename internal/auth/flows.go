@@ -145,20 +145,6 @@ func (s *Service) getSession(ctx context.Context, id, origin string, kind carrie
 	return sess, nil
 }
 
-// SessionOrigin returns the origin bound to a live session ("" if none); the
-// gateway uses it for CORS.
-func (s *Service) SessionOrigin(ctx context.Context, id string) string {
-	b, err := s.eph.Get(ctx, kSession+id)
-	if err != nil {
-		return ""
-	}
-	var sess session
-	if json.Unmarshal(b, &sess) != nil {
-		return ""
-	}
-	return sess.Origin
-}
-
 // SPResult is a carrier leg's answer to the page.
 type SPResult struct {
 	SPToken  string
