@@ -27,8 +27,14 @@ type epochWatch struct {
 	eph  store.Ephemeral
 	now  func() time.Time
 	unix atomic.Int64 // current epoch, unix milliseconds
-	stop chan struct{}
-	done chan struct{}
+	// suspect is set while the store has been failing: when it answers
+	// again it may have come back empty, so the marker is read (or written)
+	// before anything is minted or checked against the epoch. A new epoch
+	// then starts when the store came back, not up to a poll later, and
+	// tokens issued after its return stay valid.
+	suspect atomic.Bool
+	stop    chan struct{}
+	done    chan struct{}
 }
 
 func startEpochWatch(ctx context.Context, eph store.Ephemeral, now func() time.Time) (*epochWatch, error) {
@@ -77,9 +83,31 @@ func (w *epochWatch) loop() {
 			return
 		case <-t.C:
 			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-			w.refresh(ctx) // a store that is down is retried at the next tick
+			if err := w.refresh(ctx); err != nil {
+				w.suspect.Store(true) // retried at the next tick
+			} else {
+				w.suspect.Store(false)
+			}
 			cancel()
 		}
+	}
+}
+
+// current returns the epoch (unix ms), first re-reading the marker if the
+// store has been failing.
+func (w *epochWatch) current(ctx context.Context) int64 {
+	if w.suspect.Load() {
+		if err := w.refresh(ctx); err == nil {
+			w.suspect.Store(false)
+		}
+	}
+	return w.unix.Load()
+}
+
+// failed notes a failed store call.
+func (w *epochWatch) failed(err error) {
+	if errors.Is(err, store.ErrUnavailable) {
+		w.suspect.Store(true)
 	}
 }
 
@@ -90,4 +118,6 @@ func (w *epochWatch) close() {
 
 // Epoch is the time since which the ephemeral store has remembered every
 // nonce and spent token. Requests signed before it are refused.
-func (s *Service) Epoch() time.Time { return time.UnixMilli(s.epoch.unix.Load()) }
+func (s *Service) Epoch(ctx context.Context) time.Time {
+	return time.UnixMilli(s.epoch.current(ctx))
+}

@@ -130,6 +130,7 @@ func (s *Service) getSession(ctx context.Context, id, origin string, kind carrie
 		return session{}, ErrSessionInvalid
 	}
 	if err != nil {
+		s.epoch.failed(err)
 		return session{}, storeErr("get session", err)
 	}
 	var sess session
@@ -152,7 +153,8 @@ type SPResult struct {
 	Masked   string
 }
 
-func (s *Service) mintSP(sess session, kind carrier.Kind, op carrier.Operator, ticket, masked string) (SPResult, error) {
+func (s *Service) mintSP(ctx context.Context, sess session, kind carrier.Kind, op carrier.Operator, ticket, masked string) (SPResult, error) {
+	s.epoch.current(ctx) // a store that just came back empty gets its new epoch before this token
 	now := s.cfg.Now()
 	ttl, ok := s.cfg.SPTokenTTL[op]
 	if !ok {
@@ -181,7 +183,7 @@ func (s *Service) H5VerifyToken(ctx context.Context, sessionID, origin string, f
 	if err != nil {
 		return SPResult{}, fmt.Errorf("carrier front leg: %w", err)
 	}
-	return s.mintSP(sess, carrier.KindVerify, line.Operator, line.Ticket, "")
+	return s.mintSP(ctx, sess, carrier.KindVerify, line.Operator, line.Ticket, "")
 }
 
 // H5LoginMask runs the carrier's front leg for one-click login and returns
@@ -243,7 +245,7 @@ func (s *Service) H5LoginToken(ctx context.Context, sessionID, origin, mask stri
 		return SPResult{}, fmt.Errorf("carrier: %w", err)
 	}
 	if ok {
-		return s.mintSP(sess, carrier.KindLogin, carrier.Operator(sess.Operator), sess.Ticket, sess.Masked)
+		return s.mintSP(ctx, sess, carrier.KindLogin, carrier.Operator(sess.Operator), sess.Ticket, sess.Masked)
 	}
 	if n < int64(s.cfg.MaskTries) {
 		return SPResult{}, &MaskWrongError{TriesLeft: s.cfg.MaskTries - int(n)}
@@ -278,7 +280,7 @@ func (s *Service) openSP(ctx context.Context, c Caller, spToken string, kind car
 	if sp.Kind != string(kind) {
 		return token.SP{}, fmt.Errorf("%w: a %s token cannot be used here", ErrTokenUnauthorized, sp.Kind)
 	}
-	if sp.Issued < s.epoch.unix.Load() {
+	if sp.Issued < s.epoch.current(ctx) {
 		// Issued before the ephemeral store last lost its data: whether it
 		// was spent is no longer known.
 		return token.SP{}, fmt.Errorf("%w: token predates the ephemeral store's epoch", ErrTokenInvalid)
@@ -294,6 +296,7 @@ func (s *Service) openSP(ctx context.Context, c Caller, spToken string, kind car
 	ttl := time.Until(time.UnixMilli(sp.Expires)) + time.Minute
 	fresh, err := s.eph.PutIfAbsent(ctx, kSPUsed+sp.ID, []byte{1}, ttl)
 	if err != nil {
+		s.epoch.failed(err)
 		return token.SP{}, storeErr("consume token", err)
 	}
 	if !fresh {
