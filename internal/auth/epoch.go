@@ -94,14 +94,15 @@ func (w *epochWatch) loop() {
 }
 
 // current returns the epoch (unix ms), first re-reading the marker if the
-// store has been failing.
-func (w *epochWatch) current(ctx context.Context) int64 {
+// store has been failing; if it still fails, so does the caller, at once.
+func (w *epochWatch) current(ctx context.Context) (int64, error) {
 	if w.suspect.Load() {
-		if err := w.refresh(ctx); err == nil {
-			w.suspect.Store(false)
+		if err := w.refresh(ctx); err != nil {
+			return 0, storeErr("epoch marker", err)
 		}
+		w.suspect.Store(false)
 	}
-	return w.unix.Load()
+	return w.unix.Load(), nil
 }
 
 // failed notes a failed store call.
@@ -117,7 +118,9 @@ func (w *epochWatch) close() {
 }
 
 // Epoch is the time since which the ephemeral store has remembered every
-// nonce and spent token. Requests signed before it are refused.
-func (s *Service) Epoch(ctx context.Context) time.Time {
-	return time.UnixMilli(s.epoch.current(ctx))
+// nonce and spent token. Requests signed before it are refused. It fails
+// (ErrUnavailable) while the store cannot be read.
+func (s *Service) Epoch(ctx context.Context) (time.Time, error) {
+	ms, err := s.epoch.current(ctx)
+	return time.UnixMilli(ms), err
 }

@@ -154,7 +154,10 @@ type SPResult struct {
 }
 
 func (s *Service) mintSP(ctx context.Context, sess session, kind carrier.Kind, op carrier.Operator, ticket, masked string) (SPResult, error) {
-	s.epoch.current(ctx) // a store that just came back empty gets its new epoch before this token
+	// A store that just came back empty gets its new epoch before this token.
+	if _, err := s.epoch.current(ctx); err != nil {
+		return SPResult{}, err
+	}
 	now := s.cfg.Now()
 	ttl, ok := s.cfg.SPTokenTTL[op]
 	if !ok {
@@ -280,7 +283,11 @@ func (s *Service) openSP(ctx context.Context, c Caller, spToken string, kind car
 	if sp.Kind != string(kind) {
 		return token.SP{}, fmt.Errorf("%w: a %s token cannot be used here", ErrTokenUnauthorized, sp.Kind)
 	}
-	if sp.Issued < s.epoch.current(ctx) {
+	epoch, err := s.epoch.current(ctx)
+	if err != nil {
+		return token.SP{}, err
+	}
+	if sp.Issued < epoch {
 		// Issued before the ephemeral store last lost its data: whether it
 		// was spent is no longer known.
 		return token.SP{}, fmt.Errorf("%w: token predates the ephemeral store's epoch", ErrTokenInvalid)

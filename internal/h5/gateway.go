@@ -210,6 +210,7 @@ var codes = []struct {
 	{carrier.ErrFailed, "CARRIER_ERROR"},
 	{carrier.ErrTicketInvalid, "CARRIER_ERROR"},
 	{context.DeadlineExceeded, "CARRIER_ERROR"},
+	{auth.ErrUnavailable, "UNAVAILABLE"},
 	// The page gave up (its SDK timeout aborted the fetch): nobody reads
 	// this answer, and it is no server failure.
 	{context.Canceled, "CANCELED"},
@@ -229,6 +230,7 @@ var messages = map[string]string{
 	"CARRIER_QUOTA":       "the carrier's call limit is reached",
 	"CARRIER_ERROR":       "the carrier failed to answer",
 	"CANCELED":            "the request was abandoned by the page",
+	"UNAVAILABLE":         "numauth is temporarily unavailable; try again",
 	"INTERNAL":            "internal error",
 }
 

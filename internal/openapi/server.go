@@ -53,7 +53,7 @@ type Service interface {
 	ResolveKey(ctx context.Context, id string) (auth.Credential, error)
 	// Epoch is when the nonce store last started remembering: requests
 	// signed before it are refused, as their nonces may have been forgotten.
-	Epoch(ctx context.Context) time.Time
+	Epoch(ctx context.Context) (time.Time, error)
 	GetAuthToken(ctx context.Context, c auth.Caller, in auth.GetAuthTokenInput) (auth.TokenInfo, error)
 	CreateScheme(ctx context.Context, c auth.Caller, in auth.SchemeInput) (store.Scheme, error)
 	DescribeScheme(ctx context.Context, c auth.Caller, code string) (store.Scheme, error)
@@ -241,7 +241,11 @@ func (s *Server) handle(ctx context.Context, r *http.Request, reqID string, acti
 // The nonce is consumed only after the signature holds, so nobody can burn
 // another client's nonces.
 func (s *Server) authenticate(ctx context.Context, claim *sign.Claim) (auth.Caller, error) {
-	if skew := s.cfg.Now().Sub(claim.Timestamp); skew > s.cfg.ClockSkew || skew < -s.cfg.ClockSkew || claim.Timestamp.Before(s.svc.Epoch(ctx).Add(-time.Second)) {
+	epoch, err := s.svc.Epoch(ctx)
+	if err != nil {
+		return auth.Caller{}, err
+	}
+	if skew := s.cfg.Now().Sub(claim.Timestamp); skew > s.cfg.ClockSkew || skew < -s.cfg.ClockSkew || claim.Timestamp.Before(epoch.Add(-time.Second)) {
 		return auth.Caller{}, apiErr(codeTimeExpired, "Specified time stamp or date value is expired.")
 	}
 	cred, err := s.svc.ResolveKey(ctx, claim.AccessKeyID)
