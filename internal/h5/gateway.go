@@ -204,13 +204,13 @@ var codes = []struct {
 	{auth.ErrMaskNotRequested, "MASK_NOT_REQUESTED"},
 	{auth.ErrMaskLocked, "MASK_LOCKED"},
 	{auth.ErrMaskWrong, "MASK_WRONG"},
+	{auth.ErrUnavailable, "UNAVAILABLE"}, // before DeadlineExceeded: a store that timed out
 	{carrier.ErrNotCellular, "NOT_CELLULAR"},
 	{carrier.ErrMaintenance, "CARRIER_MAINTENANCE"},
 	{carrier.ErrQuota, "CARRIER_QUOTA"},
 	{carrier.ErrFailed, "CARRIER_ERROR"},
 	{carrier.ErrTicketInvalid, "CARRIER_ERROR"},
 	{context.DeadlineExceeded, "CARRIER_ERROR"},
-	{auth.ErrUnavailable, "UNAVAILABLE"},
 	// The page gave up (its SDK timeout aborted the fetch): nobody reads
 	// this answer, and it is no server failure.
 	{context.Canceled, "CANCELED"},

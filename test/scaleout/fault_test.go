@@ -154,7 +154,7 @@ func outage(t *testing.T, c *cluster, f fault) []call {
 		t.Errorf("no verification succeeded before %s went away: %s", f.store, tally(calls))
 	}
 	// Calls answered while the store was away: ServiceUnavailable (RPC) or
-	// INTERNAL (gateway, whose SDK shows 600010). Calls the store's absence
+	// UNAVAILABLE (gateway, whose SDK shows 600010). Calls the store's absence
 	// does not concern may succeed (AccessKeys and schemes are cached for
 	// 5 s, so GetAuthToken can outlive PostgreSQL for a while), but no
 	// verification: one that cannot be recorded is not acknowledged.
@@ -170,8 +170,8 @@ func outage(t *testing.T, c *cluster, f fault) []call {
 			t.Errorf("%s on instance %d got no answer while %s was away (%s after %v)", cl.step, cl.instance, f.store, cl.code, cl.elapsed)
 		case cl.step == stepCheck || cl.step == stepVerifyToken:
 			failed++
-			if cl.code != "INTERNAL" {
-				t.Errorf("gateway %s answered %s while %s was away; want INTERNAL", cl.step, cl.code, f.store)
+			if cl.code != "UNAVAILABLE" {
+				t.Errorf("gateway %s answered %s while %s was away; want UNAVAILABLE", cl.step, cl.code, f.store)
 			}
 		default:
 			failed++
