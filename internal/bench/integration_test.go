@@ -20,11 +20,7 @@ func TestBenchAgainstNumauth(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a numauth process")
 	}
-	in := harness.Start(t, harness.Options{
-		Args: []string{"--sandbox-subscriber", "127.0.0.1=" + phone},
-		// A 32-byte key of our own: the run needs no other instance's tokens.
-		Env: []string{"NUMAUTH_MASTER_KEY=" + strings.Repeat("b3", 32)},
-	})
+	in := harness.Start(t, harness.Options{Args: []string{"--sandbox-subscriber", "127.0.0.1=" + phone}})
 	tok, err := os.ReadFile(filepath.Join(in.DataDir, "admin.token"))
 	if err != nil {
 		t.Fatal(err)
