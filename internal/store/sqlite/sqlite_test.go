@@ -153,38 +153,10 @@ func TestCanceledContext(t *testing.T) {
 	}
 }
 
-func benchVerifications(n, batch int) [][]store.Verification {
-	out := make([][]store.Verification, 0, n/batch+1)
-	at := time.Now()
-	for i := 0; i < n; i += batch {
-		b := make([]store.Verification, batch)
-		for j := range b {
-			b[j] = store.Verification{
-				ID: fmt.Sprintf("%016x-%04x", i, j), AccountID: "acct-1", SchemeCode: "FC100000012345678",
-				Kind: "verify", Carrier: "CM", Result: "PASS", MaskedPhone: "138****5678",
-				PhoneHash: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
-				Billable:  true, LatencyUS: 84000, CreatedAt: at,
-			}
-		}
-		out = append(out, b)
-	}
-	return out
-}
-
 func benchRecord(b *testing.B, batch int) {
 	s := open(b)
 	defer s.Close()
-	ctx := context.Background()
-	batches := benchVerifications(b.N*batch, batch)
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if err := s.RecordVerifications(ctx, batches[i]); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.StopTimer()
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batch), "ns/record")
+	storetest.BenchRecordVerifications(b, s, batch)
 }
 
 // One op is one RecordVerifications call (one transaction, one fsync).
@@ -194,26 +166,7 @@ func BenchmarkRecordVerifications64(b *testing.B) { benchRecord(b, 64) }
 func BenchmarkGetAccessKey(b *testing.B) {
 	s := open(b)
 	defer s.Close()
-	ctx := context.Background()
-	ids := make([]string, 1024)
-	for i := range ids {
-		ids[i] = fmt.Sprint("LTAI5t", i)
-		if err := s.CreateAccessKey(ctx, store.AccessKey{ID: ids[i], AccountID: "a",
-			SealedSecret: make([]byte, 60), Status: store.KeyActive, CreatedAt: time.Now()}); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		i := 0
-		for pb.Next() {
-			i++
-			if _, err := s.GetAccessKey(ctx, ids[i&1023]); err != nil {
-				b.Error(err)
-			}
-		}
-	})
+	storetest.BenchGetAccessKey(b, s)
 }
 
 func TestOpenRejectsNonFilePaths(t *testing.T) {
