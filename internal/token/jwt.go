@@ -63,13 +63,22 @@ const useJWT = "jwt"
 // and load the winner's.
 const initialKeyID = "ed25519-1"
 
-// LoadKeyring loads the signing keys, creating the first one if there is none.
-func LoadKeyring(ctx context.Context, ks KeyStore, box *secret.Box) (*Keyring, error) {
-	k := &Keyring{ks: ks, box: box, parser: jwt.NewParser(
+// WithClock makes the keyring judge expiry by now (for tests and replays).
+// Call it before the keyring is used.
+func (k *Keyring) WithClock(now func() time.Time) *Keyring {
+	k.parser = jwt.NewParser(
 		jwt.WithValidMethods([]string{jwt.SigningMethodEdDSA.Alg()}),
 		jwt.WithIssuer(Issuer),
 		jwt.WithExpirationRequired(),
-	)}
+		jwt.WithTimeFunc(now),
+	)
+	return k
+}
+
+// LoadKeyring loads the signing keys, creating the first one if there is none.
+func LoadKeyring(ctx context.Context, ks KeyStore, box *secret.Box) (*Keyring, error) {
+	k := &Keyring{ks: ks, box: box}
+	k.WithClock(time.Now)
 	keys, err := ks.ListSigningKeys(ctx, useJWT)
 	if err != nil {
 		return nil, fmt.Errorf("token: load signing keys: %w", err)

@@ -1,7 +1,7 @@
 // Package token mints and opens numauth's tokens.
 //
-//   - AccessToken and spToken are sealed tokens: AES-256-GCM over a small JSON
-//     payload, under a key derived from the master key, so every instance
+//   - AccessToken and spToken are sealed tokens: AES-256-GCM over a small
+//     binary payload (package wire), under a key derived from the master key, so every instance
 //     sharing the master key opens them and nobody else can read or forge
 //     them. Each token type has its own associated data, so one type can
 //     never be passed off as another.
@@ -15,13 +15,15 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/numauth/numauth/internal/secret"
+	"github.com/numauth/numauth/internal/wire"
 )
 
 // ErrInvalid is returned for a token that is malformed, forged, of another
@@ -52,6 +54,43 @@ type Access struct {
 	URL       string `json:"u"`
 	Biz       Biz    `json:"b"`
 	Expires   int64  `json:"e"` // unix seconds
+	// The JwtToken minted with this AccessToken: its digest (JWTDigest) and
+	// expiry, unix seconds. The gateway checks the pair by comparing digests
+	// instead of verifying the Ed25519 signature again: the AccessToken is
+	// authenticated, so a JwtToken with the digest it carries is the one
+	// numauth signed. Empty in tokens minted before the binding existed.
+	JWT        []byte `json:"-"`
+	JWTExpires int64  `json:"-"`
+}
+
+// JWTDigest is the digest of a JwtToken that an AccessToken binds.
+func JWTDigest(jwt string) []byte {
+	d := sha256.Sum256([]byte(jwt))
+	return d[:16]
+}
+
+// BindsJWT reports whether the AccessToken was minted with exactly this
+// JwtToken (false for tokens without a binding).
+func (a *Access) BindsJWT(jwt string) bool {
+	return len(a.JWT) == 16 && subtle.ConstantTimeCompare(a.JWT, JWTDigest(jwt)) == 1
+}
+
+func (a *Access) encode(w *wire.Writer) {
+	w.String(a.ID)
+	w.String(a.AccountID)
+	w.String(a.Scheme)
+	w.String(a.Origin)
+	w.String(a.URL)
+	w.Int(int64(a.Biz))
+	w.Int(a.Expires)
+	w.Bytes(a.JWT)
+	w.Int(a.JWTExpires)
+}
+
+func (a *Access) decode(r *wire.Reader) {
+	a.ID, a.AccountID, a.Scheme, a.Origin, a.URL = r.String(), r.String(), r.String(), r.String(), r.String()
+	a.Biz, a.Expires = Biz(r.Int()), r.Int()
+	a.JWT, a.JWTExpires = r.Bytes(), r.Int()
 }
 
 // SP is the content of an spToken (the carrier leg's result).
@@ -68,6 +107,26 @@ type SP struct {
 	Expires   int64  `json:"e"` // unix milliseconds
 }
 
+func (p *SP) encode(w *wire.Writer) {
+	for _, f := range [...]string{p.ID, p.AccountID, p.Scheme, p.Kind, p.Operator, p.Adapter, p.Ticket, p.Masked} {
+		w.String(f)
+	}
+	w.Int(p.Issued)
+	w.Int(p.Expires)
+}
+
+func (p *SP) decode(r *wire.Reader) {
+	p.ID, p.AccountID, p.Scheme, p.Kind = r.String(), r.String(), r.String(), r.String()
+	p.Operator, p.Adapter, p.Ticket, p.Masked = r.String(), r.String(), r.String(), r.String()
+	p.Issued, p.Expires = r.Int(), r.Int()
+}
+
+// payload is a sealed token's content.
+type payload interface {
+	encode(*wire.Writer)
+	decode(*wire.Reader)
+}
+
 // Sealer seals and opens AccessTokens and spTokens.
 type Sealer struct {
 	aead cipher.AEAD
@@ -80,8 +139,14 @@ func (s *Sealer) WithClock(now func() time.Time) *Sealer {
 	return s
 }
 
-// version prefixes every sealed token so the format can evolve.
-const sealVersion = 'A'
+// The version byte prefixes every sealed token so the format can evolve.
+// 'B' tokens hold a wire payload; 'A' tokens (JSON payloads, numauth before
+// the binary format) are still opened, so that tokens minted by instances
+// not yet upgraded keep working through a rolling upgrade.
+const (
+	sealVersion = 'B'
+	jsonVersion = 'A'
+)
 
 // NewSealer derives the sealing key from the master key box.
 func NewSealer(box *secret.Box) (*Sealer, error) {
@@ -101,42 +166,58 @@ var (
 	aadSP     = []byte("numauth/sp-token")
 )
 
-func (s *Sealer) seal(v any, aad []byte) (string, error) {
-	pt, err := json.Marshal(v)
-	if err != nil {
-		return "", fmt.Errorf("token: %w", err)
-	}
+func (s *Sealer) seal(v payload, aad []byte) (string, error) {
+	var stack [512]byte
 	ns := s.aead.NonceSize()
-	buf := make([]byte, 1+ns, 1+ns+len(pt)+s.aead.Overhead())
-	buf[0] = sealVersion
-	if _, err := rand.Read(buf[1:]); err != nil {
+	w := wire.NewWriter(stack[:0])
+	w.Byte(sealVersion)
+	for range ns {
+		w.Byte(0)
+	}
+	v.encode(w)
+	buf := w.Out()
+	if _, err := rand.Read(buf[1 : 1+ns]); err != nil {
 		return "", err
 	}
-	buf = s.aead.Seal(buf, buf[1:1+ns], pt, aad)
-	return base64.RawURLEncoding.EncodeToString(buf), nil
+	// Seal in place: the plaintext after the nonce becomes the ciphertext.
+	out := s.aead.Seal(buf[:1+ns], buf[1:1+ns], buf[1+ns:], aad)
+	return base64.RawURLEncoding.EncodeToString(out), nil
 }
 
-func (s *Sealer) open(tok string, aad []byte, v any) error {
+func (s *Sealer) open(tok string, aad []byte, v payload) error {
 	if len(tok) == 0 || len(tok) > 4096 {
 		return ErrInvalid
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(tok)
+	var stack [512]byte
+	raw := stack[:0]
+	if n := base64.RawURLEncoding.DecodedLen(len(tok)); n > len(stack) {
+		raw = make([]byte, 0, n)
+	}
+	raw, err := base64.RawURLEncoding.AppendDecode(raw, []byte(tok))
 	ns := s.aead.NonceSize()
-	if err != nil || len(raw) < 1+ns+s.aead.Overhead() || raw[0] != sealVersion {
+	if err != nil || len(raw) < 1+ns+s.aead.Overhead() || (raw[0] != sealVersion && raw[0] != jsonVersion) {
 		return ErrInvalid
 	}
-	pt, err := s.aead.Open(nil, raw[1:1+ns], raw[1+ns:], aad)
+	pt, err := s.aead.Open(raw[1+ns:1+ns], raw[1:1+ns], raw[1+ns:], aad)
 	if err != nil {
 		return ErrInvalid
 	}
-	if err := json.Unmarshal(pt, v); err != nil {
+	if raw[0] == jsonVersion {
+		if json.Unmarshal(pt, v) != nil {
+			return ErrInvalid
+		}
+		return nil
+	}
+	r := wire.NewReader(pt)
+	v.decode(r)
+	if r.Done() != nil {
 		return ErrInvalid
 	}
 	return nil
 }
 
 // SealAccess mints an AccessToken.
-func (s *Sealer) SealAccess(a Access) (string, error) { return s.seal(a, aadAccess) }
+func (s *Sealer) SealAccess(a Access) (string, error) { return s.seal(&a, aadAccess) }
 
 // OpenAccess opens an AccessToken and checks its expiry.
 func (s *Sealer) OpenAccess(tok string) (Access, error) {
@@ -151,7 +232,7 @@ func (s *Sealer) OpenAccess(tok string) (Access, error) {
 }
 
 // SealSP mints an spToken.
-func (s *Sealer) SealSP(p SP) (string, error) { return s.seal(p, aadSP) }
+func (s *Sealer) SealSP(p SP) (string, error) { return s.seal(&p, aadSP) }
 
 // OpenSP opens an spToken and checks its expiry.
 func (s *Sealer) OpenSP(tok string) (SP, error) {

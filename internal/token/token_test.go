@@ -3,8 +3,10 @@ package token
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -57,14 +59,18 @@ func box(t testing.TB, b byte) *secret.Box {
 
 func TestSealedTokens(t *testing.T) {
 	s, _ := NewSealer(box(t, 1))
-	a := Access{ID: NewID(), AccountID: "acct", Scheme: "FC1", Origin: "https://a.example", URL: "https://a.example/x", Biz: BizAny, Expires: time.Now().Add(time.Minute).Unix()}
+	a := Access{ID: NewID(), AccountID: "acct", Scheme: "FC1", Origin: "https://a.example", URL: "https://a.example/x", Biz: BizAny, Expires: time.Now().Add(time.Minute).Unix(),
+		JWT: JWTDigest("a.b.c"), JWTExpires: time.Now().Add(time.Hour).Unix()}
 	tok, err := s.SealAccess(a)
 	if err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.OpenAccess(tok)
-	if err != nil || got != a {
+	if err != nil || !reflect.DeepEqual(got, a) {
 		t.Fatalf("OpenAccess = %+v, %v", got, err)
+	}
+	if !got.BindsJWT("a.b.c") || got.BindsJWT("a.b.d") || got.BindsJWT("") {
+		t.Fatal("BindsJWT does not tell the bound JwtToken from others")
 	}
 	// An AccessToken is never accepted as an spToken and the reverse.
 	if _, err := s.OpenSP(tok); !errors.Is(err, ErrInvalid) {
@@ -95,6 +101,36 @@ func TestSealedTokens(t *testing.T) {
 	oldSP, _ := s.SealSP(sp)
 	if _, err := s.OpenSP(oldSP); !errors.Is(err, ErrExpired) {
 		t.Fatalf("expired sp token: %v", err)
+	}
+}
+
+// sealJSON seals v the way numauth did before the binary payloads.
+func sealJSON(t *testing.T, s *Sealer, v any, aad []byte) string {
+	pt, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns := s.aead.NonceSize()
+	buf := append([]byte{jsonVersion}, make([]byte, ns)...)
+	return base64.RawURLEncoding.EncodeToString(s.aead.Seal(buf, buf[1:], pt, aad))
+}
+
+// Tokens minted by an instance that predates the binary payloads still open
+// (a rolling upgrade), but carry no JwtToken binding.
+func TestJSONTokensStillOpen(t *testing.T) {
+	s, _ := NewSealer(box(t, 1))
+	a := Access{ID: "id1", AccountID: "acct", Scheme: "FC1", Origin: "https://a.example", URL: "https://a.example/x", Biz: BizLogin, Expires: time.Now().Add(time.Minute).Unix()}
+	got, err := s.OpenAccess(sealJSON(t, s, a, aadAccess))
+	if err != nil || !reflect.DeepEqual(got, a) || got.BindsJWT("") {
+		t.Fatalf("OpenAccess(JSON token) = %+v, %v", got, err)
+	}
+	sp := SP{ID: "sp1", AccountID: "acct", Kind: "login", Operator: "CU", Masked: "138****8000", Expires: time.Now().Add(time.Minute).UnixMilli()}
+	gotSP, err := s.OpenSP(sealJSON(t, s, sp, aadSP))
+	if err != nil || gotSP != sp {
+		t.Fatalf("OpenSP(JSON token) = %+v, %v", gotSP, err)
+	}
+	if _, err := s.OpenSP(sealJSON(t, s, json.RawMessage(`"not an object"`), aadSP)); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("JSON token with a bad payload: %v", err)
 	}
 }
 
@@ -175,6 +211,19 @@ func BenchmarkSealAccess(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := s.SealAccess(a); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkOpenAccess(b *testing.B) {
+	s, _ := NewSealer(box(b, 1))
+	a := Access{ID: NewID(), AccountID: "acct", Scheme: "FC100000000001", Origin: "https://shop.example.com", URL: "https://shop.example.com/login", Biz: BizAny,
+		Expires: time.Now().Add(time.Minute).Unix(), JWT: JWTDigest("x"), JWTExpires: time.Now().Add(time.Hour).Unix()}
+	tok, _ := s.SealAccess(a)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.OpenAccess(tok); err != nil {
 			b.Fatal(err)
 		}
 	}
