@@ -14,6 +14,7 @@ import (
 	"github.com/numauth/numauth/internal/carrier"
 	"github.com/numauth/numauth/internal/store"
 	"github.com/numauth/numauth/internal/token"
+	"github.com/numauth/numauth/internal/wire"
 )
 
 // Ephemeral key prefixes.
@@ -51,6 +52,37 @@ type session struct {
 	PhoneHash string `json:"h,omitempty"`
 }
 
+// sessionVersion starts a session in the ephemeral store. Sessions that
+// start with '{' are JSON, as numauth stored them before (instances of both
+// versions share one Redis during a rolling upgrade).
+const sessionVersion = 1
+
+func (ss *session) encode() []byte {
+	w := wire.NewWriter(make([]byte, 0, 128))
+	w.Byte(sessionVersion)
+	for _, f := range [...]string{ss.AccountID, ss.Scheme, ss.Origin, string(ss.Kind), ss.Operator, ss.Ticket, ss.Masked, ss.PhoneHash} {
+		w.String(f)
+	}
+	w.Int(ss.Expires)
+	return w.Out()
+}
+
+func decodeSession(b []byte) (session, error) {
+	var ss session
+	if len(b) > 0 && b[0] == '{' {
+		err := json.Unmarshal(b, &ss)
+		return ss, err
+	}
+	r := wire.NewReader(b)
+	if r.Byte() != sessionVersion {
+		return session{}, wire.ErrMalformed
+	}
+	ss.AccountID, ss.Scheme, ss.Origin, ss.Kind = r.String(), r.String(), r.String(), carrier.Kind(r.String())
+	ss.Operator, ss.Ticket, ss.Masked, ss.PhoneHash = r.String(), r.String(), r.String(), r.String()
+	ss.Expires = r.Int()
+	return ss, r.Done()
+}
+
 // CheckH5 validates the page's tokens against its origin and opens a session.
 func (s *Service) CheckH5(ctx context.Context, in H5Check) (H5Session, error) {
 	if in.AccessToken == "" || in.JwtToken == "" || (in.Kind != carrier.KindVerify && in.Kind != carrier.KindLogin) {
@@ -65,12 +97,8 @@ func (s *Service) CheckH5(ctx context.Context, in H5Check) (H5Session, error) {
 	if err != nil {
 		return H5Session{}, fmt.Errorf("%w: access token: %w", ErrIdentity, err)
 	}
-	claims, err := s.keys.Verify(ctx, in.JwtToken)
-	if err != nil {
-		return H5Session{}, fmt.Errorf("%w: jwt token: %w", ErrIdentity, err)
-	}
-	if claims.ID != a.ID || claims.Subject != a.AccountID || !slices.Contains(claims.Audience, a.Scheme) {
-		return H5Session{}, fmt.Errorf("%w: the tokens are not one pair", ErrIdentity)
+	if err := s.checkPair(ctx, &a, in.JwtToken); err != nil {
+		return H5Session{}, err
 	}
 	origin, err := NormalizeOrigin(in.Origin)
 	if err != nil || origin != a.Origin {
@@ -96,6 +124,30 @@ func (s *Service) CheckH5(ctx context.Context, in H5Check) (H5Session, error) {
 	return H5Session{ID: id, ExpiresIn: ttl}, nil
 }
 
+// checkPair checks that jwtToken is the JwtToken minted with the AccessToken
+// a, and not expired. An AccessToken that binds its JwtToken settles it
+// with a digest comparison; one minted before the binding existed (during a
+// rolling upgrade) has the JwtToken's signature and claims verified.
+func (s *Service) checkPair(ctx context.Context, a *token.Access, jwtToken string) error {
+	if len(a.JWT) > 0 {
+		if !a.BindsJWT(jwtToken) {
+			return fmt.Errorf("%w: the tokens are not one pair", ErrIdentity)
+		}
+		if s.cfg.Now().Unix() >= a.JWTExpires {
+			return fmt.Errorf("%w: jwt token: %w", ErrIdentity, token.ErrExpired)
+		}
+		return nil
+	}
+	claims, err := s.keys.Verify(ctx, jwtToken)
+	if err != nil {
+		return fmt.Errorf("%w: jwt token: %w", ErrIdentity, err)
+	}
+	if claims.ID != a.ID || claims.Subject != a.AccountID || !slices.Contains(claims.Audience, a.Scheme) {
+		return fmt.Errorf("%w: the tokens are not one pair", ErrIdentity)
+	}
+	return nil
+}
+
 func (s *Service) schemeAlive(ctx context.Context, account, code string) error {
 	all, err := s.schemes(ctx, account, false)
 	if err != nil {
@@ -114,8 +166,7 @@ func (s *Service) putSession(ctx context.Context, id string, sess session) error
 	if ttl <= 0 {
 		return ErrSessionInvalid
 	}
-	b, _ := json.Marshal(sess)
-	if err := s.eph.Put(ctx, kSession+id, b, ttl); err != nil {
+	if err := s.eph.Put(ctx, kSession+id, sess.encode(), ttl); err != nil {
 		return storeErr("put session", err)
 	}
 	return nil
@@ -133,8 +184,8 @@ func (s *Service) getSession(ctx context.Context, id, origin string, kind carrie
 		s.epoch.failed(err)
 		return session{}, storeErr("get session", err)
 	}
-	var sess session
-	if err := json.Unmarshal(b, &sess); err != nil {
+	sess, err := decodeSession(b)
+	if err != nil {
 		return session{}, ErrSessionInvalid
 	}
 	if o, err := NormalizeOrigin(origin); err != nil || o != sess.Origin {

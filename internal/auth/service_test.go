@@ -37,9 +37,10 @@ type env struct {
 	caller  auth.Caller
 	scheme  store.Scheme
 	now     *atomic.Int64
+	box     *secret.Box
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T, opts ...func(*auth.Config)) *env {
 	t.Helper()
 	ctx := context.Background()
 	d, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "numauth.db"))
@@ -55,9 +56,13 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{sb: sb, durable: d, eph: eph, now: &atomic.Int64{}}
+	e := &env{sb: sb, durable: d, eph: eph, now: &atomic.Int64{}, box: box}
 	e.now.Store(time.Now().UnixNano())
-	svc, err := auth.New(ctx, auth.Config{Carrier: sb, MaskTries: 3, Now: func() time.Time { return time.Unix(0, e.now.Load()) }}, d, eph, box)
+	cfg := auth.Config{Carrier: sb, MaskTries: 3, Now: func() time.Time { return time.Unix(0, e.now.Load()) }}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	svc, err := auth.New(ctx, cfg, d, eph, box)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,6 +220,55 @@ func TestCheckH5(t *testing.T) {
 	e.now.Add(int64(11 * time.Minute))
 	if _, err := e.svc.CheckH5(ctx, tests[0].in); !errors.Is(err, auth.ErrIdentity) {
 		t.Fatalf("expired tokens: %v", err)
+	}
+}
+
+// The AccessToken binds its JwtToken: the gateway accepts only that exact
+// JwtToken, and only until the JwtToken's own expiry.
+func TestCheckH5TokenPair(t *testing.T) {
+	e := newEnv(t, func(c *auth.Config) { c.JwtTokenTTL = time.Minute })
+	ctx := context.Background()
+	ti, _ := e.svc.GetAuthToken(ctx, e.caller, auth.GetAuthTokenInput{URL: pageURL, Origin: origin})
+	other, _ := e.svc.GetAuthToken(ctx, e.caller, auth.GetAuthTokenInput{URL: pageURL, Origin: origin})
+	check := func(access, jwt string) error {
+		_, err := e.svc.CheckH5(ctx, auth.H5Check{AccessToken: access, JwtToken: jwt, Origin: origin, Kind: carrier.KindVerify})
+		return err
+	}
+	// An AccessToken as minted before the binding existed (a rolling
+	// upgrade): same content, no digest. Its JwtToken is verified in full.
+	sealer, _ := token.NewSealer(e.box)
+	a, err := sealer.OpenAccess(ti.AccessToken)
+	if err != nil || len(a.JWT) == 0 {
+		t.Fatalf("the AccessToken binds no JwtToken: %+v, %v", a, err)
+	}
+	a.JWT, a.JWTExpires = nil, 0
+	legacy, _ := sealer.SealAccess(a)
+	tampered := ti.JwtToken[:len(ti.JwtToken)-2] + "AA"
+	tests := []struct {
+		name, access, jwt string
+		want              error
+	}{
+		{"its own JwtToken", ti.AccessToken, ti.JwtToken, nil},
+		{"another pair's JwtToken", ti.AccessToken, other.JwtToken, auth.ErrIdentity},
+		{"tampered JwtToken", ti.AccessToken, tampered, auth.ErrIdentity},
+		{"garbage JwtToken", ti.AccessToken, "a.b.c", auth.ErrIdentity},
+		{"unbound AccessToken, its JwtToken", legacy, ti.JwtToken, nil},
+		{"unbound AccessToken, another pair's JwtToken", legacy, other.JwtToken, auth.ErrIdentity},
+		{"unbound AccessToken, tampered JwtToken", legacy, tampered, auth.ErrIdentity},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := check(tt.access, tt.jwt); !errors.Is(err, tt.want) {
+				t.Fatalf("CheckH5 = %v, want %v", err, tt.want)
+			}
+		})
+	}
+	// The JwtToken (1 min) expires before the AccessToken (10 min).
+	e.now.Add(int64(2 * time.Minute))
+	for _, access := range []string{ti.AccessToken, legacy} {
+		if err := check(access, ti.JwtToken); !errors.Is(err, auth.ErrIdentity) || !errors.Is(err, token.ErrExpired) {
+			t.Fatalf("expired JwtToken: %v", err)
+		}
 	}
 }
 
