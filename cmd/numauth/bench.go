@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/numauth/numauth/internal/bench"
@@ -49,6 +50,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.DurationVar(&cfg.Timeout, "timeout", 10*time.Second, "bound on each call")
 	jsonOut := fs.String("json", "", "also write the report as JSON to this file (- for standard output; the table then goes to standard error)")
 	fs.BoolVar(&cfg.AllowRealCarriers, "i-know-this-bills-real-carriers", false, "run even when the target's carrier is not the sandbox")
+	cpuProfile := fs.String("cpuprofile", "", "write the load generator's own CPU profile to this file (its share of a machine it shares with the server)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -79,6 +81,20 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		cfg.Progress = stderr
 	}
 
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			return fmt.Errorf("bench: %w", err)
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			f.Close()
+		}()
+	}
 	rep, err := bench.Run(ctx, cfg)
 	if err != nil {
 		if errors.Is(err, bench.ErrNotSandbox) {
