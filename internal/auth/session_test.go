@@ -2,7 +2,10 @@ package auth
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
+
+	"github.com/google/uuid"
 
 	"github.com/numauth/numauth/internal/carrier"
 )
@@ -56,4 +59,21 @@ func FuzzDecodeSession(f *testing.F) {
 			t.Fatalf("re-encoding of %+v decodes to %+v, %v", s, again, err)
 		}
 	})
+}
+
+// Record ids are UUIDv7: later ids sort after earlier ones, which keeps the
+// stores' id index appending at its right edge.
+func TestRecordIDsAreTimeOrdered(t *testing.T) {
+	prev := recordID()
+	for range 100 {
+		id := recordID()
+		u, err := uuid.Parse(id)
+		if err != nil || u.Version() != 7 || id != strings.ToUpper(id) {
+			t.Fatalf("recordID() = %q (%v)", id, err)
+		}
+		if id <= prev {
+			t.Fatalf("%q does not sort after %q", id, prev)
+		}
+		prev = id
+	}
 }
