@@ -37,6 +37,7 @@ type serveFlags struct {
 	trustedProxy  multiFlag
 	throttle      int
 	logLevel      string
+	logFlush      time.Duration
 	accessTTL     time.Duration
 	jwtTTL        time.Duration
 	maskTries     int
@@ -57,6 +58,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.Var(&f.trustedProxy, "trusted-proxy", "CIDR of a proxy whose number header the sandbox trusts (repeatable)")
 	fs.IntVar(&f.throttle, "throttle", 0, "calls per second one AccessKey may make across all instances (0 = unlimited)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.DurationVar(&f.logFlush, "log-flush", 100*time.Millisecond, "how long info and debug log lines may wait in memory to be written together; warnings and errors are written at once (0: write every line at once)")
 	fs.DurationVar(&f.accessTTL, "access-token-ttl", 10*time.Minute, "AccessToken lifetime")
 	fs.DurationVar(&f.jwtTTL, "jwt-token-ttl", time.Hour, "JwtToken lifetime")
 	fs.IntVar(&f.maskTries, "mask-tries", 3, "wrong login masks before the number is locked")
@@ -74,7 +76,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
 		return fmt.Errorf("--log-level: %w", err)
 	}
-	log := slog.New(obs.WithRequestIDs(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level})))
+	lw := obs.NewLogWriter(stderr, f.logFlush)
+	defer lw.Close()
+	log := slog.New(obs.FlushAbove(obs.WithRequestIDs(slog.NewJSONHandler(lw, &slog.HandlerOptions{Level: level})), lw, slog.LevelWarn))
 	slog.SetDefault(log)
 
 	srv, err := newServer(ctx, f, log)
