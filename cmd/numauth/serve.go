@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"time"
@@ -47,6 +48,9 @@ type serveFlags struct {
 	debugAddr     string
 }
 
+// serveGCPercent is the garbage collector's target for serve when GOGC is not set.
+const serveGCPercent = 400
+
 func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	var f serveFlags
 	fs := flag.NewFlagSet("numauth serve", flag.ContinueOnError)
@@ -75,6 +79,13 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
 		return fmt.Errorf("--log-level: %w", err)
+	}
+	if os.Getenv("GOGC") == "" {
+		// The live heap is a few MiB and nearly every allocation dies with
+		// its request: collecting at 5x the live heap instead of 2x costs
+		// little memory and gave ~5% more whole flows per second
+		// (docs/performance.md). GOGC in the environment overrides this.
+		debug.SetGCPercent(serveGCPercent)
 	}
 	lw := obs.NewLogWriter(stderr, f.logFlush)
 	defer lw.Close()
