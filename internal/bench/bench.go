@@ -478,7 +478,7 @@ func (r *run) authToken(ctx context.Context, biz string) (rpcAnswer, error) {
 }
 
 // page is one gateway call of a step.
-func (r *run) page(ctx context.Context, step int, body map[string]string) (gatewayAnswer, error) {
+func (r *run) page(ctx context.Context, step int, body gatewayRequest) (gatewayAnswer, error) {
 	var a gatewayAnswer
 	err := r.timed(step, func() (err error) {
 		a, err = r.c.gateway(ctx, StepNames[step], body)
@@ -493,14 +493,14 @@ func (r *run) verifyFlow(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s, err := r.page(ctx, stepCheck, map[string]string{
-		"accessToken": t.TokenInfo.AccessToken, "jwtToken": t.TokenInfo.JwtToken,
-		"kind": string(KindVerify), "phoneNumber": r.c.phone,
+	s, err := r.page(ctx, stepCheck, gatewayRequest{
+		AccessToken: t.TokenInfo.AccessToken, JwtToken: t.TokenInfo.JwtToken,
+		Kind: string(KindVerify), PhoneNumber: r.c.phone,
 	})
 	if err != nil {
 		return err
 	}
-	sp, err := r.page(ctx, stepVerifyToken, map[string]string{"session": s.Session})
+	sp, err := r.page(ctx, stepVerifyToken, gatewayRequest{Session: s.Session})
 	if err != nil {
 		return err
 	}
@@ -524,13 +524,13 @@ func (r *run) loginFlow(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s, err := r.page(ctx, stepCheck, map[string]string{
-		"accessToken": t.TokenInfo.AccessToken, "jwtToken": t.TokenInfo.JwtToken, "kind": string(KindLogin),
+	s, err := r.page(ctx, stepCheck, gatewayRequest{
+		AccessToken: t.TokenInfo.AccessToken, JwtToken: t.TokenInfo.JwtToken, Kind: string(KindLogin),
 	})
 	if err != nil {
 		return err
 	}
-	m, err := r.page(ctx, stepLoginMask, map[string]string{"session": s.Session})
+	m, err := r.page(ctx, stepLoginMask, gatewayRequest{Session: s.Session})
 	if err != nil {
 		return err
 	}
@@ -540,7 +540,7 @@ func (r *run) loginFlow(ctx context.Context) error {
 		return r.check(stepLoginMask, &CallError{Code: "MASK_MISMATCH",
 			Detail: fmt.Sprintf("masked number %q is not a mask of %s", m.MaskedPhone, maskPhone(r.c.phone))})
 	}
-	sp, err := r.page(ctx, stepLoginToken, map[string]string{"session": s.Session, "mask": digits})
+	sp, err := r.page(ctx, stepLoginToken, gatewayRequest{Session: s.Session, Mask: digits})
 	if err != nil {
 		return err
 	}

@@ -98,6 +98,16 @@ type rpcAnswer struct {
 	} `json:"GateVerifySchemeDTO"`
 }
 
+// gatewayRequest is a gateway call's body, as the web SDK sends it.
+type gatewayRequest struct {
+	AccessToken string `json:"accessToken,omitempty"`
+	JwtToken    string `json:"jwtToken,omitempty"`
+	Kind        string `json:"kind,omitempty"`
+	PhoneNumber string `json:"phoneNumber,omitempty"`
+	Session     string `json:"session,omitempty"`
+	Mask        string `json:"mask,omitempty"`
+}
+
 // gatewayAnswer holds the fields of the gateway answers the bench reads.
 type gatewayAnswer struct {
 	Code        string `json:"code"`
@@ -138,7 +148,7 @@ func (c *client) rpc(ctx context.Context, action string, params url.Values) (rpc
 
 // gateway calls one H5 gateway operation as the web SDK does from a page on
 // c.origin. A non-OK code is a *CallError with that code.
-func (c *client) gateway(ctx context.Context, op string, body any) (gatewayAnswer, error) {
+func (c *client) gateway(ctx context.Context, op string, body gatewayRequest) (gatewayAnswer, error) {
 	b, err := json.Marshal(body)
 	if err != nil {
 		return gatewayAnswer{}, err
