@@ -244,3 +244,34 @@ func BenchmarkSignJWT(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkPairCheck compares the two ways the gateway can check that a
+// JwtToken belongs to its AccessToken: the digest the AccessToken binds,
+// and verifying the JWT's signature (what unbound tokens still get).
+func BenchmarkPairCheck(b *testing.B) {
+	k, err := LoadKeyring(context.Background(), &keyTable{}, box(b, 1))
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := Claims{Origin: "https://shop.example.com", URL: "https://shop.example.com/login"}
+	c.ID, c.Subject = NewID(), "acct"
+	c.ExpiresAt = jwt.NewNumericDate(time.Now().Add(time.Hour))
+	tok, _ := k.Sign(c)
+	a := Access{JWT: JWTDigest(tok)}
+	b.Run("digest", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if !a.BindsJWT(tok) {
+				b.Fatal("not bound")
+			}
+		}
+	})
+	b.Run("verify", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := k.Verify(context.Background(), tok); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
