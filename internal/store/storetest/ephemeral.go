@@ -73,34 +73,37 @@ func getMissing(t *testing.T, s store.Ephemeral, key string) {
 	}
 }
 
+// putIfAbsent calls PutIfAbsent and fails unless it reports want.
+func putIfAbsent(t *testing.T, s store.Ephemeral, key, val string, ttl time.Duration, want bool, what string) {
+	t.Helper()
+	ok, err := s.PutIfAbsent(ctxFor(t), key, []byte(val), ttl)
+	must(t, err, what)
+	if ok != want {
+		t.Fatalf("%s: PutIfAbsent(%q) reported %v, want %v", what, key, ok, want)
+	}
+}
+
+// eventuallyGone waits, up to expiryLimit, for key to read as ErrNotFound.
+func eventuallyGone(t *testing.T, s store.Ephemeral, key, what string) {
+	t.Helper()
+	eventually(t, expiryLimit, what, func() bool {
+		_, err := s.Get(ctxFor(t), key)
+		return errors.Is(err, store.ErrNotFound)
+	})
+}
+
 func testPutIfAbsent(t *testing.T, s store.Ephemeral) {
 	ctx := ctxFor(t)
-	ok, err := s.PutIfAbsent(ctx, "nonce:1", []byte("first"), time.Minute)
-	must(t, err, "PutIfAbsent")
-	if !ok {
-		t.Fatal("PutIfAbsent on an absent key reported false")
-	}
-	ok, err = s.PutIfAbsent(ctx, "nonce:1", []byte("second"), time.Minute)
-	must(t, err, "PutIfAbsent again")
-	if ok {
-		t.Fatal("PutIfAbsent on a present key reported true")
-	}
+	putIfAbsent(t, s, "nonce:1", "first", time.Minute, true, "PutIfAbsent on an absent key")
+	putIfAbsent(t, s, "nonce:1", "second", time.Minute, false, "PutIfAbsent on a present key")
 	getEq(t, s, "nonce:1", []byte("first"))
 	// After a Delete or a Take the key is free again.
 	must(t, s.Delete(ctx, "nonce:1"), "Delete")
-	ok, err = s.PutIfAbsent(ctx, "nonce:1", []byte("third"), time.Minute)
-	must(t, err, "PutIfAbsent after Delete")
-	if !ok {
-		t.Fatal("PutIfAbsent after Delete reported false")
-	}
+	putIfAbsent(t, s, "nonce:1", "third", time.Minute, true, "PutIfAbsent after Delete")
 	if _, err := s.Take(ctx, "nonce:1"); err != nil {
 		t.Fatalf("Take: %v", err)
 	}
-	ok, err = s.PutIfAbsent(ctx, "nonce:1", []byte("fourth"), time.Minute)
-	must(t, err, "PutIfAbsent after Take")
-	if !ok {
-		t.Fatal("PutIfAbsent after Take reported false")
-	}
+	putIfAbsent(t, s, "nonce:1", "fourth", time.Minute, true, "PutIfAbsent after Take")
 	getEq(t, s, "nonce:1", []byte("fourth"))
 }
 
@@ -244,24 +247,13 @@ func testBadTTL(t *testing.T, s store.Ephemeral) {
 	}
 	getMissing(t, s, "bad")
 	// A TTL under a millisecond is still a positive TTL.
-	ok, err := s.PutIfAbsent(ctx, "tiny", []byte("v"), time.Microsecond)
-	must(t, err, "PutIfAbsent with a 1µs ttl")
-	if !ok {
-		t.Fatal("PutIfAbsent with a 1µs ttl reported false")
-	}
-	eventually(t, expiryLimit, "1µs entry expires", func() bool {
-		_, err := s.Get(ctx, "tiny")
-		return errors.Is(err, store.ErrNotFound)
-	})
+	putIfAbsent(t, s, "tiny", "v", time.Microsecond, true, "PutIfAbsent with a 1µs ttl")
+	eventuallyGone(t, s, "tiny", "1µs entry expires")
 }
 
 func testExpiry(t *testing.T, s store.Ephemeral) {
 	ctx := ctxFor(t)
-	ok, err := s.PutIfAbsent(ctx, "n", []byte("v"), Short)
-	must(t, err, "PutIfAbsent")
-	if !ok {
-		t.Fatal("PutIfAbsent reported false")
-	}
+	putIfAbsent(t, s, "n", "v", Short, true, "PutIfAbsent")
 	must(t, s.Put(ctx, "p", []byte("v"), Short), "Put")
 	must(t, s.Put(ctx, "t", []byte("v"), Short), "Put")
 	must(t, s.Put(ctx, "long", []byte("v"), time.Hour), "Put long")
@@ -270,52 +262,29 @@ func testExpiry(t *testing.T, s store.Ephemeral) {
 		_, e2 := s.Get(ctx, "p")
 		return errors.Is(e1, store.ErrNotFound) && errors.Is(e2, store.ErrNotFound)
 	})
-	_, err = s.Take(ctx, "t")
+	_, err := s.Take(ctx, "t")
 	mustIs(t, err, store.ErrNotFound, "Take expired")
 	getEq(t, s, "long", []byte("v"))
 	// An expired key is absent: PutIfAbsent stores again.
-	ok, err = s.PutIfAbsent(ctx, "n", []byte("w"), time.Minute)
-	must(t, err, "PutIfAbsent after expiry")
-	if !ok {
-		t.Fatal("PutIfAbsent after expiry reported false")
-	}
+	putIfAbsent(t, s, "n", "w", time.Minute, true, "PutIfAbsent after expiry")
 	getEq(t, s, "n", []byte("w"))
 }
 
 func testPutResetsTTL(t *testing.T, s store.Ephemeral) {
 	ctx := ctxFor(t)
-	ok, err := s.PutIfAbsent(ctx, "k", []byte("short"), Short)
-	must(t, err, "PutIfAbsent")
-	if !ok {
-		t.Fatal("PutIfAbsent reported false")
-	}
+	putIfAbsent(t, s, "k", "short", Short, true, "PutIfAbsent")
 	must(t, s.Put(ctx, "k", []byte("long"), time.Hour), "Put long")
 	time.Sleep(3 * Short)
 	getEq(t, s, "k", []byte("long"))
 	must(t, s.Put(ctx, "k", []byte("short again"), Short), "Put short")
-	eventually(t, expiryLimit, "shortened entry expires", func() bool {
-		_, err := s.Get(ctx, "k")
-		return errors.Is(err, store.ErrNotFound)
-	})
+	eventuallyGone(t, s, "k", "shortened entry expires")
 }
 
 func testPutIfAbsentKeepsTTL(t *testing.T, s store.Ephemeral) {
-	ctx := ctxFor(t)
-	ok, err := s.PutIfAbsent(ctx, "k", []byte("v"), Short)
-	must(t, err, "PutIfAbsent")
-	if !ok {
-		t.Fatal("PutIfAbsent reported false")
-	}
+	putIfAbsent(t, s, "k", "v", Short, true, "PutIfAbsent")
 	// A losing PutIfAbsent changes neither value nor TTL.
-	ok, err = s.PutIfAbsent(ctx, "k", []byte("w"), time.Hour)
-	must(t, err, "PutIfAbsent again")
-	if ok {
-		t.Fatal("second PutIfAbsent reported true")
-	}
-	eventually(t, expiryLimit, "entry expires with its first TTL", func() bool {
-		_, err := s.Get(ctx, "k")
-		return errors.Is(err, store.ErrNotFound)
-	})
+	putIfAbsent(t, s, "k", "w", time.Hour, false, "second PutIfAbsent")
+	eventuallyGone(t, s, "k", "entry expires with its first TTL")
 }
 
 func testIncrKeepsFirstTTL(t *testing.T, s store.Ephemeral) {
