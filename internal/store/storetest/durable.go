@@ -95,6 +95,20 @@ func checkSame(t *testing.T, what string, got, want any) {
 	}
 }
 
+// checkList checks got against want element by element, in order; it
+// reports whether the lengths matched.
+func checkList[T any](t *testing.T, what string, got, want []T) bool {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Errorf("%s: %d items, want %d", what, len(got), len(want))
+		return false
+	}
+	for i := range want {
+		checkSame(t, fmt.Sprintf("%s[%d]", what, i), got[i], want[i])
+	}
+	return true
+}
+
 func accessKey(id string, at time.Time) store.AccessKey {
 	return store.AccessKey{
 		ID:           id,
@@ -166,12 +180,7 @@ func testAccessKeyList(t *testing.T, s store.Durable) {
 	}
 	got, err := s.ListAccessKeys(ctx)
 	must(t, err, "ListAccessKeys")
-	if len(got) != len(want) {
-		t.Fatalf("ListAccessKeys: %d keys, want %d", len(got), len(want))
-	}
-	for i := range want {
-		checkSame(t, fmt.Sprintf("ListAccessKeys[%d]", i), got[i], want[i])
-	}
+	checkList(t, "ListAccessKeys", got, want)
 }
 
 func testAccessKeyStatus(t *testing.T, s store.Durable) {
@@ -258,13 +267,7 @@ func testSchemeList(t *testing.T, s store.Durable) {
 	} {
 		got, err := s.ListSchemes(ctx, tc.account)
 		must(t, err, "ListSchemes "+tc.account)
-		if len(got) != len(tc.want) {
-			t.Errorf("ListSchemes(%q): %d schemes, want %d", tc.account, len(got), len(tc.want))
-			continue
-		}
-		for i := range tc.want {
-			checkSame(t, fmt.Sprintf("ListSchemes(%q)[%d]", tc.account, i), got[i], tc.want[i])
-		}
+		checkList(t, fmt.Sprintf("ListSchemes(%q)", tc.account), got, tc.want)
 	}
 }
 
@@ -486,14 +489,13 @@ func testSigningKeys(t *testing.T, s store.Durable) {
 	} {
 		got, err := s.ListSigningKeys(ctx, tc.use)
 		must(t, err, "ListSigningKeys "+tc.use)
-		if len(got) != len(tc.want) {
-			t.Errorf("ListSigningKeys(%q): %d keys, want %d", tc.use, len(got), len(tc.want))
+		what := fmt.Sprintf("ListSigningKeys(%q)", tc.use)
+		if !checkList(t, what, got, tc.want) {
 			continue
 		}
 		for i := range tc.want {
-			checkSame(t, fmt.Sprintf("ListSigningKeys(%q)[%d]", tc.use, i), got[i], tc.want[i])
 			if tc.want[i].Public == nil && len(got[i].Public) != 0 {
-				t.Errorf("ListSigningKeys(%q)[%d].Public = %x, want empty", tc.use, i, got[i].Public)
+				t.Errorf("%s[%d].Public = %x, want empty", what, i, got[i].Public)
 			}
 		}
 	}
