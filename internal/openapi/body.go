@@ -50,12 +50,8 @@ func appendJSONValue(buf *bytes.Buffer, v any) {
 		buf.WriteByte(']')
 	case string:
 		writeJSONString(buf, v)
-	case bool:
-		buf.WriteString(strconv.FormatBool(v))
-	case int:
-		buf.WriteString(strconv.Itoa(v))
-	case int64:
-		buf.WriteString(strconv.FormatInt(v, 10))
+	case bool, int, int64:
+		appendScalar(buf, v)
 	default:
 		b, err := json.Marshal(v)
 		if err != nil {
@@ -63,6 +59,18 @@ func appendJSONValue(buf *bytes.Buffer, v any) {
 			return
 		}
 		buf.Write(b)
+	}
+}
+
+// appendScalar writes a bool or an integer, which read the same in JSON and XML.
+func appendScalar(buf *bytes.Buffer, v any) {
+	switch v := v.(type) {
+	case bool:
+		buf.Write(strconv.AppendBool(buf.AvailableBuffer(), v))
+	case int:
+		buf.Write(strconv.AppendInt(buf.AvailableBuffer(), int64(v), 10))
+	case int64:
+		buf.Write(strconv.AppendInt(buf.AvailableBuffer(), v, 10))
 	}
 }
 
@@ -96,12 +104,8 @@ func (b Body) appendXML(buf *bytes.Buffer) {
 			v.appendXML(buf)
 		case string:
 			xml.EscapeText(buf, []byte(v))
-		case bool:
-			buf.WriteString(strconv.FormatBool(v))
-		case int:
-			buf.WriteString(strconv.Itoa(v))
-		case int64:
-			buf.WriteString(strconv.FormatInt(v, 10))
+		case bool, int, int64:
+			appendScalar(buf, v)
 		default:
 			b, _ := json.Marshal(v)
 			xml.EscapeText(buf, b)
