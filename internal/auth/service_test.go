@@ -5,19 +5,17 @@ import (
 	"context"
 	"errors"
 	"net/netip"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/numauth/numauth/internal/auth"
+	"github.com/numauth/numauth/internal/auth/authtest"
 	"github.com/numauth/numauth/internal/carrier"
 	"github.com/numauth/numauth/internal/carrier/sandbox"
 	"github.com/numauth/numauth/internal/secret"
 	"github.com/numauth/numauth/internal/store"
-	"github.com/numauth/numauth/internal/store/memory"
-	"github.com/numauth/numauth/internal/store/sqlite"
 	"github.com/numauth/numauth/internal/token"
 )
 
@@ -43,37 +41,21 @@ type env struct {
 func newEnv(t *testing.T, opts ...func(*auth.Config)) *env {
 	t.Helper()
 	ctx := context.Background()
-	d, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "numauth.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() })
-	eph := memory.New()
-	t.Cleanup(func() { eph.Close() })
-	box, _ := secret.New(bytes.Repeat([]byte{9}, 32))
-	sb, err := sandbox.New(sandbox.Config{Key: box.Derive("sandbox", 32),
-		Subscribers: []sandbox.Subscriber{{Prefix: netip.PrefixFrom(lineAddr, 32), Phone: phone}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &env{sb: sb, durable: d, eph: eph, now: &atomic.Int64{}, box: box}
+	e := &env{now: &atomic.Int64{}}
 	e.now.Store(time.Now().UnixNano())
-	cfg := auth.Config{Carrier: sb, MaskTries: 3, Now: func() time.Time { return time.Unix(0, e.now.Load()) }}
+	cfg := auth.Config{MaskTries: 3, Now: func() time.Time { return time.Unix(0, e.now.Load()) }}
 	for _, o := range opts {
 		o(&cfg)
 	}
-	svc, err := auth.New(ctx, cfg, d, eph, box)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(svc.Close)
-	e.svc = svc
-	cred, err := svc.CreateAccessKey(ctx, "acct1", "", "", "test")
+	st := authtest.New(t, authtest.Options{Config: cfg,
+		Subscribers: []sandbox.Subscriber{{Prefix: netip.PrefixFrom(lineAddr, 32), Phone: phone}}})
+	e.svc, e.sb, e.durable, e.eph, e.box = st.Svc, st.Sandbox, st.Durable, st.Eph, st.Box
+	cred, err := e.svc.CreateAccessKey(ctx, "acct1", "", "", "test")
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.caller = auth.Caller{AccessKeyID: cred.AccessKeyID, AccountID: cred.AccountID}
-	e.scheme, err = svc.CreateScheme(ctx, e.caller, auth.SchemeInput{Name: "shop", AppName: "Shop", OsType: "H5", Origin: origin, URL: pageURL})
+	e.scheme, err = e.svc.CreateScheme(ctx, e.caller, auth.SchemeInput{Name: "shop", AppName: "Shop", OsType: "H5", Origin: origin, URL: pageURL})
 	if err != nil {
 		t.Fatal(err)
 	}

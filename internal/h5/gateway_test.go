@@ -8,19 +8,16 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/numauth/numauth/internal/auth"
+	"github.com/numauth/numauth/internal/auth/authtest"
 	"github.com/numauth/numauth/internal/carrier"
 	"github.com/numauth/numauth/internal/carrier/sandbox"
 	"github.com/numauth/numauth/internal/h5"
 	"github.com/numauth/numauth/internal/h5/sdkasset"
-	"github.com/numauth/numauth/internal/secret"
-	"github.com/numauth/numauth/internal/store/memory"
-	"github.com/numauth/numauth/internal/store/sqlite"
 	"github.com/numauth/numauth/internal/token"
 )
 
@@ -39,22 +36,10 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	d, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "n.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() })
-	eph := memory.New()
-	t.Cleanup(func() { eph.Close() })
-	box, _ := secret.New(bytes.Repeat([]byte{5}, 32))
 	// httptest requests come from 192.0.2.1.
-	sb, _ := sandbox.New(sandbox.Config{Key: box.Derive("sb", 32),
+	st := authtest.New(t, authtest.Options{
 		Subscribers: []sandbox.Subscriber{{Prefix: netip.MustParsePrefix("192.0.2.1/32"), Phone: phone}}})
-	svc, err := auth.New(ctx, auth.Config{Carrier: sb}, d, eph, box)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(svc.Close)
+	svc, sb := st.Svc, st.Sandbox
 	c := auth.Caller{AccessKeyID: "k", AccountID: "acct"}
 	if _, err := svc.CreateScheme(ctx, c, auth.SchemeInput{Name: "s", OsType: "H5", Origin: origin, URL: origin + "/"}); err != nil {
 		t.Fatal(err)

@@ -9,18 +9,16 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/numauth/numauth/internal/auth"
+	"github.com/numauth/numauth/internal/auth/authtest"
 	"github.com/numauth/numauth/internal/carrier/sandbox"
 	"github.com/numauth/numauth/internal/openapi/sign"
-	"github.com/numauth/numauth/internal/secret"
-	"github.com/numauth/numauth/internal/store/memory"
-	"github.com/numauth/numauth/internal/store/sqlite"
+	"github.com/numauth/numauth/internal/store"
 )
 
 const (
@@ -37,24 +35,15 @@ type fixture struct {
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	d, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "n.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() })
-	eph := memory.New()
-	t.Cleanup(func() { eph.Close() })
-	// The nonce store has remembered for 10 minutes (its epoch marker).
 	start := time.Now().UTC()
-	eph.Put(ctx, "epoch", []byte(strconv.FormatInt(start.Add(-10*time.Minute).UnixMilli(), 10)), time.Hour)
-	box, _ := secret.New(bytes.Repeat([]byte{3}, 32))
-	sb, _ := sandbox.New(sandbox.Config{Key: box.Derive("sb", 32),
-		Subscribers: []sandbox.Subscriber{{Prefix: netip.MustParsePrefix("127.0.0.1/32"), Phone: "13800138000"}}})
-	svc, err := auth.New(ctx, auth.Config{Carrier: sb}, d, eph, box)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(svc.Close)
+	st := authtest.New(t, authtest.Options{
+		Subscribers: []sandbox.Subscriber{{Prefix: netip.MustParsePrefix("127.0.0.1/32"), Phone: "13800138000"}},
+		// The nonce store has remembered for 10 minutes (its epoch marker).
+		Prepare: func(ctx context.Context, eph store.Ephemeral) error {
+			return eph.Put(ctx, "epoch", []byte(strconv.FormatInt(start.Add(-10*time.Minute).UnixMilli(), 10)), time.Hour)
+		},
+	})
+	svc, eph := st.Svc, st.Eph
 	if err := svc.EnsureAccessKey(ctx, keyID, keySec); err != nil {
 		t.Fatal(err)
 	}

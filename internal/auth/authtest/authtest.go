@@ -1,0 +1,74 @@
+// Package authtest starts an auth.Service over real, throwaway stores (a
+// SQLite file in the test's temporary directory, the in-process ephemeral
+// store) and the sandbox carrier, for the tests of auth and of the packages
+// built on it (h5, openapi).
+package authtest
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/numauth/numauth/internal/auth"
+	"github.com/numauth/numauth/internal/carrier/sandbox"
+	"github.com/numauth/numauth/internal/secret"
+	"github.com/numauth/numauth/internal/store"
+	"github.com/numauth/numauth/internal/store/memory"
+	"github.com/numauth/numauth/internal/store/sqlite"
+)
+
+// Options shape a Stack; the zero value is a service with the default
+// configuration and a sandbox that knows no subscriber.
+type Options struct {
+	// Config for auth.New; its Carrier is replaced by the stack's sandbox.
+	Config auth.Config
+	// Subscribers the sandbox carrier maps to numbers.
+	Subscribers []sandbox.Subscriber
+	// Prepare, if set, runs on the ephemeral store before the service starts.
+	Prepare func(context.Context, store.Ephemeral) error
+}
+
+// Stack is a running service and what it runs on. Everything is closed
+// when the test ends.
+type Stack struct {
+	Svc     *auth.Service
+	Durable store.Durable
+	Eph     store.Ephemeral
+	Box     *secret.Box
+	Sandbox *sandbox.Sandbox
+}
+
+// New starts a Stack or fails the test.
+func New(t testing.TB, o Options) *Stack {
+	t.Helper()
+	ctx := context.Background()
+	d, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "numauth.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	eph := memory.New()
+	t.Cleanup(func() { eph.Close() })
+	if o.Prepare != nil {
+		if err := o.Prepare(ctx, eph); err != nil {
+			t.Fatal(err)
+		}
+	}
+	box, err := secret.New(bytes.Repeat([]byte{9}, secret.KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb, err := sandbox.New(sandbox.Config{Key: box.Derive("sandbox", 32), Subscribers: o.Subscribers})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := o.Config
+	cfg.Carrier = sb
+	svc, err := auth.New(ctx, cfg, d, eph, box)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(svc.Close)
+	return &Stack{Svc: svc, Durable: d, Eph: eph, Box: box, Sandbox: sb}
+}
