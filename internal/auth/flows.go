@@ -60,9 +60,7 @@ const sessionVersion = 1
 func (ss *session) encode() []byte {
 	w := wire.NewWriter(make([]byte, 0, 128))
 	w.Byte(sessionVersion)
-	for _, f := range [...]string{ss.AccountID, ss.Scheme, ss.Origin, string(ss.Kind), ss.Operator, ss.Ticket, ss.Masked, ss.PhoneHash} {
-		w.String(f)
-	}
+	w.Strings(ss.AccountID, ss.Scheme, ss.Origin, string(ss.Kind), ss.Operator, ss.Ticket, ss.Masked, ss.PhoneHash)
 	w.Int(ss.Expires)
 	return w.Out()
 }

@@ -76,11 +76,7 @@ func (a *Access) BindsJWT(jwt string) bool {
 }
 
 func (a *Access) encode(w *wire.Writer) {
-	w.String(a.ID)
-	w.String(a.AccountID)
-	w.String(a.Scheme)
-	w.String(a.Origin)
-	w.String(a.URL)
+	w.Strings(a.ID, a.AccountID, a.Scheme, a.Origin, a.URL)
 	w.Int(int64(a.Biz))
 	w.Int(a.Expires)
 	w.Bytes(a.JWT)
@@ -108,9 +104,7 @@ type SP struct {
 }
 
 func (p *SP) encode(w *wire.Writer) {
-	for _, f := range [...]string{p.ID, p.AccountID, p.Scheme, p.Kind, p.Operator, p.Adapter, p.Ticket, p.Masked} {
-		w.String(f)
-	}
+	w.Strings(p.ID, p.AccountID, p.Scheme, p.Kind, p.Operator, p.Adapter, p.Ticket, p.Masked)
 	w.Int(p.Issued)
 	w.Int(p.Expires)
 }
@@ -166,19 +160,20 @@ var (
 	aadSP     = []byte("numauth/sp-token")
 )
 
+// sealCap is a buffer size that holds any token numauth mints (version,
+// nonce, payload, tag) without growing.
+const sealCap = 512
+
 func (s *Sealer) seal(v payload, aad []byte) (string, error) {
-	var stack [512]byte
 	ns := s.aead.NonceSize()
-	w := wire.NewWriter(stack[:0])
-	w.Byte(sealVersion)
-	for range ns {
-		w.Byte(0)
-	}
-	v.encode(w)
-	buf := w.Out()
-	if _, err := rand.Read(buf[1 : 1+ns]); err != nil {
+	buf := make([]byte, 1+ns, sealCap)
+	buf[0] = sealVersion
+	if _, err := rand.Read(buf[1:]); err != nil {
 		return "", err
 	}
+	w := wire.NewWriter(buf)
+	v.encode(w)
+	buf = w.Out()
 	// Seal in place: the plaintext after the nonce becomes the ciphertext.
 	out := s.aead.Seal(buf[:1+ns], buf[1:1+ns], buf[1+ns:], aad)
 	return base64.RawURLEncoding.EncodeToString(out), nil
@@ -188,16 +183,12 @@ func (s *Sealer) open(tok string, aad []byte, v payload) error {
 	if len(tok) == 0 || len(tok) > 4096 {
 		return ErrInvalid
 	}
-	var stack [512]byte
-	raw := stack[:0]
-	if n := base64.RawURLEncoding.DecodedLen(len(tok)); n > len(stack) {
-		raw = make([]byte, 0, n)
-	}
-	raw, err := base64.RawURLEncoding.AppendDecode(raw, []byte(tok))
+	raw, err := base64.RawURLEncoding.DecodeString(tok)
 	ns := s.aead.NonceSize()
 	if err != nil || len(raw) < 1+ns+s.aead.Overhead() || (raw[0] != sealVersion && raw[0] != jsonVersion) {
 		return ErrInvalid
 	}
+	// Open in place: the ciphertext becomes the plaintext.
 	pt, err := s.aead.Open(raw[1+ns:1+ns], raw[1:1+ns], raw[1+ns:], aad)
 	if err != nil {
 		return ErrInvalid

@@ -29,6 +29,13 @@ func (w *Writer) String(s string) {
 	w.b = append(w.b, s...)
 }
 
+// Strings appends string fields, one after the other.
+func (w *Writer) Strings(ss ...string) {
+	for _, s := range ss {
+		w.String(s)
+	}
+}
+
 // Bytes appends a byte-string field.
 func (w *Writer) Bytes(p []byte) {
 	w.b = binary.AppendUvarint(w.b, uint64(len(p)))

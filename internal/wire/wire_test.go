@@ -22,9 +22,7 @@ func TestRoundTrip(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			w := NewWriter(nil)
 			w.Byte(7)
-			for _, s := range tt.s {
-				w.String(s)
-			}
+			w.Strings(tt.s...)
 			for _, i := range tt.i {
 				w.Int(i)
 			}
