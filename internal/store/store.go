@@ -18,6 +18,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -30,7 +31,32 @@ var (
 	// ErrUnavailable: the backing service cannot be reached right now.
 	// Callers map it to ServiceUnavailable; the request may be retried.
 	ErrUnavailable = errors.New("store: backend unavailable")
+	// ErrGuard: a guarded operation found its guard marker absent or
+	// holding another value, and changed nothing (see [Guard]).
+	ErrGuard = errors.New("store: guard marker does not hold the expected value")
+	// ErrFull: a bounded store has no room for a new entry. It wraps
+	// ErrUnavailable, so callers answer ServiceUnavailable; entries already
+	// stored are never evicted to make room, because an evicted "spent" or
+	// "seen" marker would let a token or a signed request be used again.
+	ErrFull = fmt.Errorf("%w: ephemeral store is full", ErrUnavailable)
 )
+
+// Guard makes an ephemeral operation conditional on a marker entry: the
+// operation happens only if the entry under Key holds exactly Value,
+// checked in the same atomic step as the operation itself. numauth guards
+// every consumption of a single-use token or nonce with the store's epoch
+// marker, so that a store which lost its data (and with it the marker) can
+// never accept a replay, not even for the moment before anyone notices.
+// The zero Guard guards nothing.
+//
+// A sharded backend keeps the marker and the guarded key on one shard.
+type Guard struct {
+	Key   string
+	Value []byte
+}
+
+// IsZero reports whether g guards nothing.
+func (g Guard) IsZero() bool { return g.Key == "" }
 
 // KeyStatus is the state of an AccessKey.
 type KeyStatus string
@@ -167,6 +193,22 @@ type Ephemeral interface {
 	// counter keeps its TTL (fixed windows for rate limits and try budgets).
 	// Get reads a counter as decimal text; Incr on a non-integer value fails.
 	Incr(ctx context.Context, key string, ttl time.Duration) (int64, error)
+	// Decr takes one back from the counter under key and returns the new
+	// value. It never goes below zero, never creates a counter (an absent
+	// key stays absent and reads 0) and keeps the counter's TTL. It is how
+	// a budget gives back a unit reserved for an attempt that turned out not
+	// to count.
+	Decr(ctx context.Context, key string) (int64, error)
+	// Swap stores value under key, with ttl, if the key currently holds old,
+	// where a nil old means the key must be absent (or expired) and a
+	// non-nil empty old matches an empty value. With a non-zero guard it
+	// also requires the guard's marker to hold the guard's value; if it does
+	// not, Swap fails with ErrGuard and changes nothing. Everything is one
+	// atomic step. It returns the value the key held before (nil if absent)
+	// and whether it stored. This is the state machine step of single-use
+	// tokens and nonces: claim (absent → pending), settle, or take over an
+	// abandoned claim, each exactly once across all instances.
+	Swap(ctx context.Context, g Guard, key string, old, value []byte, ttl time.Duration) (prev []byte, swapped bool, err error)
 	// Ping reports whether the backend is reachable (ErrUnavailable if not).
 	Ping(ctx context.Context) error
 	Close() error

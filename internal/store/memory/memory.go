@@ -7,9 +7,15 @@
 // Expiry is checked on every read, so an expired entry is never returned; a
 // background janitor removes expired entries once a second so that memory is
 // reclaimed even for keys that are never read again (most nonces).
+//
+// The store's memory is bounded ([WithMaxBytes]): when a new entry would
+// take it past the bound, the write fails with store.ErrFull and nothing is
+// evicted, because an evicted "spent" or "seen" marker would reopen a
+// replay. Entries that already exist can always be rewritten.
 package memory
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -27,6 +33,11 @@ const (
 	shardCount = 64 // power of two
 	// sweepEvery is how often the janitor removes expired entries.
 	sweepEvery = time.Second
+	// entryOverhead is what one entry costs beyond its key and value: the
+	// map slot, the entry struct and the slice and string headers, rounded up.
+	entryOverhead = 96
+	// DefaultMaxBytes bounds a store built without WithMaxBytes.
+	DefaultMaxBytes = 512 << 20
 )
 
 var (
@@ -49,6 +60,9 @@ type shard struct {
 	_    [40]byte // pad to a cache line: neighbours do not false-share
 }
 
+// size is what an entry under key costs against the store's bound.
+func size(key string, e entry) int64 { return int64(len(key) + len(e.val) + entryOverhead) }
+
 // Store is an in-process store.Ephemeral. The zero value is not usable;
 // call New.
 type Store struct {
@@ -57,6 +71,10 @@ type Store struct {
 	closed atomic.Bool
 	shards [shardCount]shard
 
+	max     int64
+	used    atomic.Int64 // bytes, by size()
+	entries atomic.Int64
+
 	stop     chan struct{}
 	done     chan struct{}
 	stopOnce sync.Once
@@ -64,13 +82,30 @@ type Store struct {
 
 var _ store.Ephemeral = (*Store)(nil)
 
+// Option configures a Store.
+type Option func(*Store)
+
+// WithMaxBytes bounds the memory the store's entries may take (keys, values
+// and per-entry overhead); n <= 0 keeps DefaultMaxBytes.
+func WithMaxBytes(n int64) Option {
+	return func(s *Store) {
+		if n > 0 {
+			s.max = n
+		}
+	}
+}
+
 // New returns an empty store and starts its janitor; Close stops it.
-func New() *Store {
+func New(opts ...Option) *Store {
 	s := &Store{
 		seed:  maphash.MakeSeed(),
 		start: time.Now(),
+		max:   DefaultMaxBytes,
 		stop:  make(chan struct{}),
 		done:  make(chan struct{}),
+	}
+	for _, o := range opts {
+		o(s)
 	}
 	for i := range s.shards {
 		s.shards[i].m = make(map[string]entry)
@@ -82,9 +117,9 @@ func New() *Store {
 // now is the time on the store's monotonic clock, in nanoseconds.
 func (s *Store) now() int64 { return int64(time.Since(s.start)) }
 
-func (s *Store) shard(key string) *shard {
-	return &s.shards[maphash.String(s.seed, key)&(shardCount-1)]
-}
+func (s *Store) shard(key string) *shard { return &s.shards[s.index(key)] }
+
+func (s *Store) index(key string) uint64 { return maphash.String(s.seed, key) & (shardCount - 1) }
 
 // expiry returns now+ttl, saturating, or an error for a bad ttl or a closed
 // store.
@@ -101,6 +136,38 @@ func (s *Store) expiry(ttl time.Duration) (int64, int64, error) {
 		exp = math.MaxInt64
 	}
 	return now, exp, nil
+}
+
+// set stores e under key in sh (whose lock the caller holds), keeping the
+// byte count; a new key that does not fit fails with store.ErrFull. old is
+// the entry the key held (expired or not) and had says whether it held one.
+func (s *Store) set(sh *shard, key string, e entry, old entry, had bool) error {
+	n := size(key, e)
+	if had {
+		s.used.Add(n - size(key, old))
+	} else {
+		if s.used.Add(n) > s.max {
+			s.used.Add(-n)
+			return store.ErrFull
+		}
+		s.entries.Add(1)
+	}
+	sh.m[key] = e
+	return nil
+}
+
+// remove deletes key from sh (whose lock the caller holds), keeping the
+// byte count.
+func (s *Store) remove(sh *shard, key string, e entry) {
+	delete(sh.m, key)
+	s.used.Add(-size(key, e))
+	s.entries.Add(-1)
+}
+
+// Usage reports the entries held (expired ones included until the janitor
+// removes them) and the bytes they take against the bound.
+func (s *Store) Usage() (entries, bytes, max int64) {
+	return s.entries.Load(), s.used.Load(), s.max
 }
 
 func clone(b []byte) []byte {
@@ -127,12 +194,14 @@ func (s *Store) PutIfAbsent(_ context.Context, key string, value []byte, ttl tim
 	v := clone(value) // outside the lock; wasted only on a replay
 	sh := s.shard(key)
 	sh.mu.Lock()
-	if e, ok := sh.m[key]; ok && e.exp > now {
-		sh.mu.Unlock()
+	defer sh.mu.Unlock()
+	old, ok := sh.m[key]
+	if ok && old.exp > now {
 		return false, nil
 	}
-	sh.m[key] = entry{val: v, exp: exp}
-	sh.mu.Unlock()
+	if err := s.set(sh, key, entry{val: v, exp: exp}, old, ok); err != nil {
+		return false, err
+	}
 	return true, nil
 }
 
@@ -145,9 +214,9 @@ func (s *Store) Put(_ context.Context, key string, value []byte, ttl time.Durati
 	v := clone(value)
 	sh := s.shard(key)
 	sh.mu.Lock()
-	sh.m[key] = entry{val: v, exp: exp}
-	sh.mu.Unlock()
-	return nil
+	defer sh.mu.Unlock()
+	old, ok := sh.m[key]
+	return s.set(sh, key, entry{val: v, exp: exp}, old, ok)
 }
 
 // Get implements store.Ephemeral. The returned slice is the caller's.
@@ -179,7 +248,7 @@ func (s *Store) Take(_ context.Context, key string) ([]byte, error) {
 	sh.mu.Lock()
 	e, ok := sh.m[key]
 	if ok {
-		delete(sh.m, key)
+		s.remove(sh, key, e)
 	}
 	sh.mu.Unlock()
 	if !ok || e.exp <= now {
@@ -195,7 +264,9 @@ func (s *Store) Delete(_ context.Context, key string) error {
 	}
 	sh := s.shard(key)
 	sh.mu.Lock()
-	delete(sh.m, key)
+	if e, ok := sh.m[key]; ok {
+		s.remove(sh, key, e)
+	}
 	sh.mu.Unlock()
 	return nil
 }
@@ -209,26 +280,108 @@ func (s *Store) Incr(_ context.Context, key string, ttl time.Duration) (int64, e
 	}
 	sh := s.shard(key)
 	sh.mu.Lock()
-	e, ok := sh.m[key]
+	defer sh.mu.Unlock()
+	old, had := sh.m[key]
+	e := old
 	switch {
-	case !ok || e.exp <= now:
+	case !had || e.exp <= now:
 		e = entry{isCount: true, exp: exp}
 	case !e.isCount:
 		n, perr := strconv.ParseInt(string(e.val), 10, 64)
 		if perr != nil {
-			sh.mu.Unlock()
 			return 0, errNotInt
 		}
 		e = entry{isCount: true, n: n, exp: e.exp}
 	}
 	if e.n == math.MaxInt64 {
-		sh.mu.Unlock()
 		return 0, errors.New("memory: increment would overflow")
 	}
 	e.n++
-	sh.m[key] = e
-	sh.mu.Unlock()
+	if err := s.set(sh, key, e, old, had); err != nil {
+		return 0, err
+	}
 	return e.n, nil
+}
+
+// Decr implements store.Ephemeral.
+func (s *Store) Decr(_ context.Context, key string) (int64, error) {
+	if s.closed.Load() {
+		return 0, errClosed
+	}
+	now := s.now()
+	sh := s.shard(key)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	e, ok := sh.m[key]
+	if !ok || e.exp <= now {
+		return 0, nil
+	}
+	old := e
+	if !e.isCount {
+		n, perr := strconv.ParseInt(string(e.val), 10, 64)
+		if perr != nil {
+			return 0, errNotInt
+		}
+		e = entry{isCount: true, n: n, exp: e.exp}
+	}
+	if e.n > 0 {
+		e.n--
+	}
+	if err := s.set(sh, key, e, old, true); err != nil {
+		return 0, err
+	}
+	return e.n, nil
+}
+
+// Swap implements store.Ephemeral. The guard's shard and the key's shard
+// are locked together (in shard order, so two swaps never deadlock).
+func (s *Store) Swap(_ context.Context, g store.Guard, key string, old, value []byte, ttl time.Duration) ([]byte, bool, error) {
+	now, exp, err := s.expiry(ttl)
+	if err != nil {
+		return nil, false, err
+	}
+	v := clone(value)
+	ki := s.index(key)
+	sh := &s.shards[ki]
+	var gs *shard
+	var gi uint64
+	if !g.IsZero() {
+		gi = s.index(g.Key)
+		gs = &s.shards[gi]
+	}
+	switch {
+	case gs == nil || gs == sh:
+		sh.mu.Lock()
+		defer sh.mu.Unlock()
+	case gi < ki:
+		gs.mu.Lock()
+		defer gs.mu.Unlock()
+		sh.mu.Lock()
+		defer sh.mu.Unlock()
+	default:
+		sh.mu.Lock()
+		defer sh.mu.Unlock()
+		gs.mu.Lock()
+		defer gs.mu.Unlock()
+	}
+	if gs != nil {
+		ge, ok := gs.m[g.Key]
+		if !ok || ge.exp <= now || !bytes.Equal(ge.bytes(), g.Value) {
+			return nil, false, store.ErrGuard
+		}
+	}
+	cur, had := sh.m[key]
+	var prev []byte
+	if had && cur.exp > now {
+		prev = clone(cur.bytes())
+	}
+	if (old == nil) != (prev == nil) || (old != nil && !bytes.Equal(prev, old)) {
+		return prev, false, nil
+	}
+	if err := s.set(sh, key, entry{val: v, exp: exp}, cur, had); err != nil {
+		return prev, false, err
+	}
+	return prev, true, nil
 }
 
 // Ping implements store.Ephemeral.
@@ -249,7 +402,9 @@ func (s *Store) Close() error {
 		for i := range s.shards {
 			sh := &s.shards[i]
 			sh.mu.Lock()
-			clear(sh.m)
+			for k, e := range sh.m {
+				s.remove(sh, k, e)
+			}
 			sh.mu.Unlock()
 		}
 	})
@@ -283,7 +438,7 @@ func (s *Store) sweep() {
 		now := s.now()
 		for k, e := range sh.m {
 			if e.exp <= now {
-				delete(sh.m, k)
+				s.remove(sh, k, e)
 			}
 		}
 		if n := len(sh.m); sh.peak > 4096 && n < sh.peak/4 {

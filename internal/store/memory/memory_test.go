@@ -2,6 +2,8 @@ package memory
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -250,5 +252,66 @@ func BenchmarkGet(b *testing.B) {
 		if _, err := s.Get(ctx, ks[i&(1<<16-1)]); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestBounded: a full store refuses new entries with ErrFull (an
+// ErrUnavailable), evicts nothing, still rewrites existing entries, and has
+// room again once expired entries are swept.
+func TestBounded(t *testing.T) {
+	ctx := context.Background()
+	const max = 64 << 10
+	s := New(WithMaxBytes(max))
+	defer s.Close()
+	val := make([]byte, 100)
+	var stored []string
+	for i := 0; ; i++ {
+		key := fmt.Sprintf("spu:%06d", i)
+		ok, err := s.PutIfAbsent(ctx, key, val, 150*time.Millisecond)
+		if errors.Is(err, store.ErrFull) {
+			if !errors.Is(err, store.ErrUnavailable) {
+				t.Fatalf("ErrFull does not wrap ErrUnavailable: %v", err)
+			}
+			break
+		}
+		if err != nil || !ok {
+			t.Fatalf("PutIfAbsent(%s) = %v, %v", key, ok, err)
+		}
+		stored = append(stored, key)
+		if i > max {
+			t.Fatal("the store never filled")
+		}
+	}
+	entries, used, limit := s.Usage()
+	if used > limit || limit != max || entries != int64(len(stored)) {
+		t.Fatalf("Usage = %d entries, %d of %d bytes; stored %d", entries, used, limit, len(stored))
+	}
+	// Every new-key operation is refused; nothing stored was evicted.
+	if err := s.Put(ctx, "new", val, time.Minute); !errors.Is(err, store.ErrFull) {
+		t.Fatalf("Put of a new key when full: %v", err)
+	}
+	if _, err := s.Incr(ctx, "newctr", time.Minute); !errors.Is(err, store.ErrFull) {
+		t.Fatalf("Incr of a new key when full: %v", err)
+	}
+	if _, _, err := s.Swap(ctx, store.Guard{}, "newswap", nil, val, time.Minute); !errors.Is(err, store.ErrFull) {
+		t.Fatalf("Swap of a new key when full: %v", err)
+	}
+	for _, k := range stored {
+		if _, err := s.Get(ctx, k); err != nil {
+			t.Fatalf("entry %s gone while full: %v", k, err)
+		}
+	}
+	// Existing keys can be rewritten.
+	if err := s.Put(ctx, stored[0], val[:10], time.Minute); err != nil {
+		t.Fatalf("rewrite when full: %v", err)
+	}
+	// Once the rest expire and are swept, there is room again.
+	time.Sleep(200 * time.Millisecond) // past every TTL of the fill
+	s.sweep()
+	if err := s.Put(ctx, "new", val, time.Minute); err != nil {
+		t.Fatalf("no room after expiry: %v", err)
+	}
+	if entries, _, _ := s.Usage(); entries != 2 {
+		t.Fatalf("after the sweep %d entries are held, want 2", entries)
 	}
 }

@@ -6,6 +6,11 @@
 //   - Put: SET key value PX ttl
 //   - Get: GET; Take: GETDEL (Redis >= 6.2); Delete: DEL
 //   - Incr: a script doing INCR, then PEXPIRE when the counter is new
+//   - Decr: a script doing DECR unless the counter is absent or zero
+//   - Swap: a script comparing the guard marker and the key, then SET PX
+//
+// A guarded Swap names two keys in one script; on a Redis Cluster both must
+// hash to one slot, which the guard's key design has to ensure.
 //
 // Commands are never retried by the client: after a lost reply a retried
 // SET NX would report a false replay and a retried INCR would count twice.
@@ -40,6 +45,31 @@ if n == 1 or redis.call('PTTL', KEYS[1]) < 0 then
 	redis.call('PEXPIRE', KEYS[1], ARGV[1])
 end
 return n`)
+
+// decrScript gives a unit back without creating a counter or going below
+// zero; DECR keeps the key's TTL.
+var decrScript = goredis.NewScript(`
+local v = redis.call('GET', KEYS[1])
+if not v then return 0 end
+if tonumber(v) == nil then return redis.error_reply('ERR value is not an integer') end
+if tonumber(v) <= 0 then return 0 end
+return redis.call('DECR', KEYS[1])`)
+
+// swapScript: KEYS[1] the key, KEYS[2] the guard marker (ignored unless
+// ARGV[1] is "1"); ARGV[2] the guard value, ARGV[3] "1" if an old value is
+// required (else the key must be absent), ARGV[4] that value, ARGV[5] the
+// new value, ARGV[6] the TTL in ms. Returns {-1} when the guard fails, else
+// {swapped (0|1), previous value?}.
+var swapScript = goredis.NewScript(`
+if ARGV[1] == '1' and redis.call('GET', KEYS[2]) ~= ARGV[2] then return {-1} end
+local cur = redis.call('GET', KEYS[1])
+local ok
+if ARGV[3] == '1' then ok = (cur == ARGV[4]) else ok = (cur == false) end
+if ok then redis.call('SET', KEYS[1], ARGV[5], 'PX', ARGV[6]) end
+local r = 0
+if ok then r = 1 end
+if cur then return {r, cur} end
+return {r}`)
 
 // Store is a store.Ephemeral on Redis.
 type Store struct {
@@ -202,6 +232,57 @@ func (s *Store) Incr(ctx context.Context, key string, ttl time.Duration) (int64,
 		return 0, mapErr(err)
 	}
 	return n, nil
+}
+
+// Decr implements store.Ephemeral.
+func (s *Store) Decr(ctx context.Context, key string) (int64, error) {
+	if err := s.check(); err != nil {
+		return 0, err
+	}
+	n, err := decrScript.Run(ctx, s.c, []string{s.prefix + key}).Int64()
+	if err != nil {
+		return 0, mapErr(err)
+	}
+	return n, nil
+}
+
+// Swap implements store.Ephemeral in one script.
+func (s *Store) Swap(ctx context.Context, g store.Guard, key string, old, value []byte, ttl time.Duration) ([]byte, bool, error) {
+	if err := s.check(); err != nil {
+		return nil, false, err
+	}
+	px, err := pxTTL(ttl)
+	if err != nil {
+		return nil, false, err
+	}
+	keys := []string{s.prefix + key, s.prefix + key}
+	guarded, hasOld := "0", "0"
+	if !g.IsZero() {
+		keys[1], guarded = s.prefix+g.Key, "1"
+	}
+	if old != nil {
+		hasOld = "1"
+	}
+	res, err := swapScript.Run(ctx, s.c, keys, guarded, g.Value, hasOld, old, value, px.Milliseconds()).Slice()
+	if err != nil {
+		return nil, false, mapErr(err)
+	}
+	if len(res) == 0 {
+		return nil, false, fmt.Errorf("redis: swap script answered nothing")
+	}
+	code, _ := res[0].(int64)
+	if code == -1 {
+		return nil, false, store.ErrGuard
+	}
+	var prev []byte
+	if len(res) > 1 {
+		str, ok := res[1].(string)
+		if !ok {
+			return nil, false, fmt.Errorf("redis: swap script answered %T", res[1])
+		}
+		prev = []byte(str)
+	}
+	return prev, code == 1, nil
 }
 
 // Ping implements store.Ephemeral.

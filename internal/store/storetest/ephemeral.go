@@ -43,6 +43,12 @@ func RunEphemeral(t *testing.T, open func(t *testing.T) store.Ephemeral) {
 		{"ConcurrentTake", testConcurrentTake},
 		{"ConcurrentIncr", testConcurrentIncr},
 		{"ConcurrentMixed", testConcurrentMixed},
+		{"Decr", testDecr},
+		{"DecrKeepsTTL", testDecrKeepsTTL},
+		{"Swap", testSwap},
+		{"SwapExpired", testSwapExpired},
+		{"SwapGuard", testSwapGuard},
+		{"ConcurrentSwap", testConcurrentSwap},
 		{"Closed", testEphemeralClosed},
 	}
 	for _, tc := range tests {
@@ -253,9 +259,12 @@ func testBadTTL(t *testing.T, s store.Ephemeral) {
 
 func testExpiry(t *testing.T, s store.Ephemeral) {
 	ctx := ctxFor(t)
+	// "t" is stored first, so once "n" and "p" have expired it has too
+	// (stored last, it could outlive them by the time between the calls,
+	// which on a loaded machine made Take find it).
+	must(t, s.Put(ctx, "t", []byte("v"), Short), "Put")
 	putIfAbsent(t, s, "n", "v", Short, true, "PutIfAbsent")
 	must(t, s.Put(ctx, "p", []byte("v"), Short), "Put")
-	must(t, s.Put(ctx, "t", []byte("v"), Short), "Put")
 	must(t, s.Put(ctx, "long", []byte("v"), time.Hour), "Put long")
 	eventually(t, expiryLimit, "entries expire", func() bool {
 		_, e1 := s.Get(ctx, "n")
@@ -485,6 +494,10 @@ func testEphemeralClosed(t *testing.T, s store.Ephemeral) {
 	mustIs(t, err, store.ErrUnavailable, "Take after Close")
 	_, err = s.Incr(ctx, "c", time.Minute)
 	mustIs(t, err, store.ErrUnavailable, "Incr after Close")
+	_, err = s.Decr(ctx, "c")
+	mustIs(t, err, store.ErrUnavailable, "Decr after Close")
+	_, _, err = s.Swap(ctx, store.Guard{}, "s", nil, []byte("v"), time.Minute)
+	mustIs(t, err, store.ErrUnavailable, "Swap after Close")
 }
 
 // firstErr keeps the first error reported from any goroutine.
