@@ -23,6 +23,9 @@ type storeFlags struct {
 	dataDir string
 	store   string // postgres://… or "" for SQLite in dataDir
 	redis   string // redis://… or "" for in-process
+	// memoryLimit bounds the in-process ephemeral store (serve's
+	// --memory-limit, in MiB); 0 keeps the store's default.
+	memoryLimit int64
 }
 
 func (f *storeFlags) register(fs *flag.FlagSet) {
@@ -69,7 +72,7 @@ func (f *storeFlags) openEphemeral(ctx context.Context) (store.Ephemeral, error)
 		}
 		return openRedis(ctx, f.redis)
 	}
-	return memory.New(), nil
+	return memory.New(memory.WithMaxBytes(f.memoryLimit << 20)), nil
 }
 
 // adminToken returns the token that guards /admin/ endpoints: from

@@ -42,7 +42,10 @@ type serveFlags struct {
 	accessTTL     time.Duration
 	jwtTTL        time.Duration
 	maskTries     int
+	maskTriesAll  int
 	maskLock      time.Duration
+	sessPerToken  int
+	sessPerSource int
 	shutdownGrace time.Duration
 	reqTimeout    time.Duration
 	debugAddr     string
@@ -66,7 +69,11 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.DurationVar(&f.accessTTL, "access-token-ttl", 10*time.Minute, "AccessToken lifetime")
 	fs.DurationVar(&f.jwtTTL, "jwt-token-ttl", time.Hour, "JwtToken lifetime")
 	fs.IntVar(&f.maskTries, "mask-tries", 3, "wrong login masks before the number is locked")
-	fs.DurationVar(&f.maskLock, "mask-lock", 24*time.Hour, "how long a number stays locked for login")
+	fs.IntVar(&f.maskTriesAll, "mask-tries-global", 10, "wrong login masks for one number across all accounts before it is locked for every account (-1: no global budget)")
+	fs.DurationVar(&f.maskLock, "mask-lock", 24*time.Hour, "the wrong-mask budgets' window: a locked number is locked until it ends")
+	fs.IntVar(&f.sessPerToken, "sessions-per-token", 50, "gateway sessions one token pair may open in its lifetime (-1: unbounded)")
+	fs.IntVar(&f.sessPerSource, "sessions-per-source", 600, "gateway sessions one source address may open per minute (-1: unbounded)")
+	fs.Int64Var(&f.memoryLimit, "memory-limit", 512, "MiB the in-process ephemeral store may hold; when full, new nonces, tokens and sessions are refused (ServiceUnavailable), nothing is evicted")
 	fs.StringVar(&f.debugAddr, "debug-addr", "", "if set, serve Go's pprof profiles on this separate address (keep it private, e.g. 127.0.0.1:6060)")
 	fs.DurationVar(&f.reqTimeout, "request-timeout", 5*time.Second, "bound on one server API call's work; a hung store answers ServiceUnavailable after it")
 	fs.DurationVar(&f.shutdownGrace, "shutdown-grace", 20*time.Second, "time in-flight requests get to finish on SIGTERM")
@@ -209,6 +216,7 @@ func newServer(ctx context.Context, f serveFlags, log *slog.Logger) (*server, er
 
 	svc, err := auth.New(ctx, auth.Config{
 		AccessTokenTTL: f.accessTTL, JwtTokenTTL: f.jwtTTL, MaskTries: f.maskTries, MaskLockTTL: f.maskLock,
+		MaskTriesGlobal: f.maskTriesAll, SessionsPerToken: f.sessPerToken, SessionsPerSource: f.sessPerSource,
 		Carrier: sb, Logger: log,
 	}, durable, eph, box)
 	if err != nil {
@@ -230,9 +238,12 @@ func newServer(ctx context.Context, f serveFlags, log *slog.Logger) (*server, er
 	}
 
 	metrics := obs.NewMetrics()
+	if m, ok := eph.(interface{ Usage() (int64, int64, int64) }); ok {
+		metrics.EphemeralUsage(m.Usage)
+	}
 	mux := http.NewServeMux()
 	rpcCfg := openapi.Config{ThrottlePerKey: f.throttle, RequestTimeout: f.reqTimeout, Logger: log, Metrics: metrics}
-	rpc := openapi.New(rpcCfg, svc, eph)
+	rpc := openapi.New(rpcCfg, svc)
 	mux.Handle("/", rpc)
 	h5.New(svc, log, metrics).Register(mux)
 	mux.Handle("GET /metrics", metrics.Handler())

@@ -27,6 +27,9 @@ type epochWatch struct {
 	eph  store.Ephemeral
 	now  func() time.Time
 	unix atomic.Int64 // current epoch, unix milliseconds
+	// mark is the marker's value as last read: the guard of every
+	// consumption, which the store checks in the same atomic step.
+	mark atomic.Pointer[[]byte]
 	// suspect is set while the store has been failing: when it answers
 	// again it may have come back empty, so the marker is read (or written)
 	// before anything is minted or checked against the epoch. A new epoch
@@ -70,6 +73,8 @@ func (w *epochWatch) refresh(ctx context.Context) error {
 	if ms > w.unix.Load() {
 		w.unix.Store(ms)
 	}
+	mark := []byte(strconv.FormatInt(ms, 10))
+	w.mark.Store(&mark)
 	return nil
 }
 
@@ -104,6 +109,21 @@ func (w *epochWatch) current(ctx context.Context) (int64, error) {
 	}
 	return w.unix.Load(), nil
 }
+
+// guard returns the guard every consumption carries (the marker as last
+// read) and the epoch, re-reading the marker first if the store has been
+// failing or a guard failed.
+func (w *epochWatch) guard(ctx context.Context) (store.Guard, int64, error) {
+	ms, err := w.current(ctx)
+	if err != nil {
+		return store.Guard{}, 0, err
+	}
+	return store.Guard{Key: kEpoch, Value: *w.mark.Load()}, ms, nil
+}
+
+// invalidate makes the next current or guard re-read the marker: a guard
+// failed, so the store forgot or another instance started a new epoch.
+func (w *epochWatch) invalidate() { w.suspect.Store(true) }
 
 // failed notes a failed store call.
 func (w *epochWatch) failed(err error) {

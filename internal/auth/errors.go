@@ -28,6 +28,13 @@ var (
 	ErrParametersMismatch = errors.New("number belongs to another carrier than the line")
 	// ErrUnavailable: a backing store is down (ServiceUnavailable).
 	ErrUnavailable = errors.New("service unavailable")
+	// ErrNonceUsed: a signed request's nonce was seen before (a replay).
+	ErrNonceUsed = errors.New("nonce already used")
+	// ErrSignedBeforeEpoch: the request was signed before the ephemeral
+	// store's current epoch, so whether its nonce was seen is unknown.
+	ErrSignedBeforeEpoch = errors.New("request signed before the nonce store's epoch")
+	// ErrThrottled: the caller's calls per second are spent.
+	ErrThrottled = errors.New("too many calls")
 
 	// H5 gateway errors (see docs/h5-protocol.md).
 
@@ -42,11 +49,15 @@ var (
 	ErrBizMismatch = errors.New("tokens were minted for the other flow")
 	// ErrSessionInvalid: unknown, expired or dead gateway session.
 	ErrSessionInvalid = errors.New("session invalid")
+	// ErrTooManySessions: the token pair, or the address the call came
+	// from, has opened as many sessions as it may.
+	ErrTooManySessions = errors.New("too many sessions")
 	// ErrMaskNotRequested: login token asked before the masked number.
 	ErrMaskNotRequested = errors.New("masked number not requested")
 	// ErrMaskWrong: wrong middle four digits; more tries are left.
 	ErrMaskWrong = errors.New("wrong mask")
-	// ErrMaskLocked: the try budget is spent; the number is locked for login.
+	// ErrMaskLocked: the number's wrong-mask budget is spent; it is locked
+	// for login until the budget's window ends.
 	ErrMaskLocked = errors.New("too many wrong masks; number locked for login")
 )
 

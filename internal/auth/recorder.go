@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/numauth/numauth/internal/store"
@@ -13,6 +14,11 @@ import (
 // maxBatch bounds one group commit.
 const maxBatch = 256
 
+// recordWriteTimeout bounds one group commit. It is shorter than the
+// callers' request deadline (5 s by default), so a hung store frees the
+// writer for the next batch soon after callers gave up.
+const recordWriteTimeout = 4 * time.Second
+
 var errClosed = errors.New("auth: service is shutting down")
 
 // recorder writes verification records with group commit: callers wait
@@ -20,6 +26,16 @@ var errClosed = errors.New("auth: service is shutting down")
 // flight share the next transaction. Under load this turns one fsync per
 // verification into one per batch, without acknowledging anything that is
 // not yet stored.
+//
+// A record is written only for a caller who learns the outcome: a caller
+// whose deadline passes while its record still waits in the queue withdraws
+// it (it is never written, and the caller answers ServiceUnavailable); once
+// the writer has taken a record into a transaction, its caller waits for
+// that transaction's outcome, at most recordWriteTimeout, even past its own
+// deadline. So a client told ServiceUnavailable was never billed for it,
+// except where the store itself cannot say whether a commit happened (a
+// connection lost during COMMIT); the spToken's own record id makes even
+// that case answer the one record to a retry.
 type recorder struct {
 	d   store.Durable
 	log *slog.Logger
@@ -31,9 +47,16 @@ type recorder struct {
 }
 
 type recordReq struct {
-	v   store.Verification
-	out chan error
+	v     store.Verification
+	out   chan error
+	state *atomic.Int32 // reqQueued, then reqTaken by the writer or reqWithdrawn by the caller
 }
+
+const (
+	reqQueued int32 = iota
+	reqTaken
+	reqWithdrawn
+)
 
 func newRecorder(d store.Durable, log *slog.Logger) *recorder {
 	r := &recorder{d: d, log: log, in: make(chan recordReq, maxBatch), done: make(chan struct{})}
@@ -42,7 +65,7 @@ func newRecorder(d store.Durable, log *slog.Logger) *recorder {
 }
 
 func (r *recorder) record(ctx context.Context, v store.Verification) error {
-	req := recordReq{v: v, out: make(chan error, 1)}
+	req := recordReq{v: v, out: make(chan error, 1), state: new(atomic.Int32)}
 	r.mu.RLock()
 	if r.closed {
 		r.mu.RUnlock()
@@ -55,13 +78,14 @@ func (r *recorder) record(ctx context.Context, v store.Verification) error {
 		r.mu.RUnlock()
 		return ctx.Err()
 	}
-	// Once queued, the record is written even if the caller gives up; the
-	// caller only learns of it when it waits.
 	select {
 	case err := <-req.out:
 		return err
 	case <-ctx.Done():
-		return ctx.Err()
+		if req.state.CompareAndSwap(reqQueued, reqWithdrawn) {
+			return ctx.Err() // never written
+		}
+		return <-req.out // in a transaction: its outcome is the answer
 	}
 }
 
@@ -69,8 +93,14 @@ func (r *recorder) loop() {
 	defer close(r.done)
 	batch := make([]recordReq, 0, maxBatch)
 	recs := make([]store.Verification, 0, maxBatch)
+	take := func(req recordReq) {
+		if req.state.CompareAndSwap(reqQueued, reqTaken) {
+			batch = append(batch, req)
+		}
+	}
 	for first := range r.in {
-		batch = append(batch[:0], first)
+		batch = batch[:0]
+		take(first)
 	fill:
 		for len(batch) < maxBatch {
 			select {
@@ -78,10 +108,13 @@ func (r *recorder) loop() {
 				if !ok {
 					break fill
 				}
-				batch = append(batch, req)
+				take(req)
 			default:
 				break fill
 			}
+		}
+		if len(batch) == 0 {
+			continue
 		}
 		recs = recs[:0]
 		for _, b := range batch {
@@ -102,9 +135,7 @@ func (r *recorder) loop() {
 }
 
 func (r *recorder) write(recs []store.Verification) error {
-	// Shorter than the callers' request deadline (5 s), so a hung store
-	// frees the writer for the next batch soon after callers gave up.
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), recordWriteTimeout)
 	defer cancel()
 	err := r.d.RecordVerifications(ctx, recs)
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/numauth/numauth/internal/carrier"
+	"github.com/numauth/numauth/internal/limit"
 	"github.com/numauth/numauth/internal/secret"
 	"github.com/numauth/numauth/internal/store"
 	"github.com/numauth/numauth/internal/token"
@@ -26,10 +27,24 @@ type Config struct {
 	AccessTokenTTL time.Duration // default 10 min
 	JwtTokenTTL    time.Duration // default 1 h
 	// SPTokenTTL per operator; defaults as Alibaba's: CM 2 min, CT 10 min, CU 30 min.
-	SPTokenTTL  map[carrier.Operator]time.Duration
-	SessionTTL  time.Duration // H5 gateway session, at most; default 10 min
-	MaskTries   int           // wrong masks before the lock; default 3
+	SPTokenTTL map[carrier.Operator]time.Duration
+	SessionTTL time.Duration // H5 gateway session, at most; default 10 min
+	// MaskTries is how many wrong login masks one account's pages may send
+	// for one phone number within MaskLockTTL; the one that spends it locks
+	// the number for that account until the window (which starts with the
+	// first wrong mask) ends. Default 3.
+	MaskTries   int
 	MaskLockTTL time.Duration // default 24 h
+	// MaskTriesGlobal is the same budget for one number across all
+	// accounts, so that many accounts together cannot enumerate the 10⁴
+	// masks. Default 10; negative: none.
+	MaskTriesGlobal int
+	// SessionsPerToken bounds the gateway sessions one token pair opens
+	// in its lifetime (default 50); SessionsPerSource the sessions opened
+	// from one address per minute (default 600: one carrier NAT address
+	// serves many phones). Negative: no bound.
+	SessionsPerToken  int
+	SessionsPerSource int
 	// CacheTTL bounds how long an AccessKey or scheme read from the durable
 	// store is reused by this instance (a disabled key or deleted scheme is
 	// refused everywhere within this time; at once on the instance that
@@ -67,6 +82,15 @@ func (c *Config) defaults() {
 	if c.MaskLockTTL <= 0 {
 		c.MaskLockTTL = 24 * time.Hour
 	}
+	if c.MaskTriesGlobal == 0 {
+		c.MaskTriesGlobal = 10
+	}
+	if c.SessionsPerToken == 0 {
+		c.SessionsPerToken = 50
+	}
+	if c.SessionsPerSource == 0 {
+		c.SessionsPerSource = 600
+	}
 	if c.CacheTTL == 0 {
 		c.CacheTTL = 5 * time.Second
 	}
@@ -95,9 +119,26 @@ type Service struct {
 	phoneKey []byte
 	rec      *recorder
 	epoch    *epochWatch
+	limits   *limit.Limiter
+	budgets  budgets
 
 	keyCache    cache[Credential]
 	schemeCache cache[[]store.Scheme] // by account
+}
+
+// budgets are the limits the flows spend (internal/limit).
+type budgets struct {
+	mask, maskGlobal                    limit.Budget
+	sessionsPerToken, sessionsPerSource limit.Budget
+}
+
+func newBudgets(c Config) budgets {
+	return budgets{
+		mask:              limit.Budget{Name: "mask", Limit: c.MaskTries, Window: c.MaskLockTTL},
+		maskGlobal:        limit.Budget{Name: "mask-all", Limit: c.MaskTriesGlobal, Window: c.MaskLockTTL},
+		sessionsPerToken:  limit.Budget{Name: "h5-sess-tok", Limit: c.SessionsPerToken, Window: c.AccessTokenTTL},
+		sessionsPerSource: limit.Budget{Name: "h5-sess-src", Limit: c.SessionsPerSource, Window: time.Minute},
+	}
 }
 
 // New builds the service. It loads (or creates) the JWT signing keys and
@@ -120,6 +161,7 @@ func New(ctx context.Context, cfg Config, durable store.Durable, eph store.Ephem
 	s := &Service{
 		cfg: cfg, durable: durable, eph: eph, box: box, sealer: sealer, keys: keys,
 		phoneKey: box.Derive("numauth phone hash v1", 32),
+		limits:   limit.New(eph), budgets: newBudgets(cfg),
 	}
 	s.keyCache.ttl, s.schemeCache.ttl = cfg.CacheTTL, cfg.CacheTTL
 	if s.epoch, err = startEpochWatch(ctx, eph, cfg.Now); err != nil {

@@ -162,7 +162,7 @@ func (g *Gateway) do(ctx context.Context, op string, r *http.Request, origin str
 	case "check":
 		sess, err := g.svc.CheckH5(ctx, auth.H5Check{
 			AccessToken: req.AccessToken, JwtToken: req.JwtToken, Origin: origin,
-			Kind: carrier.Kind(req.Kind), Phone: req.PhoneNumber,
+			Kind: carrier.Kind(req.Kind), Phone: req.PhoneNumber, Source: sourceKey(front.Source),
 		})
 		if err != nil {
 			return g.fail(ctx, op, err), ""
@@ -201,6 +201,7 @@ var codes = []struct {
 	{auth.ErrSchemeGone, "SCHEME_NOT_FOUND"},
 	{auth.ErrBizMismatch, "BIZ_TYPE_MISMATCH"},
 	{auth.ErrSessionInvalid, "SESSION_INVALID"},
+	{auth.ErrTooManySessions, "RATE_LIMITED"},
 	{auth.ErrMaskNotRequested, "MASK_NOT_REQUESTED"},
 	{auth.ErrMaskLocked, "MASK_LOCKED"},
 	{auth.ErrMaskWrong, "MASK_WRONG"},
@@ -222,6 +223,7 @@ var messages = map[string]string{
 	"SCHEME_NOT_FOUND":    "the scheme of these tokens no longer exists",
 	"BIZ_TYPE_MISMATCH":   "the tokens were minted for the other flow",
 	"SESSION_INVALID":     "no valid session: call the check method first",
+	"RATE_LIMITED":        "too many sessions for these tokens or from this address; try again later",
 	"MASK_NOT_REQUESTED":  "request the masked number first",
 	"MASK_LOCKED":         "too many wrong tries; this number is locked for one-click login",
 	"MASK_WRONG":          "the digits do not match",
@@ -269,6 +271,19 @@ func sourceAddr(r *http.Request) netip.Addr {
 		return netip.Addr{}
 	}
 	return a.Unmap()
+}
+
+// sourceKey is the subject of the per-address session budget: the address,
+// or for IPv6 its /64, which one subscriber usually holds whole.
+func sourceKey(a netip.Addr) string {
+	if !a.IsValid() {
+		return ""
+	}
+	if a.Is6() {
+		p, _ := a.Prefix(64)
+		return p.String()
+	}
+	return a.String()
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -102,3 +102,25 @@ func (m *Metrics) ObserveH5(op, code string, d time.Duration) {
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 }
+
+// EphemeralUsage exports the size of a bounded in-process ephemeral store:
+// usage reports its entries, the bytes they take and its bound.
+func (m *Metrics) EphemeralUsage(usage func() (entries, bytes, max int64)) {
+	if m == nil {
+		return
+	}
+	gauge := func(name, help string, pick func(e, b, x int64) int64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 {
+			e, b, x := usage()
+			return float64(pick(e, b, x))
+		})
+	}
+	m.reg.MustRegister(
+		gauge("numauth_ephemeral_entries", "Entries held by the in-process ephemeral store (expired ones until swept).",
+			func(e, _, _ int64) int64 { return e }),
+		gauge("numauth_ephemeral_bytes", "Bytes the in-process ephemeral store's entries take against its bound.",
+			func(_, b, _ int64) int64 { return b }),
+		gauge("numauth_ephemeral_max_bytes", "The in-process ephemeral store's bound (--memory-limit); new entries past it are refused.",
+			func(_, _, x int64) int64 { return x }),
+	)
+}

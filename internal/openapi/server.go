@@ -15,7 +15,6 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -54,6 +53,12 @@ type Service interface {
 	// Epoch is when the nonce store last started remembering: requests
 	// signed before it are refused, as their nonces may have been forgotten.
 	Epoch(ctx context.Context) (time.Time, error)
+	// ConsumeNonce marks a nonce seen once across instances, guarded by
+	// the epoch (auth.ErrNonceUsed, auth.ErrSignedBeforeEpoch).
+	ConsumeNonce(ctx context.Context, scope, nonce string, signedAt time.Time, ttl time.Duration) error
+	// Throttle counts a call against the AccessKey's calls per second
+	// (auth.ErrThrottled).
+	Throttle(ctx context.Context, keyID string, perSecond int) error
 	GetAuthToken(ctx context.Context, c auth.Caller, in auth.GetAuthTokenInput) (auth.TokenInfo, error)
 	CreateScheme(ctx context.Context, c auth.Caller, in auth.SchemeInput) (store.Scheme, error)
 	DescribeScheme(ctx context.Context, c auth.Caller, code string) (store.Scheme, error)
@@ -77,14 +82,12 @@ type action func(ctx context.Context, c *Call) (Body, error)
 type Server struct {
 	cfg     Config
 	svc     Service
-	eph     store.Ephemeral
 	actions map[string]action
 	bufs    sync.Pool
 }
 
-// New builds the RPC front end over the service and the ephemeral store
-// (nonces and throttling windows).
-func New(cfg Config, svc Service, eph store.Ephemeral) *Server {
+// New builds the RPC front end over the service.
+func New(cfg Config, svc Service) *Server {
 	if cfg.ClockSkew <= 0 {
 		cfg.ClockSkew = 15 * time.Minute
 	}
@@ -97,7 +100,7 @@ func New(cfg Config, svc Service, eph store.Ephemeral) *Server {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Server{cfg: cfg, svc: svc, eph: eph, bufs: sync.Pool{New: func() any { return new(bytes.Buffer) }}}
+	s := &Server{cfg: cfg, svc: svc, bufs: sync.Pool{New: func() any { return new(bytes.Buffer) }}}
 	s.actions = s.actionTable()
 	return s
 }
@@ -258,29 +261,23 @@ func (s *Server) authenticate(ctx context.Context, claim *sign.Claim) (auth.Call
 	if len(claim.Nonce) > 128 {
 		return auth.Caller{}, apiErr(codeInvalidParameter, "SignatureNonce is longer than 128 characters")
 	}
-	fresh, err := s.eph.PutIfAbsent(ctx, "nonce:"+claim.AccessKeyID+":"+claim.Nonce, nil, 2*s.cfg.ClockSkew)
-	if err != nil {
-		return auth.Caller{}, fmt.Errorf("%w: nonce store: %w", auth.ErrUnavailable, err)
-	}
-	if !fresh {
+	switch err := s.svc.ConsumeNonce(ctx, claim.AccessKeyID, claim.Nonce, claim.Timestamp, 2*s.cfg.ClockSkew); {
+	case errors.Is(err, auth.ErrNonceUsed):
 		return auth.Caller{}, apiErr(codeNonceUsed, "Specified signature nonce was used already.")
+	case errors.Is(err, auth.ErrSignedBeforeEpoch):
+		return auth.Caller{}, apiErr(codeTimeExpired, "Specified time stamp or date value is expired.")
+	case err != nil:
+		return auth.Caller{}, fmt.Errorf("nonce store: %w", err)
 	}
 	return auth.Caller{AccessKeyID: cred.AccessKeyID, AccountID: cred.AccountID}, nil
 }
 
 // throttle applies the per-AccessKey limit in one-second windows shared by
-// every instance (one atomic increment in the ephemeral store).
+// every instance.
 func (s *Server) throttle(ctx context.Context, keyID string) error {
-	if s.cfg.ThrottlePerKey <= 0 {
-		return nil
-	}
-	window := strconv.FormatInt(s.cfg.Now().Unix(), 10)
-	n, err := s.eph.Incr(ctx, "thr:"+keyID+":"+window, 2*time.Second)
-	if err != nil {
-		return fmt.Errorf("%w: throttle store: %w", auth.ErrUnavailable, err)
-	}
-	if n > int64(s.cfg.ThrottlePerKey) {
+	err := s.svc.Throttle(ctx, keyID, s.cfg.ThrottlePerKey)
+	if errors.Is(err, auth.ErrThrottled) {
 		return apiErr(codeThrottlingUser, "Request was denied due to user flow control.")
 	}
-	return nil
+	return err
 }

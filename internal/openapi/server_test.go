@@ -43,12 +43,12 @@ func newFixture(t testing.TB) *fixture {
 			return eph.Put(ctx, "epoch", []byte(strconv.FormatInt(start.Add(-10*time.Minute).UnixMilli(), 10)), time.Hour)
 		},
 	})
-	svc, eph := st.Svc, st.Eph
+	svc := st.Svc
 	if err := svc.EnsureAccessKey(ctx, keyID, keySec); err != nil {
 		t.Fatal(err)
 	}
 	f := &fixture{svc: svc, now: start}
-	f.srv = New(Config{ThrottlePerKey: 1000, Now: func() time.Time { return f.now }}, svc, eph)
+	f.srv = New(Config{ThrottlePerKey: 1000, Now: func() time.Time { return f.now }}, svc)
 	return f
 }
 

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/numauth/numauth/internal/auth"
+	"github.com/numauth/numauth/internal/carrier"
 	"github.com/numauth/numauth/internal/carrier/sandbox"
 	"github.com/numauth/numauth/internal/secret"
 	"github.com/numauth/numauth/internal/store"
@@ -27,6 +28,12 @@ type Options struct {
 	Subscribers []sandbox.Subscriber
 	// Prepare, if set, runs on the ephemeral store before the service starts.
 	Prepare func(context.Context, store.Ephemeral) error
+	// WrapCarrier, if set, wraps the sandbox adapter the service uses (to
+	// count or break its calls).
+	WrapCarrier func(carrier.Adapter) carrier.Adapter
+	// WrapDurable, if set, wraps the durable store the service uses (the
+	// Stack's Durable stays the real one, for the test to read).
+	WrapDurable func(store.Durable) store.Durable
 }
 
 // Stack is a running service and what it runs on. Everything is closed
@@ -65,7 +72,14 @@ func New(t testing.TB, o Options) *Stack {
 	}
 	cfg := o.Config
 	cfg.Carrier = sb
-	svc, err := auth.New(ctx, cfg, d, eph, box)
+	if o.WrapCarrier != nil {
+		cfg.Carrier = o.WrapCarrier(sb)
+	}
+	var sd store.Durable = d
+	if o.WrapDurable != nil {
+		sd = o.WrapDurable(d)
+	}
+	svc, err := auth.New(ctx, cfg, sd, eph, box)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,175 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/numauth/numauth/internal/carrier"
+	"github.com/numauth/numauth/internal/limit"
+	"github.com/numauth/numauth/internal/store"
+	"github.com/numauth/numauth/internal/token"
+)
+
+// maskCharges are the budgets one login mask attempt spends: the number's
+// budget with this account (Config.MaskTries per MaskLockTTL) and its
+// budget across all accounts (Config.MaskTriesGlobal), both counted per
+// phone number in the shared store, whatever session, token pair or
+// instance the attempt comes through. One account's wrong masks lock the
+// number for that account only; many accounts together still cannot
+// enumerate the 10⁴ masks.
+func (s *Service) maskCharges(account, phoneHash string) []limit.Charge {
+	return []limit.Charge{
+		s.budgets.mask.For(account + ":" + phoneHash),
+		s.budgets.maskGlobal.For(phoneHash),
+	}
+}
+
+// H5LoginMask runs the carrier's front leg for one-click login and returns
+// the masked number to show the user. A number whose mask budget is spent
+// is refused before any digits are asked for.
+func (s *Service) H5LoginMask(ctx context.Context, sessionID, origin string, front carrier.FrontRequest) (SPResult, error) {
+	sess, err := s.getSession(ctx, sessionID, origin, carrier.KindLogin)
+	if err != nil {
+		return SPResult{}, err
+	}
+	front.Kind = carrier.KindLogin
+	line, err := s.cfg.Carrier.Identify(ctx, front)
+	if err != nil {
+		return SPResult{}, fmt.Errorf("carrier front leg: %w", err)
+	}
+	phone, err := s.cfg.Carrier.Number(ctx, line.Ticket)
+	if err != nil {
+		return SPResult{}, fmt.Errorf("carrier: %w", err)
+	}
+	hash := s.PhoneHash(phone)
+	if err := s.limits.Check(ctx, s.maskCharges(sess.AccountID, hash)...); errors.Is(err, limit.ErrExhausted) {
+		return SPResult{}, fmt.Errorf("%w: %w", ErrMaskLocked, err)
+	} else if err != nil {
+		return SPResult{}, storeErr("read mask budget", err)
+	}
+	sess.Operator, sess.Ticket, sess.Masked, sess.PhoneHash = string(line.Operator), line.Ticket, line.Masked, hash
+	if err := s.putSession(ctx, sessionID, sess); err != nil {
+		return SPResult{}, err
+	}
+	return SPResult{Operator: line.Operator, Masked: line.Masked}, nil
+}
+
+// H5LoginToken checks the middle four digits the user typed and returns a
+// login spToken. Every attempt reserves a unit of the number's mask budgets
+// before the check, so parallel guesses can never exceed them; a correct
+// mask gives its unit back, a wrong one keeps it, and the wrong mask that
+// spends a budget ends the session: the number is locked for login (for
+// this account, or for all when the global budget is spent) until the
+// budget's window ends.
+func (s *Service) H5LoginToken(ctx context.Context, sessionID, origin, mask string) (SPResult, error) {
+	if len(mask) != 4 || strings.Trim(mask, "0123456789") != "" {
+		return SPResult{}, fmt.Errorf("%w: mask must be the 4 middle digits", ErrBadArgument)
+	}
+	sess, err := s.getSession(ctx, sessionID, origin, carrier.KindLogin)
+	if err != nil {
+		return SPResult{}, err
+	}
+	if sess.Ticket == "" {
+		return SPResult{}, ErrMaskNotRequested
+	}
+	res, err := s.limits.Reserve(ctx, s.maskCharges(sess.AccountID, sess.PhoneHash)...)
+	if errors.Is(err, limit.ErrExhausted) {
+		return SPResult{}, fmt.Errorf("%w: %w", ErrMaskLocked, err)
+	}
+	if err != nil {
+		return SPResult{}, storeErr("count mask tries", err)
+	}
+	ok, err := s.cfg.Carrier.MatchMask(ctx, sess.Ticket, mask)
+	if err != nil {
+		res.Refund(ctx) // no answer: the attempt does not count
+		return SPResult{}, fmt.Errorf("carrier: %w", err)
+	}
+	if ok {
+		if err := res.Refund(ctx); err != nil {
+			s.cfg.Logger.WarnContext(ctx, "could not give back a correct mask's budget unit", "err", err)
+		}
+		return s.mintSP(ctx, sess, carrier.KindLogin, carrier.Operator(sess.Operator), sess.Ticket, sess.Masked)
+	}
+	if left := res.Left(); left > 0 {
+		return SPResult{}, &MaskWrongError{TriesLeft: left}
+	}
+	if err := s.eph.Delete(ctx, kSession+sessionID); err != nil {
+		return SPResult{}, storeErr("end session", err)
+	}
+	s.cfg.Logger.WarnContext(ctx, "login mask budget spent; number locked",
+		"masked", sess.Masked, "scheme", sess.Scheme, "window", s.cfg.MaskLockTTL.String())
+	return SPResult{}, ErrMaskLocked
+}
+
+// GetPhoneWithToken returns the number of the line a login spToken came
+// from, once per token; a call that failed may be retried with the same
+// token (see VerifyPhoneWithToken).
+func (s *Service) GetPhoneWithToken(ctx context.Context, c Caller, spToken string) (string, error) {
+	sp, cl, err := s.openSP(ctx, c, spToken, carrier.KindLogin, nil)
+	if err != nil {
+		return "", err
+	}
+	phone, err := s.loginOnce(ctx, c, sp, cl)
+	if err == nil {
+		err = s.settle(ctx, sp, cl)
+	}
+	if err != nil {
+		s.release(sp, cl)
+		return "", err
+	}
+	return phone, nil
+}
+
+func (s *Service) loginOnce(ctx context.Context, c Caller, sp token.SP, cl *claim) (string, error) {
+	var earlier *store.Verification
+	if cl.retry {
+		v, err := s.recorded(ctx, cl)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return "", err
+		}
+		if err == nil {
+			earlier = &v
+		}
+	}
+	start := time.Now()
+	phone, err := s.cfg.Carrier.Number(ctx, sp.Ticket)
+	if errors.Is(err, carrier.ErrTicketInvalid) {
+		return "", fmt.Errorf("%w: %w", ErrTokenInvalid, err)
+	}
+	if err != nil {
+		if ctx.Err() == nil {
+			// The carrier failed: counted as UNKNOWN under an id of its own,
+			// not billed, and the token stays good for a retry.
+			fail := store.Verification{
+				ID: recordID(), AccountID: c.AccountID, SchemeCode: sp.Scheme, Kind: string(carrier.KindLogin),
+				Carrier: sp.Operator, Result: string(carrier.Unknown), LatencyUS: time.Since(start).Microseconds(),
+				CreatedAt: s.cfg.Now().UTC(),
+			}
+			if rerr := s.rec.record(ctx, fail); rerr != nil {
+				return "", storeErr("record login", rerr)
+			}
+		}
+		return "", fmt.Errorf("%w: carrier: %w", ErrUnavailable, err)
+	}
+	if earlier != nil {
+		if earlier.PhoneHash != s.PhoneHash(phone) {
+			return "", fmt.Errorf("%w: the carrier's number differs from the recorded one", ErrTokenInvalid)
+		}
+		return phone, nil // answered before, recorded and billed once
+	}
+	rec, err := s.recordOnce(ctx, store.Verification{
+		ID: cl.record, AccountID: c.AccountID, SchemeCode: sp.Scheme, Kind: string(carrier.KindLogin),
+		Carrier: sp.Operator, Result: string(carrier.Pass), MaskedPhone: carrier.Mask(phone), PhoneHash: s.PhoneHash(phone),
+		Billable: true, LatencyUS: time.Since(start).Microseconds(), CreatedAt: s.cfg.Now().UTC(),
+	})
+	if err != nil {
+		return "", err
+	}
+	if rec.PhoneHash != s.PhoneHash(phone) {
+		return "", fmt.Errorf("%w: the carrier's number differs from the recorded one", ErrTokenInvalid)
+	}
+	return phone, nil
+}

@@ -1,0 +1,53 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/numauth/numauth/internal/limit"
+)
+
+// ConsumeNonce marks a signed request's nonce seen, once across instances,
+// under the epoch guard: a store that forgot the nonces it had seen (and
+// with them its epoch marker) accepts none until the new epoch is known,
+// and then only requests signed after it. scope keeps nonces of different
+// signers apart (the AccessKey id); signedAt is the request's timestamp;
+// ttl is how long the nonce must be remembered (the timestamp window).
+// It returns ErrNonceUsed for a replay and ErrSignedBeforeEpoch for a
+// request signed before the current epoch.
+func (s *Service) ConsumeNonce(ctx context.Context, scope, nonce string, signedAt time.Time, ttl time.Duration) error {
+	// The epoch check allows a second of clock difference between the
+	// signer and the instance that wrote the marker.
+	issued := signedAt.Add(time.Second).UnixMilli()
+	_, fresh, err := s.guardedSwap(ctx, issued, kNonce+scope+":"+nonce, nil, []byte{1}, ttl)
+	if errors.Is(err, errBeforeEpoch) {
+		return fmt.Errorf("%w: %w", ErrSignedBeforeEpoch, err)
+	}
+	if err != nil {
+		return err
+	}
+	if !fresh {
+		return ErrNonceUsed
+	}
+	return nil
+}
+
+// Throttle counts one call of an AccessKey against perSecond calls per
+// second across all instances; past it the answer is ErrThrottled.
+// perSecond <= 0 is no limit.
+func (s *Service) Throttle(ctx context.Context, keyID string, perSecond int) error {
+	if perSecond <= 0 {
+		return nil
+	}
+	b := limit.Budget{Name: "thr", Limit: perSecond, Window: time.Second}
+	_, err := s.limits.Reserve(ctx, b.For(keyID))
+	if errors.Is(err, limit.ErrExhausted) {
+		return ErrThrottled
+	}
+	if err != nil {
+		return storeErr("throttle", err)
+	}
+	return nil
+}

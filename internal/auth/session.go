@@ -1,0 +1,212 @@
+package auth
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/numauth/numauth/internal/carrier"
+	"github.com/numauth/numauth/internal/limit"
+	"github.com/numauth/numauth/internal/store"
+	"github.com/numauth/numauth/internal/token"
+	"github.com/numauth/numauth/internal/wire"
+)
+
+// Ephemeral key prefixes of the flows (budgets live under "lim:", see
+// internal/limit; the epoch marker is "epoch").
+const (
+	kSession = "h5s:"   // gateway session
+	kSPUsed  = "spu:"   // spToken outcome state (see sptoken.go)
+	kNonce   = "nonce:" // seen signature nonces
+)
+
+// H5Check is the gateway's check call from the page.
+type H5Check struct {
+	AccessToken, JwtToken string
+	Origin                string // the request's Origin header
+	Kind                  carrier.Kind
+	Phone                 string // optional (checkAuthAvailable's phoneNumber)
+	// Source is the address the call came from, for the per-address
+	// session budget ("" when unknown: not counted).
+	Source string
+}
+
+// H5Session is an open gateway session.
+type H5Session struct {
+	ID        string
+	ExpiresIn time.Duration
+}
+
+type session struct {
+	AccountID string       `json:"a"`
+	Scheme    string       `json:"s"`
+	Origin    string       `json:"o"`
+	Kind      carrier.Kind `json:"k"`
+	Expires   int64        `json:"e"` // unix ms
+	// Set by login-mask:
+	Operator  string `json:"op,omitempty"`
+	Ticket    string `json:"t,omitempty"`
+	Masked    string `json:"m,omitempty"`
+	PhoneHash string `json:"h,omitempty"`
+}
+
+// sessionVersion starts a session in the ephemeral store. Sessions that
+// start with '{' are JSON, as numauth stored them before (instances of both
+// versions share one Redis during a rolling upgrade).
+const sessionVersion = 1
+
+func (ss *session) encode() []byte {
+	w := wire.NewWriter(make([]byte, 0, 128))
+	w.Byte(sessionVersion)
+	w.Strings(ss.AccountID, ss.Scheme, ss.Origin, string(ss.Kind), ss.Operator, ss.Ticket, ss.Masked, ss.PhoneHash)
+	w.Int(ss.Expires)
+	return w.Out()
+}
+
+func decodeSession(b []byte) (session, error) {
+	var ss session
+	if len(b) > 0 && b[0] == '{' {
+		err := json.Unmarshal(b, &ss)
+		return ss, err
+	}
+	r := wire.NewReader(b)
+	if r.Byte() != sessionVersion {
+		return session{}, wire.ErrMalformed
+	}
+	ss.AccountID, ss.Scheme, ss.Origin, ss.Kind = r.String(), r.String(), r.String(), carrier.Kind(r.String())
+	ss.Operator, ss.Ticket, ss.Masked, ss.PhoneHash = r.String(), r.String(), r.String(), r.String()
+	ss.Expires = r.Int()
+	return ss, r.Done()
+}
+
+// CheckH5 validates the page's tokens against its origin and opens a session.
+func (s *Service) CheckH5(ctx context.Context, in H5Check) (H5Session, error) {
+	if in.AccessToken == "" || in.JwtToken == "" || (in.Kind != carrier.KindVerify && in.Kind != carrier.KindLogin) {
+		return H5Session{}, fmt.Errorf("%w: accessToken, jwtToken and kind are required", ErrBadArgument)
+	}
+	if in.Phone != "" {
+		if _, err := carrier.NormalizePhone(in.Phone); err != nil {
+			return H5Session{}, fmt.Errorf("%w: phoneNumber is not a mainland mobile number", ErrBadArgument)
+		}
+	}
+	a, err := s.sealer.OpenAccess(in.AccessToken)
+	if err != nil {
+		return H5Session{}, fmt.Errorf("%w: access token: %w", ErrIdentity, err)
+	}
+	if err := s.checkPair(ctx, &a, in.JwtToken); err != nil {
+		return H5Session{}, err
+	}
+	origin, err := NormalizeOrigin(in.Origin)
+	if err != nil || origin != a.Origin {
+		return H5Session{}, fmt.Errorf("%w: origin %q is not the tokens' origin", ErrIdentity, in.Origin)
+	}
+	want := token.BizVerify
+	if in.Kind == carrier.KindLogin {
+		want = token.BizLogin
+	}
+	if !a.Biz.Allows(want) {
+		return H5Session{}, ErrBizMismatch
+	}
+	if err := s.schemeAlive(ctx, a.AccountID, a.Scheme); err != nil {
+		return H5Session{}, err
+	}
+	// Sessions cost memory in the shared store: a public token pair, or one
+	// address, opens only so many (Config.SessionsPerToken, SessionsPerSource).
+	charges := []limit.Charge{s.budgets.sessionsPerToken.For(a.ID)}
+	if in.Source != "" {
+		charges = append(charges, s.budgets.sessionsPerSource.For(in.Source))
+	}
+	if _, err := s.limits.Reserve(ctx, charges...); errors.Is(err, limit.ErrExhausted) {
+		return H5Session{}, fmt.Errorf("%w: %w", ErrTooManySessions, err)
+	} else if err != nil {
+		return H5Session{}, storeErr("count sessions", err)
+	}
+	now := s.cfg.Now()
+	ttl := min(s.cfg.SessionTTL, time.Unix(a.Expires, 0).Sub(now))
+	sess := session{AccountID: a.AccountID, Scheme: a.Scheme, Origin: origin, Kind: in.Kind, Expires: now.Add(ttl).UnixMilli()}
+	id := token.NewID()
+	if err := s.putSession(ctx, id, sess); err != nil {
+		return H5Session{}, err
+	}
+	return H5Session{ID: id, ExpiresIn: ttl}, nil
+}
+
+// checkPair checks that jwtToken is the JwtToken minted with the AccessToken
+// a, and not expired. An AccessToken that binds its JwtToken settles it
+// with a digest comparison; one minted before the binding existed (during a
+// rolling upgrade) has the JwtToken's signature and claims verified.
+func (s *Service) checkPair(ctx context.Context, a *token.Access, jwtToken string) error {
+	if len(a.JWT) > 0 {
+		if !a.BindsJWT(jwtToken) {
+			return fmt.Errorf("%w: the tokens are not one pair", ErrIdentity)
+		}
+		if s.cfg.Now().Unix() >= a.JWTExpires {
+			return fmt.Errorf("%w: jwt token: %w", ErrIdentity, token.ErrExpired)
+		}
+		return nil
+	}
+	claims, err := s.keys.Verify(ctx, jwtToken)
+	if err != nil {
+		return fmt.Errorf("%w: jwt token: %w", ErrIdentity, err)
+	}
+	if claims.ID != a.ID || claims.Subject != a.AccountID || !slices.Contains(claims.Audience, a.Scheme) {
+		return fmt.Errorf("%w: the tokens are not one pair", ErrIdentity)
+	}
+	return nil
+}
+
+func (s *Service) schemeAlive(ctx context.Context, account, code string) error {
+	all, err := s.schemes(ctx, account, false)
+	if err != nil {
+		return err
+	}
+	for _, sc := range all {
+		if sc.Code == code {
+			return nil
+		}
+	}
+	return ErrSchemeGone
+}
+
+func (s *Service) putSession(ctx context.Context, id string, sess session) error {
+	ttl := time.Until(time.UnixMilli(sess.Expires))
+	if ttl <= 0 {
+		return ErrSessionInvalid
+	}
+	if err := s.eph.Put(ctx, kSession+id, sess.encode(), ttl); err != nil {
+		return storeErr("put session", err)
+	}
+	return nil
+}
+
+func (s *Service) getSession(ctx context.Context, id, origin string, kind carrier.Kind) (session, error) {
+	if id == "" || len(id) > 64 {
+		return session{}, fmt.Errorf("%w: session", ErrBadArgument)
+	}
+	b, err := s.eph.Get(ctx, kSession+id)
+	if errors.Is(err, store.ErrNotFound) {
+		return session{}, ErrSessionInvalid
+	}
+	if err != nil {
+		s.epoch.failed(err)
+		return session{}, storeErr("get session", err)
+	}
+	sess, err := decodeSession(b)
+	if err != nil {
+		return session{}, ErrSessionInvalid
+	}
+	if o, err := NormalizeOrigin(origin); err != nil || o != sess.Origin {
+		return session{}, fmt.Errorf("%w: origin %q is not the session's", ErrIdentity, origin)
+	}
+	if sess.Kind != kind {
+		return session{}, fmt.Errorf("%w: the session was opened for %s", ErrSessionInvalid, sess.Kind)
+	}
+	// A session outlives nothing: once its scheme is deleted it is dead.
+	if err := s.schemeAlive(ctx, sess.AccountID, sess.Scheme); err != nil {
+		return session{}, err
+	}
+	return sess, nil
+}

@@ -1,0 +1,285 @@
+package auth
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/numauth/numauth/internal/carrier"
+	"github.com/numauth/numauth/internal/store"
+	"github.com/numauth/numauth/internal/token"
+)
+
+// SPResult is a carrier leg's answer to the page.
+type SPResult struct {
+	SPToken  string
+	Operator carrier.Operator
+	Masked   string
+}
+
+func (s *Service) mintSP(ctx context.Context, sess session, kind carrier.Kind, op carrier.Operator, ticket, masked string) (SPResult, error) {
+	// A store that just came back empty gets its new epoch before this token.
+	if _, err := s.epoch.current(ctx); err != nil {
+		return SPResult{}, err
+	}
+	now := s.cfg.Now()
+	ttl, ok := s.cfg.SPTokenTTL[op]
+	if !ok {
+		ttl = 2 * time.Minute
+	}
+	tok, err := s.sealer.SealSP(token.SP{
+		ID: token.NewID(), AccountID: sess.AccountID, Scheme: sess.Scheme, Kind: string(kind),
+		Operator: string(op), Adapter: s.cfg.Carrier.Name(), Ticket: ticket, Masked: masked,
+		Issued: now.UnixMilli(), Expires: now.Add(ttl).UnixMilli(),
+	})
+	if err != nil {
+		return SPResult{}, err
+	}
+	return SPResult{SPToken: tok, Operator: op, Masked: masked}, nil
+}
+
+// The outcome of an spToken is exactly-once. Its state lives under
+// kSPUsed+id in the ephemeral store and moves only by atomic, epoch-guarded
+// swaps (doc.go draws the machine):
+//
+//	absent ──claim──▶ P<lease> ──answered──▶ D
+//	                     │
+//	                     └──failed──▶ R ──retry──▶ P<lease>
+//
+// P<lease> is held by the call answering now, until the lease (unix ms)
+// passes; R is a call that failed before answering, so the integrator's
+// retry with the same spToken may take over; D means the caller got the
+// answer, and every later use is isv.TOKEN_INVALID. A call that takes over
+// (from R, or from a P whose lease passed because its instance died) first
+// looks for the durable record the earlier call may have written under the
+// token's own record id (recordIDFor), and answers that record instead of
+// asking the carrier again, so one token never yields two records.
+const (
+	stateDone     = 'D'
+	stateReleased = 'R'
+	statePending  = 'P'
+	// leaseGrace is how long a claim outlives its call's deadline: a record
+	// the writer had already taken is written (or fails) within the
+	// recorder's write bound after the caller's deadline.
+	leaseGrace = recordWriteTimeout + time.Second
+	// noDeadlineLease bounds a claim whose call has no deadline.
+	noDeadlineLease = 30 * time.Second
+)
+
+// claim is a call's hold on an spToken's outcome.
+type claim struct {
+	key    string
+	held   []byte // the P<lease> value this call stored
+	ttl    time.Duration
+	retry  bool // taken over from an earlier call that did not answer
+	record string
+}
+
+// recordIDFor is the verification record id of an spToken: time-ordered
+// like recordID (a UUIDv7 with the token's issue time) and derived from the
+// token's id, so that every call answering one token writes the same
+// record id and the durable store's unique id turns a second record into
+// ErrConflict.
+func recordIDFor(sp token.SP) string {
+	sum := sha256.Sum256([]byte("numauth record id v1\x00" + sp.ID))
+	var u uuid.UUID
+	ms := uint64(sp.Issued)
+	for i := 0; i < 6; i++ {
+		u[i] = byte(ms >> (40 - 8*i))
+	}
+	copy(u[6:], sum[:10])
+	u[6] = 0x70 | u[6]&0x0f // version 7
+	u[8] = 0x80 | u[8]&0x3f // RFC 4122 variant
+	return strings.ToUpper(u.String())
+}
+
+// openSP opens a caller's spToken for an action of the given kind and
+// claims its outcome (once, across instances).
+func (s *Service) openSP(ctx context.Context, c Caller, spToken string, kind carrier.Kind, check func(token.SP) error) (token.SP, *claim, error) {
+	sp, err := s.sealer.OpenSP(spToken)
+	if err != nil {
+		return token.SP{}, nil, fmt.Errorf("%w: %w", ErrTokenInvalid, err)
+	}
+	if sp.AccountID != c.AccountID {
+		return token.SP{}, nil, fmt.Errorf("%w: token of another account", ErrTokenInvalid)
+	}
+	if sp.Kind != string(kind) {
+		return token.SP{}, nil, fmt.Errorf("%w: a %s token cannot be used here", ErrTokenUnauthorized, sp.Kind)
+	}
+	if sp.Adapter != s.cfg.Carrier.Name() {
+		return token.SP{}, nil, fmt.Errorf("%w: token of carrier adapter %q", ErrTokenInvalid, sp.Adapter)
+	}
+	if err := s.schemeAlive(ctx, sp.AccountID, sp.Scheme); errors.Is(err, ErrSchemeGone) {
+		return token.SP{}, nil, fmt.Errorf("%w: the token's scheme was deleted", ErrTokenInvalid)
+	} else if err != nil {
+		return token.SP{}, nil, err
+	}
+	if check != nil {
+		if err := check(sp); err != nil {
+			return token.SP{}, nil, err
+		}
+	}
+	cl, err := s.claimSP(ctx, sp)
+	if err != nil {
+		return token.SP{}, nil, err
+	}
+	return sp, cl, nil
+}
+
+func leaseValue(ctx context.Context) []byte {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = time.Now().Add(noDeadlineLease)
+	}
+	return strconv.AppendInt([]byte{statePending}, deadline.Add(leaseGrace).UnixMilli(), 10)
+}
+
+// claimSP moves the token's state from absent, R or an expired P to this
+// call's P, in one guarded swap.
+func (s *Service) claimSP(ctx context.Context, sp token.SP) (*claim, error) {
+	cl := &claim{
+		key: kSPUsed + sp.ID, held: leaseValue(ctx), record: recordIDFor(sp),
+		ttl: max(time.Until(time.UnixMilli(sp.Expires))+time.Minute, time.Minute),
+	}
+	var old []byte // absent
+	for attempt := 0; ; attempt++ {
+		prev, ok, err := s.guardedSwap(ctx, sp.Issued, cl.key, old, cl.held, cl.ttl)
+		if err != nil {
+			return nil, tokenState(err)
+		}
+		if ok {
+			cl.retry = old != nil
+			return cl, nil
+		}
+		if attempt > 0 && old != nil {
+			// Another call took over the same abandoned claim first.
+			return nil, fmt.Errorf("%w: token being answered by another call", ErrTokenInvalid)
+		}
+		switch {
+		case len(prev) > 0 && prev[0] == stateReleased:
+		case len(prev) > 1 && prev[0] == statePending:
+			lease, perr := strconv.ParseInt(string(prev[1:]), 10, 64)
+			if perr == nil && time.Now().UnixMilli() < lease {
+				return nil, fmt.Errorf("%w: token being answered by another call", ErrTokenInvalid)
+			}
+		default: // D, or the plain mark of an older numauth
+			return nil, fmt.Errorf("%w: token already used", ErrTokenInvalid)
+		}
+		old = prev
+	}
+}
+
+// errBeforeEpoch: issued (or signed) before the ephemeral store last lost
+// its data, so whether it was spent (or seen) is no longer known.
+var errBeforeEpoch = errors.New("predates the ephemeral store's epoch")
+
+// tokenState wraps a token state error: one that predates the epoch is an
+// invalid token.
+func tokenState(err error) error {
+	if errors.Is(err, errBeforeEpoch) {
+		return fmt.Errorf("%w: token %w", ErrTokenInvalid, err)
+	}
+	return err
+}
+
+// guardedSwap is Swap under the epoch guard. When the guard fails the store
+// has forgotten (or another instance started a new epoch): the marker is
+// read again, and the swap retried once under the new epoch unless the
+// token (issued at issuedMS) predates it.
+func (s *Service) guardedSwap(ctx context.Context, issuedMS int64, key string, old, val []byte, ttl time.Duration) ([]byte, bool, error) {
+	for attempt := 0; ; attempt++ {
+		g, epoch, err := s.epoch.guard(ctx)
+		if err != nil {
+			return nil, false, err
+		}
+		if issuedMS < epoch {
+			return nil, false, errBeforeEpoch
+		}
+		prev, ok, err := s.eph.Swap(ctx, g, key, old, val, ttl)
+		if errors.Is(err, store.ErrGuard) && attempt == 0 {
+			s.epoch.invalidate()
+			continue
+		}
+		if errors.Is(err, store.ErrGuard) {
+			return nil, false, storeErr("token state", fmt.Errorf("%w: %w", store.ErrUnavailable, err))
+		}
+		if err != nil {
+			s.epoch.failed(err)
+			return nil, false, storeErr("token state", err)
+		}
+		return prev, ok, nil
+	}
+}
+
+// settle marks the claimed token answered: later uses are TOKEN_INVALID.
+// If that cannot be written the caller must not answer, or a replay could
+// take the claim over once its lease passed and be answered too; the
+// integrator's retry gets the recorded answer instead.
+func (s *Service) settle(ctx context.Context, sp token.SP, cl *claim) error {
+	_, ok, err := s.guardedSwap(ctx, sp.Issued, cl.key, cl.held, []byte{stateDone}, cl.ttl)
+	if err != nil {
+		return tokenState(err)
+	}
+	if !ok {
+		return fmt.Errorf("%w: token claim lost to another call", ErrTokenInvalid)
+	}
+	return nil
+}
+
+// release gives the claim up after a failure, so that the integrator's
+// retry with the same spToken can take over at once. It runs on its own
+// short deadline (the call's may be spent); if it fails, the claim's lease
+// runs out instead.
+func (s *Service) release(sp token.SP, cl *claim) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if _, _, err := s.guardedSwap(ctx, sp.Issued, cl.key, cl.held, []byte{stateReleased}, cl.ttl); err != nil {
+		s.cfg.Logger.Warn("could not release an spToken claim; it frees itself when its lease ends", "err", err)
+	}
+}
+
+// recorded returns the record an earlier call wrote for the claimed token,
+// or store.ErrNotFound.
+func (s *Service) recorded(ctx context.Context, cl *claim) (store.Verification, error) {
+	v, err := s.durable.GetVerification(ctx, cl.record)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return v, storeErr("read earlier record", err)
+	}
+	return v, err
+}
+
+// recordOnce writes the token's one record. If an earlier call for the same
+// token wrote it first, that record is returned and is the answer.
+func (s *Service) recordOnce(ctx context.Context, rec store.Verification) (store.Verification, error) {
+	err := s.rec.record(ctx, rec)
+	if errors.Is(err, store.ErrConflict) {
+		earlier, gerr := s.durable.GetVerification(ctx, rec.ID)
+		if gerr != nil {
+			return store.Verification{}, storeErr("read earlier record", gerr)
+		}
+		return earlier, nil
+	}
+	if err != nil {
+		return store.Verification{}, storeErr("record", err)
+	}
+	return rec, nil
+}
+
+// recordID returns the id of a record that belongs to no single token's
+// outcome: a time-ordered UUID (version 7), so that the durable stores'
+// unique index on ids grows at its right edge, one page per group commit,
+// instead of touching a random page of an ever larger index for every record.
+func recordID() string {
+	id, err := uuid.NewV7()
+	if err != nil {
+		// Only if the system's randomness fails; a random id is still unique.
+		id = uuid.New()
+	}
+	return strings.ToUpper(id.String())
+}

@@ -1,0 +1,105 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/numauth/numauth/internal/carrier"
+	"github.com/numauth/numauth/internal/store"
+	"github.com/numauth/numauth/internal/token"
+)
+
+// H5VerifyToken runs the carrier's front leg for local-number verification
+// and returns a verification spToken.
+func (s *Service) H5VerifyToken(ctx context.Context, sessionID, origin string, front carrier.FrontRequest) (SPResult, error) {
+	sess, err := s.getSession(ctx, sessionID, origin, carrier.KindVerify)
+	if err != nil {
+		return SPResult{}, err
+	}
+	front.Kind = carrier.KindVerify
+	line, err := s.cfg.Carrier.Identify(ctx, front)
+	if err != nil {
+		return SPResult{}, fmt.Errorf("carrier front leg: %w", err)
+	}
+	return s.mintSP(ctx, sess, carrier.KindVerify, line.Operator, line.Ticket, "")
+}
+
+// VerifyResult is VerifyPhoneWithToken's answer.
+type VerifyResult struct {
+	VerifyID string
+	Result   carrier.Verdict
+}
+
+// VerifyPhoneWithToken tells whether phone is the number of the line the
+// verification spToken came from. The answer is given once per token: a
+// call that failed (ErrUnavailable) may be retried with the same token and
+// gets the one recorded answer if one was recorded, or a fresh verdict if
+// none was (sptoken.go).
+func (s *Service) VerifyPhoneWithToken(ctx context.Context, c Caller, spToken, phone string) (VerifyResult, error) {
+	p, err := carrier.NormalizePhone(phone)
+	if err != nil {
+		return VerifyResult{}, fmt.Errorf("%w: %w", ErrMobileIllegal, err)
+	}
+	sp, cl, err := s.openSP(ctx, c, spToken, carrier.KindVerify, func(sp token.SP) error {
+		if op, ok := carrier.OperatorOf(p); !ok || string(op) != sp.Operator {
+			return fmt.Errorf("%w: the number is not a %s number", ErrParametersMismatch, sp.Operator)
+		}
+		return nil
+	})
+	if err != nil {
+		return VerifyResult{}, err
+	}
+	rec, err := s.verifyOnce(ctx, c, sp, cl, p)
+	if err == nil {
+		err = s.settle(ctx, sp, cl)
+	}
+	if err != nil {
+		s.release(sp, cl)
+		return VerifyResult{}, err
+	}
+	return VerifyResult{VerifyID: rec.ID, Result: carrier.Verdict(rec.Result)}, nil
+}
+
+func (s *Service) verifyOnce(ctx context.Context, c Caller, sp token.SP, cl *claim, p string) (store.Verification, error) {
+	if cl.retry {
+		earlier, err := s.recorded(ctx, cl)
+		if err == nil {
+			if earlier.PhoneHash != s.PhoneHash(p) {
+				// The retry asks about another number than the recorded
+				// answer: that is a second verification, and the token
+				// serves one.
+				return store.Verification{}, fmt.Errorf("%w: token already used for another number", ErrTokenInvalid)
+			}
+			return earlier, nil
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return store.Verification{}, err
+		}
+	}
+	start := time.Now()
+	verdict, err := s.cfg.Carrier.Verify(ctx, sp.Ticket, p)
+	switch {
+	case errors.Is(err, carrier.ErrTicketInvalid):
+		return store.Verification{}, fmt.Errorf("%w: %w", ErrTokenInvalid, err)
+	case err != nil && ctx.Err() != nil:
+		// Our own deadline, not the carrier's verdict: nothing is recorded,
+		// and the caller may retry.
+		return store.Verification{}, storeErr("carrier back leg", ctx.Err())
+	case err != nil:
+		// The carrier could not tell: UNKNOWN, recorded and not billed.
+		s.cfg.Logger.WarnContext(ctx, "carrier back leg failed", "err", err, "carrier", sp.Operator)
+		verdict = carrier.Unknown
+	}
+	return s.recordOnce(ctx, store.Verification{
+		ID: cl.record, AccountID: c.AccountID, SchemeCode: sp.Scheme, Kind: string(carrier.KindVerify),
+		Carrier: sp.Operator, Result: string(verdict), MaskedPhone: carrier.Mask(p), PhoneHash: s.PhoneHash(p),
+		Billable: verifyBillable(verdict), LatencyUS: time.Since(start).Microseconds(),
+		CreatedAt: s.cfg.Now().UTC(),
+	})
+}
+
+// verifyBillable is the billing rule of a verification, as Alibaba's: an
+// answer the carrier gave (PASS or REJECT) is billed, UNKNOWN is not.
+func verifyBillable(v carrier.Verdict) bool { return v == carrier.Pass || v == carrier.Reject }
