@@ -15,6 +15,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/numauth/numauth/internal/auth"
@@ -49,6 +50,7 @@ type serveFlags struct {
 	shutdownGrace time.Duration
 	reqTimeout    time.Duration
 	debugAddr     string
+	opsAddr       string
 }
 
 // serveGCPercent is the garbage collector's target for serve when GOGC is not set.
@@ -72,8 +74,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.IntVar(&f.maskTriesAll, "mask-tries-global", 10, "wrong login masks for one number across all accounts before it is locked for every account (-1: no global budget)")
 	fs.DurationVar(&f.maskLock, "mask-lock", 24*time.Hour, "the wrong-mask budgets' window: a locked number is locked until it ends")
 	fs.IntVar(&f.sessPerToken, "sessions-per-token", 50, "gateway sessions one token pair may open in its lifetime (-1: unbounded)")
-	fs.IntVar(&f.sessPerSource, "sessions-per-source", 600, "gateway sessions one source address may open per minute (-1: unbounded)")
+	fs.IntVar(&f.sessPerSource, "sessions-per-source", 3000, "gateway sessions one source address may open per minute (-1: unbounded)")
 	fs.Int64Var(&f.memoryLimit, "memory-limit", 512, "MiB the in-process ephemeral store may hold; when full, new nonces, tokens and sessions are refused (ServiceUnavailable), nothing is evicted")
+	fs.StringVar(&f.opsAddr, "ops-addr", "", "if set, serve /metrics, /bench/noop and a detailed /readyz on this separate, private address instead of the API listener")
 	fs.StringVar(&f.debugAddr, "debug-addr", "", "if set, serve Go's pprof profiles on this separate address (keep it private, e.g. 127.0.0.1:6060)")
 	fs.DurationVar(&f.reqTimeout, "request-timeout", 5*time.Second, "bound on one server API call's work; a hung store answers ServiceUnavailable after it")
 	fs.DurationVar(&f.shutdownGrace, "shutdown-grace", 20*time.Second, "time in-flight requests get to finish on SIGTERM")
@@ -120,6 +123,20 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	log.Info("numauth listening", "addr", ln.Addr().String(), "version", buildVersion(),
 		"store", srv.durableKind, "ephemeral", srv.ephemeralKind, "carrier", "sandbox")
+	if srv.ops != nil {
+		ops := &http.Server{Addr: f.opsAddr, Handler: srv.ops, ReadHeaderTimeout: 10 * time.Second}
+		opsLn, err := net.Listen("tcp", f.opsAddr)
+		if err != nil {
+			return fmt.Errorf("--ops-addr: %w", err)
+		}
+		go func() {
+			if err := ops.Serve(opsLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("ops listener", "err", err)
+			}
+		}()
+		defer ops.Close()
+		log.Info("ops endpoints listening", "addr", opsLn.Addr().String())
+	}
 	if f.debugAddr != "" {
 		dmux := http.NewServeMux()
 		dmux.HandleFunc("/debug/pprof/", pprof.Index)
@@ -153,6 +170,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 
 type server struct {
 	handler       http.Handler
+	ops           http.Handler // nil: the operations endpoints are on handler
 	durableKind   string
 	ephemeralKind string
 	close         func()
@@ -242,23 +260,33 @@ func newServer(ctx context.Context, f serveFlags, log *slog.Logger) (*server, er
 		metrics.EphemeralUsage(m.Usage)
 	}
 	mux := http.NewServeMux()
+	// The operations endpoints: on their own listener with --ops-addr, else
+	// on the API listener as before, where /readyz names the failing store
+	// and its error only to a caller with the admin token.
+	ops, opsHandler := mux, http.Handler(nil)
+	ready := newReadiness(durable, eph)
+	if f.opsAddr != "" {
+		ops = http.NewServeMux()
+		opsHandler = ops
+		ops.HandleFunc("GET /readyz", ready.handler(func(*http.Request) bool { return true }))
+		ops.HandleFunc("GET /healthz", healthz)
+		mux.HandleFunc("GET /readyz", ready.handler(func(*http.Request) bool { return false }))
+	} else {
+		mux.HandleFunc("GET /readyz", ready.handler(func(r *http.Request) bool { return hasToken(r, adminTok) }))
+	}
 	rpcCfg := openapi.Config{ThrottlePerKey: f.throttle, RequestTimeout: f.reqTimeout, Logger: log, Metrics: metrics}
 	rpc := openapi.New(rpcCfg, svc)
 	mux.Handle("/", rpc)
 	h5.New(svc, log, metrics).Register(mux)
-	mux.Handle("GET /metrics", metrics.Handler())
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		io.WriteString(w, "ok\n")
-	})
-	mux.HandleFunc("GET /readyz", readyz(durable, eph))
+	ops.Handle("GET /metrics", metrics.Handler())
+	mux.HandleFunc("GET /healthz", healthz)
 	mux.HandleFunc("GET /.well-known/jwks.json", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "public, max-age=300")
 		w.Write(svc.Keyring().JWKS())
 	})
 	// The no-op endpoint: the HTTP ceiling that benchmarks compare real work against.
-	mux.HandleFunc("/bench/noop", func(w http.ResponseWriter, r *http.Request) {
+	ops.HandleFunc("/bench/noop", func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, http.MaxBytesReader(w, r.Body, 64<<10))
 		w.Header().Set("Content-Type", "application/json;charset=utf-8")
 		w.Header().Set("X-Numauth-Carrier", sb.Name())
@@ -268,6 +296,7 @@ func newServer(ctx context.Context, f serveFlags, log *slog.Logger) (*server, er
 
 	return &server{
 		handler:       mux,
+		ops:           opsHandler,
 		durableKind:   kindOf(f.store, "sqlite", "postgres"),
 		ephemeralKind: kindOf(f.redis, "memory", "redis"),
 		close: func() {
@@ -287,33 +316,75 @@ func kindOf(url, local, remote string) string {
 
 func getenv(k string) string { return strings.TrimSpace(os.Getenv(k)) }
 
-// readyz reports whether both stores answer; a load balancer stops sending
-// traffic to an instance that is not ready, and it recovers by itself.
-func readyz(d store.Durable, e store.Ephemeral) http.HandlerFunc {
+func healthz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	io.WriteString(w, "ok\n")
+}
+
+// readiness answers /readyz: ready when the ephemeral store answers and a
+// durable write succeeds (a store that reads but cannot write, such as one
+// on a full disk, is not ready). While ready the check runs at most once a
+// second (ten times while not), however often /readyz is asked, so the
+// endpoint cannot be used to make the database write.
+type readiness struct {
+	d store.Durable
+	e store.Ephemeral
+
+	mu       sync.Mutex
+	at       time.Time
+	problems []string
+}
+
+func newReadiness(d store.Durable, e store.Ephemeral) *readiness { return &readiness{d: d, e: e} }
+
+func (rd *readiness) check(ctx context.Context) []string {
+	rd.mu.Lock()
+	defer rd.mu.Unlock()
+	// A good answer is reused for a second; a bad one for a tenth, so a
+	// store that came back is seen at once.
+	if age := time.Since(rd.at); age < time.Second && (len(rd.problems) == 0 || age < 100*time.Millisecond) {
+		return rd.problems
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	var problems []string
+	if err := rd.d.ProbeWrite(ctx); err != nil {
+		problems = append(problems, "durable store: "+err.Error())
+	}
+	if err := rd.e.Ping(ctx); err != nil {
+		problems = append(problems, "ephemeral store: "+err.Error())
+	}
+	rd.at, rd.problems = time.Now(), problems
+	return problems
+}
+
+// handler serves /readyz; details decides whether the answer may name the
+// failing store and its error (addresses of the stores are in it).
+func (rd *readiness) handler(details func(*http.Request) bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-		defer cancel()
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		var problems []string
-		if err := d.Ping(ctx); err != nil {
-			problems = append(problems, "durable store: "+err.Error())
+		w.Header().Set("Cache-Control", "no-store")
+		problems := rd.check(r.Context())
+		if len(problems) == 0 {
+			io.WriteString(w, "ready\n")
+			return
 		}
-		if err := e.Ping(ctx); err != nil {
-			problems = append(problems, "ephemeral store: "+err.Error())
-		}
-		if len(problems) > 0 {
-			w.WriteHeader(http.StatusServiceUnavailable)
+		w.WriteHeader(http.StatusServiceUnavailable)
+		if details(r) {
 			io.WriteString(w, "not ready\n"+strings.Join(problems, "\n")+"\n")
 			return
 		}
-		io.WriteString(w, "ready\n")
+		io.WriteString(w, "not ready\n")
 	}
 }
 
+func hasToken(r *http.Request, tok string) bool {
+	return subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), []byte("Bearer "+tok)) == 1
+}
+
 func requireToken(tok string, next http.Handler) http.Handler {
-	want := []byte("Bearer " + tok)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+		if !hasToken(r, tok) {
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusUnauthorized)
 			io.WriteString(w, `{"error":"admin token required (Authorization: Bearer …, from admin.token in the data directory)"}`)

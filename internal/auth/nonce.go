@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/numauth/numauth/internal/limit"
@@ -41,8 +42,10 @@ func (s *Service) Throttle(ctx context.Context, keyID string, perSecond int) err
 	if perSecond <= 0 {
 		return nil
 	}
-	b := limit.Budget{Name: "thr", Limit: perSecond, Window: time.Second}
-	_, err := s.limits.Reserve(ctx, b.For(keyID))
+	// One window per clock second (on the service's clock), as Alibaba's
+	// flow control counts calls per second.
+	b := limit.Budget{Name: "thr", Limit: perSecond, Window: 2 * time.Second}
+	_, err := s.limits.Reserve(ctx, b.For(keyID+":"+strconv.FormatInt(s.cfg.Now().Unix(), 10)))
 	if errors.Is(err, limit.ErrExhausted) {
 		return ErrThrottled
 	}

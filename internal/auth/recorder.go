@@ -29,13 +29,13 @@ var errClosed = errors.New("auth: service is shutting down")
 //
 // A record is written only for a caller who learns the outcome: a caller
 // whose deadline passes while its record still waits in the queue withdraws
-// it (it is never written, and the caller answers ServiceUnavailable); once
-// the writer has taken a record into a transaction, its caller waits for
-// that transaction's outcome, at most recordWriteTimeout, even past its own
-// deadline. So a client told ServiceUnavailable was never billed for it,
-// except where the store itself cannot say whether a commit happened (a
-// connection lost during COMMIT); the spToken's own record id makes even
-// that case answer the one record to a retry.
+// it (it is never written, and the caller answers ServiceUnavailable); a
+// batch the writer has taken is written under the earliest deadline of its
+// callers, who wait for its outcome. So a client told ServiceUnavailable
+// was never billed for it, except where the store itself cannot say whether
+// a commit happened (the deadline or a lost connection during COMMIT); the
+// spToken's own record id makes even that case answer the one record to a
+// retry.
 type recorder struct {
 	d   store.Durable
 	log *slog.Logger
@@ -47,8 +47,9 @@ type recorder struct {
 }
 
 type recordReq struct {
-	v     store.Verification
-	out   chan error
+	v        store.Verification
+	out      chan error
+	deadline time.Time // the caller's; zero: none
 	state *atomic.Int32 // reqQueued, then reqTaken by the writer or reqWithdrawn by the caller
 }
 
@@ -66,6 +67,7 @@ func newRecorder(d store.Durable, log *slog.Logger) *recorder {
 
 func (r *recorder) record(ctx context.Context, v store.Verification) error {
 	req := recordReq{v: v, out: make(chan error, 1), state: new(atomic.Int32)}
+	req.deadline, _ = ctx.Deadline()
 	r.mu.RLock()
 	if r.closed {
 		r.mu.RUnlock()
@@ -85,7 +87,7 @@ func (r *recorder) record(ctx context.Context, v store.Verification) error {
 		if req.state.CompareAndSwap(reqQueued, reqWithdrawn) {
 			return ctx.Err() // never written
 		}
-		return <-req.out // in a transaction: its outcome is the answer
+		return <-req.out // in a transaction bounded by this deadline: its outcome is the answer
 	}
 }
 
@@ -117,14 +119,18 @@ func (r *recorder) loop() {
 			continue
 		}
 		recs = recs[:0]
+		deadline := time.Now().Add(recordWriteTimeout)
 		for _, b := range batch {
 			recs = append(recs, b.v)
+			if !b.deadline.IsZero() && b.deadline.Before(deadline) {
+				deadline = b.deadline
+			}
 		}
-		err := r.write(recs)
-		if err != nil && len(batch) > 1 && !errors.Is(err, store.ErrUnavailable) {
+		err := r.write(recs, deadline)
+		if err != nil && len(batch) > 1 && !errors.Is(err, store.ErrUnavailable) && !errors.Is(err, context.DeadlineExceeded) {
 			// One bad record must not fail its neighbours: write them one by one.
 			for _, b := range batch {
-				b.out <- r.write([]store.Verification{b.v})
+				b.out <- r.write([]store.Verification{b.v}, deadline)
 			}
 			continue
 		}
@@ -134,8 +140,11 @@ func (r *recorder) loop() {
 	}
 }
 
-func (r *recorder) write(recs []store.Verification) error {
-	ctx, cancel := context.WithTimeout(context.Background(), recordWriteTimeout)
+// write writes one batch, bounded by the earliest deadline of its callers:
+// every caller learns the outcome by its own deadline, so nobody is told
+// ServiceUnavailable for a record that is written later.
+func (r *recorder) write(recs []store.Verification, deadline time.Time) error {
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
 	err := r.d.RecordVerifications(ctx, recs)
 	if err != nil {

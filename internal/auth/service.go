@@ -41,7 +41,7 @@ type Config struct {
 	MaskTriesGlobal int
 	// SessionsPerToken bounds the gateway sessions one token pair opens
 	// in its lifetime (default 50); SessionsPerSource the sessions opened
-	// from one address per minute (default 600: one carrier NAT address
+	// from one address per minute (default 3000: one carrier NAT address
 	// serves many phones). Negative: no bound.
 	SessionsPerToken  int
 	SessionsPerSource int
@@ -89,7 +89,7 @@ func (c *Config) defaults() {
 		c.SessionsPerToken = 50
 	}
 	if c.SessionsPerSource == 0 {
-		c.SessionsPerSource = 600
+		c.SessionsPerSource = 3000
 	}
 	if c.CacheTTL == 0 {
 		c.CacheTTL = 5 * time.Second

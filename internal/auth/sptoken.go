@@ -64,10 +64,12 @@ const (
 	stateDone     = 'D'
 	stateReleased = 'R'
 	statePending  = 'P'
-	// leaseGrace is how long a claim outlives its call's deadline: a record
-	// the writer had already taken is written (or fails) within the
-	// recorder's write bound after the caller's deadline.
-	leaseGrace = recordWriteTimeout + time.Second
+	// leaseGrace is how long a claim outlives its call's deadline (the
+	// record write is bounded by that deadline; this is slack for clocks
+	// and scheduling).
+	leaseGrace = time.Second
+	// releaseTimeout bounds giving a failed call's claim back.
+	releaseTimeout = 250 * time.Millisecond
 	// noDeadlineLease bounds a claim whose call has no deadline.
 	noDeadlineLease = 30 * time.Second
 )
@@ -140,6 +142,13 @@ func leaseValue(ctx context.Context) []byte {
 	return strconv.AppendInt([]byte{statePending}, deadline.Add(leaseGrace).UnixMilli(), 10)
 }
 
+// errInFlight: another call holds the token's claim right now: a replay
+// racing the first use, or a client that retried before its first call
+// ended. Either way this call gets no answer (the other one does), so it is
+// TOKEN_INVALID; a claim whose call fails without releasing it frees itself
+// when its lease (that call's deadline plus leaseGrace) ends.
+var errInFlight = fmt.Errorf("%w: the token is being answered by another call", ErrTokenInvalid)
+
 // claimSP moves the token's state from absent, R or an expired P to this
 // call's P, in one guarded swap.
 func (s *Service) claimSP(ctx context.Context, sp token.SP) (*claim, error) {
@@ -159,14 +168,14 @@ func (s *Service) claimSP(ctx context.Context, sp token.SP) (*claim, error) {
 		}
 		if attempt > 0 && old != nil {
 			// Another call took over the same abandoned claim first.
-			return nil, fmt.Errorf("%w: token being answered by another call", ErrTokenInvalid)
+			return nil, errInFlight
 		}
 		switch {
 		case len(prev) > 0 && prev[0] == stateReleased:
 		case len(prev) > 1 && prev[0] == statePending:
 			lease, perr := strconv.ParseInt(string(prev[1:]), 10, 64)
 			if perr == nil && time.Now().UnixMilli() < lease {
-				return nil, fmt.Errorf("%w: token being answered by another call", ErrTokenInvalid)
+				return nil, errInFlight
 			}
 		default: // D, or the plain mark of an older numauth
 			return nil, fmt.Errorf("%w: token already used", ErrTokenInvalid)
@@ -237,7 +246,7 @@ func (s *Service) settle(ctx context.Context, sp token.SP, cl *claim) error {
 // short deadline (the call's may be spent); if it fails, the claim's lease
 // runs out instead.
 func (s *Service) release(sp token.SP, cl *claim) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), releaseTimeout)
 	defer cancel()
 	if _, _, err := s.guardedSwap(ctx, sp.Issued, cl.key, cl.held, []byte{stateReleased}, cl.ttl); err != nil {
 		s.cfg.Logger.Warn("could not release an spToken claim; it frees itself when its lease ends", "err", err)

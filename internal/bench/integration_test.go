@@ -20,7 +20,7 @@ func TestBenchAgainstNumauth(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a numauth process")
 	}
-	in := harness.Start(t, harness.Options{Args: []string{"--sandbox-subscriber", "127.0.0.1=" + phone}})
+	in := harness.Start(t, harness.Options{Args: []string{"--sandbox-subscriber", "127.0.0.1=" + phone, "--sessions-per-source", "-1"}})
 	tok, err := os.ReadFile(filepath.Join(in.DataDir, "admin.token"))
 	if err != nil {
 		t.Fatal(err)

@@ -169,6 +169,11 @@ type Durable interface {
 
 	// Ping reports whether the backend is reachable (ErrUnavailable if not).
 	Ping(ctx context.Context) error
+	// ProbeWrite makes one durable write that changes nothing (the newest
+	// schema version row rewritten with itself) and reports whether it
+	// reached stable storage: readiness must mean that writes succeed, not
+	// only that reads do (a full disk, a read-only replica).
+	ProbeWrite(ctx context.Context) error
 	Close() error
 }
 

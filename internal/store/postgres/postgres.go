@@ -443,6 +443,11 @@ func (s *Store) Ping(ctx context.Context) error {
 	return s.read(ctx, func() error { return s.pool.Ping(ctx) })
 }
 
+// ProbeWrite implements store.Durable.
+func (s *Store) ProbeWrite(ctx context.Context) error {
+	return s.write(ctx, true, `UPDATE schema_migrations SET version = version WHERE version = (SELECT max(version) FROM schema_migrations)`)
+}
+
 // Close closes the pool; later calls fail with store.ErrUnavailable.
 // Close is idempotent.
 func (s *Store) Close() error {

@@ -466,6 +466,11 @@ func (s *Store) Ping(ctx context.Context) error {
 	return mapErr(s.r.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&v))
 }
 
+// ProbeWrite implements store.Durable.
+func (s *Store) ProbeWrite(ctx context.Context) error {
+	return s.exec(ctx, true, `UPDATE schema_migrations SET version = version WHERE version = (SELECT max(version) FROM schema_migrations)`)
+}
+
 // Close closes the database; later calls fail with store.ErrUnavailable.
 // Close is idempotent.
 func (s *Store) Close() error {

@@ -122,6 +122,7 @@ func accessKey(id string, at time.Time) store.AccessKey {
 
 func testPing(t *testing.T, s store.Durable) {
 	must(t, s.Ping(ctxFor(t)), "Ping")
+	must(t, s.ProbeWrite(ctxFor(t)), "ProbeWrite")
 }
 
 func testAccessKeyCreateGet(t *testing.T, s store.Durable) {
@@ -603,6 +604,7 @@ func testDurableClosed(t *testing.T, s store.Durable) {
 	must(t, s.CreateAccessKey(ctx, accessKey("k", base)), "CreateAccessKey")
 	must(t, s.Close(), "Close")
 	mustIs(t, s.Ping(ctx), store.ErrUnavailable, "Ping after Close")
+	mustIs(t, s.ProbeWrite(ctx), store.ErrUnavailable, "ProbeWrite after Close")
 	_, err := s.GetAccessKey(ctx, "k")
 	mustIs(t, err, store.ErrUnavailable, "GetAccessKey after Close")
 	mustIs(t, s.RecordVerifications(ctx, []store.Verification{verification("v", base)}), store.ErrUnavailable, "RecordVerifications after Close")
