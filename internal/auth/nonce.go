@@ -19,9 +19,12 @@ import (
 // It returns ErrNonceUsed for a replay and ErrSignedBeforeEpoch for a
 // request signed before the current epoch.
 func (s *Service) ConsumeNonce(ctx context.Context, scope, nonce string, signedAt time.Time, ttl time.Duration) error {
-	// The epoch check allows a second of clock difference between the
-	// signer and the instance that wrote the marker.
-	issued := signedAt.Add(time.Second).UnixMilli()
+	// Signed timestamps have one-second resolution: a request counts as
+	// signed at the end of its second, so one signed in the second the
+	// epoch began is accepted (no request can have been seen in the part
+	// of that second before it: the store was away then) and every earlier
+	// one is refused.
+	issued := signedAt.Truncate(time.Second).Add(time.Second - time.Millisecond).UnixMilli()
 	_, fresh, err := s.guardedSwap(ctx, issued, kNonce+scope+":"+nonce, nil, []byte{1}, ttl)
 	if errors.Is(err, errBeforeEpoch) {
 		return fmt.Errorf("%w: %w", ErrSignedBeforeEpoch, err)

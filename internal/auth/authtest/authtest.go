@@ -34,6 +34,8 @@ type Options struct {
 	// WrapDurable, if set, wraps the durable store the service uses (the
 	// Stack's Durable stays the real one, for the test to read).
 	WrapDurable func(store.Durable) store.Durable
+	// WrapEphemeral, likewise, wraps the ephemeral store (to make it forget).
+	WrapEphemeral func(store.Ephemeral) store.Ephemeral
 }
 
 // Stack is a running service and what it runs on. Everything is closed
@@ -79,7 +81,11 @@ func New(t testing.TB, o Options) *Stack {
 	if o.WrapDurable != nil {
 		sd = o.WrapDurable(d)
 	}
-	svc, err := auth.New(ctx, cfg, sd, eph, box)
+	var se store.Ephemeral = eph
+	if o.WrapEphemeral != nil {
+		se = o.WrapEphemeral(eph)
+	}
+	svc, err := auth.New(ctx, cfg, sd, se, box)
 	if err != nil {
 		t.Fatal(err)
 	}
