@@ -167,18 +167,38 @@ func TestWithdrawnRecordIsNeverWritten(t *testing.T) {
 	if !errors.Is(err, auth.ErrUnavailable) {
 		t.Fatalf("verification whose record waited past its deadline: %v, want ErrUnavailable", err)
 	}
+	// A live call queued behind the withdrawn record shares its batch: the
+	// withdrawn record must not take part (nor its passed deadline bound
+	// the neighbour's write).
+	neighbour := e.verifyToken(t)
+	var nres auth.VerifyResult
+	var nerr error
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		nres, nerr = e.svc.VerifyPhoneWithToken(context.Background(), e.caller, neighbour, phone)
+	}()
+	time.Sleep(300 * time.Millisecond) // let it reach the queue (ordering only; no assertion on time)
 	close(release)
 	wg.Wait()
 	fd.set(nil)
-	if n := e.records(t, "verify"); n.Pass != 1 {
-		t.Fatalf("records: %+v, want only the blocker's PASS (the withdrawn one was written)", n)
+	if nerr != nil || nres.Result != carrier.Pass {
+		t.Fatalf("the call queued with the withdrawn record: %+v, %v", nres, nerr)
+	}
+	// One more verification: the writer takes records in order, so once
+	// this one is written, the withdrawn one would have been too.
+	if r, err := e.svc.VerifyPhoneWithToken(context.Background(), e.caller, e.verifyToken(t), phone); err != nil || r.Result != carrier.Pass {
+		t.Fatalf("verification after the store came back: %+v, %v", r, err)
+	}
+	if n := e.records(t, "verify"); n.Pass != 3 {
+		t.Fatalf("records: %+v, want the blocker's, the neighbour's and the last one's PASS only (the withdrawn one was written)", n)
 	}
 	r, err := e.svc.VerifyPhoneWithToken(context.Background(), e.caller, victim, phone)
 	if err != nil || r.Result != carrier.Pass {
 		t.Fatalf("retry of the withdrawn verification: %+v, %v", r, err)
 	}
-	if n := e.records(t, "verify"); n.Pass != 2 {
-		t.Fatalf("records after the retry: %+v, want 2 PASS", n)
+	if n := e.records(t, "verify"); n.Pass != 4 {
+		t.Fatalf("records after the retry: %+v, want 4 PASS", n)
 	}
 }
 
