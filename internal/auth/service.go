@@ -1,7 +1,3 @@
-// Package auth holds numauth's rules: schemes, auth tokens, the carrier leg,
-// verification and login, as plain Go methods over the store, token and
-// carrier interfaces. It knows nothing of HTTP; internal/openapi and
-// internal/h5 are its protocol front ends.
 package auth
 
 import (

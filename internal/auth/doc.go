@@ -1,0 +1,35 @@
+// Package auth holds numauth's rules: schemes, auth tokens, the carrier leg,
+// verification and login, as plain Go methods over the store, token, limit
+// and carrier interfaces. It knows nothing of HTTP; internal/openapi and
+// internal/h5 are its protocol front ends. One file per flow:
+//
+//	session.go  the gateway session (check)
+//	verify.go   local-number verification (verify-token, VerifyPhoneWithToken)
+//	login.go    one-click login (login-mask, login-token, GetPhoneWithToken)
+//	sptoken.go  minting spTokens and their exactly-once outcome
+//	nonce.go    signature nonces and per-key throttling
+//
+// # The H5 flows
+//
+//	GetAuthToken ─▶ check ─▶ session ─┬─ verify-token ─▶ spToken(verify) ─▶ VerifyPhoneWithToken
+//	                                  └─ login-mask ─▶ session+line ─▶ login-token ─▶ spToken(login) ─▶ GetPhoneWithToken
+//
+// check spends a unit of the token pair's and the address's session
+// budgets. login-token reserves a unit of the number's wrong-mask budgets
+// (per account, and across accounts) before the carrier checks the digits;
+// a correct mask gives it back, and the wrong mask that spends a budget
+// ends the session. A session and its spTokens die with their scheme.
+//
+// # An spToken's outcome
+//
+//	absent ──claim──▶ P<lease> ──answered──▶ D    (every later use: TOKEN_INVALID)
+//	                     │  ▲
+//	              failed │  │ retry (takes over R, or a P whose lease ended;
+//	                     ▼  │        answers the recorded record if there is one)
+//	                     R ─┘
+//
+// Every arrow is one Swap in the ephemeral store, guarded by the epoch
+// marker: after the store loses its data no arrow can be taken for a token
+// issued before the loss. The record of an answer has an id derived from
+// the token, so one token never yields two records.
+package auth
