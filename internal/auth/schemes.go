@@ -151,20 +151,28 @@ func (s *Service) CreateScheme(ctx context.Context, c Caller, in SchemeInput) (s
 		}
 		sc.Origin, sc.URL = origin, u
 	}
-	existing, err := s.schemes(ctx, c.AccountID, true)
-	if err != nil {
-		return store.Scheme{}, err
-	}
-	for _, e := range existing {
-		if e.Name == sc.Name {
-			return store.Scheme{}, fmt.Errorf("%w: %q is scheme %s", ErrSchemeConflict, sc.Name, e.Code)
-		}
-	}
-	if err := s.durable.CreateScheme(ctx, sc); err != nil {
+	// The durable store holds names unique per account, atomically: of
+	// concurrent creations of one name exactly one succeeds.
+	if err := s.durable.CreateScheme(ctx, sc); errors.Is(err, store.ErrNameConflict) {
+		return store.Scheme{}, s.nameTaken(ctx, sc)
+	} else if err != nil {
 		return store.Scheme{}, storeErr("create scheme", err)
 	}
 	s.schemeCache.drop(c.AccountID)
 	return sc, nil
+}
+
+// nameTaken is the ErrSchemeConflict for sc's name, naming the scheme that
+// holds it when it can be read.
+func (s *Service) nameTaken(ctx context.Context, sc store.Scheme) error {
+	if all, err := s.schemes(ctx, sc.AccountID, true); err == nil {
+		for _, e := range all {
+			if e.Name == sc.Name {
+				return fmt.Errorf("%w: %q is scheme %s", ErrSchemeConflict, sc.Name, e.Code)
+			}
+		}
+	}
+	return fmt.Errorf("%w: the account has a scheme named %q", ErrSchemeConflict, sc.Name)
 }
 
 // newSchemeCode returns a code shaped like Alibaba's: "FC" and 15 digits.

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -169,6 +170,29 @@ func TestSignatureFailures(t *testing.T) {
 	}
 	if st, code := send(sign.SignV1("GET", act("GetAuthToken"), keyID, keySec, f.now, "s9")); st != 400 || code != "InvalidAccessKeyId.Inactive" {
 		t.Fatalf("disabled key = %d %s", st, code)
+	}
+}
+
+// TestSchemeNameConflict: the losers of concurrent CreateVerifyScheme calls
+// with one name get the documented business code.
+func TestSchemeNameConflict(t *testing.T) {
+	f := newFixture(t)
+	const n = 20
+	codes := make([]string, n)
+	var wg sync.WaitGroup
+	for i := range codes {
+		wg.Go(func() {
+			_, b := f.call(t, act("CreateVerifyScheme", "SchemeName", "same", "AppName", "a", "OsType", "Android"), f.now, "c"+strconv.Itoa(i))
+			codes[i], _ = b["Code"].(string)
+		})
+	}
+	wg.Wait()
+	count := map[string]int{}
+	for _, c := range codes {
+		count[c]++
+	}
+	if count["OK"] != 1 || count["isv.VERIFY_SCHEME_CONFLICT"] != n-1 {
+		t.Fatalf("codes of %d concurrent creations of one name = %v, want 1 OK and the rest isv.VERIFY_SCHEME_CONFLICT", n, count)
 	}
 }
 

@@ -333,11 +333,18 @@ func scanScheme(r scanner) (store.Scheme, error) {
 	return c, err
 }
 
-// CreateScheme implements store.Durable.
+// CreateScheme implements store.Durable. The unique index on (account_id,
+// name) makes a taken name ErrNameConflict.
 func (s *Store) CreateScheme(ctx context.Context, c store.Scheme) error {
-	return s.exec(ctx, false, `INSERT INTO schemes (`+schemeCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+	err := s.exec(ctx, false, `INSERT INTO schemes (`+schemeCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		c.Code, c.AccountID, c.Name, c.AppName, c.OsType, c.Origin, c.URL, c.PackName, c.PackSign,
 		c.BundleID, c.SmsSignName, c.IPWhiteList, c.Email, micros(c.CreatedAt))
+	// SQLite names the index's columns: "UNIQUE constraint failed: schemes.account_id, schemes.name".
+	var se *sqlite.Error
+	if errors.As(err, &se) && strings.Contains(se.Error(), "schemes.name") {
+		return fmt.Errorf("%w: %w", store.ErrNameConflict, se)
+	}
+	return err
 }
 
 // GetScheme implements store.Durable.

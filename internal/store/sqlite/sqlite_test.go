@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/numauth/numauth/internal/store"
+	"github.com/numauth/numauth/internal/store/migrations"
 	"github.com/numauth/numauth/internal/store/storetest"
 )
 
@@ -77,9 +78,13 @@ func TestReopenKeepsDataAndSchema(t *testing.T) {
 	if _, err := s.GetAccessKey(ctx, "k"); err != nil {
 		t.Fatalf("after reopen: %v", err)
 	}
+	ms, err := migrations.Load(migrationFS, "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
 	var n int
-	if err := s.r.QueryRow(`SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil || n != 1 {
-		t.Fatalf("schema_migrations rows = %d, %v; want 1", n, err)
+	if err := s.r.QueryRow(`SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil || n != len(ms) {
+		t.Fatalf("schema_migrations rows = %d, %v; want %d (one per migration, each applied once)", n, err, len(ms))
 	}
 }
 
@@ -233,4 +238,22 @@ func TestFileModes(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestSchemeNameMigration(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "numauth.db")
+	s, err := Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	storetest.RunSchemeNameMigration(t, s, func() error {
+		_, err := s.w.Exec(`DROP INDEX schemes_account_name; DELETE FROM schema_migrations WHERE version >= 2`)
+		return err
+	}, func() store.Durable {
+		s, err := Open(context.Background(), path)
+		if err != nil {
+			t.Fatalf("reopen: %v", err)
+		}
+		return s
+	})
 }
