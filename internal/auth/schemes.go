@@ -8,7 +8,6 @@ import (
 	"math/big"
 	"net/url"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/golang-jwt/jwt/v5"
 
@@ -99,14 +98,22 @@ func urlAllowed(registered, u string) bool {
 	return strings.HasSuffix(registered, "/") || u[len(registered)] == '/'
 }
 
-func checkText(name, v string, max int, required bool) error {
-	if required && strings.TrimSpace(v) == "" {
-		return fmt.Errorf("%w: %s is required", ErrInvalidParameters, name)
+// textField is one of a scheme's free-text fields: its parameter name, the
+// value, its limit in characters and whether it is required.
+type textField struct {
+	name string
+	v    *string
+	max  int
+	req  bool
+}
+
+func (in *SchemeInput) textFields() []textField {
+	return []textField{
+		{"SchemeName", &in.Name, 128, true}, {"AppName", &in.AppName, 128, false},
+		{"PackName", &in.PackName, 256, false}, {"PackSign", &in.PackSign, 256, false},
+		{"BundleId", &in.BundleID, 256, false}, {"SmsSignName", &in.SmsSignName, 64, false},
+		{"IpWhiteList", &in.IPWhiteList, 1024, false}, {"Email", &in.Email, 256, false},
 	}
-	if len(v) > max || !utf8.ValidString(v) || strings.ContainsAny(v, "\x00\r\n") {
-		return fmt.Errorf("%w: %s must be at most %d characters of text", ErrInvalidParameters, name, max)
-	}
-	return nil
 }
 
 // CreateScheme registers a scheme for the caller's account.
@@ -115,22 +122,15 @@ func (s *Service) CreateScheme(ctx context.Context, c Caller, in SchemeInput) (s
 	if !ok {
 		return store.Scheme{}, fmt.Errorf("%w: OsType must be iOS, Android or H5", ErrInvalidParameters)
 	}
-	for _, f := range []struct {
-		name, v string
-		max     int
-		req     bool
-	}{
-		{"SchemeName", in.Name, 128, true}, {"AppName", in.AppName, 128, false},
-		{"PackName", in.PackName, 256, false}, {"PackSign", in.PackSign, 256, false},
-		{"BundleId", in.BundleID, 256, false}, {"SmsSignName", in.SmsSignName, 64, false},
-		{"IpWhiteList", in.IPWhiteList, 1024, false}, {"Email", in.Email, 256, false},
-	} {
-		if err := checkText(f.name, f.v, f.max, f.req); err != nil {
+	for _, f := range in.textFields() {
+		v, err := cleanText(f.name, *f.v, f.max, f.req)
+		if err != nil {
 			return store.Scheme{}, err
 		}
+		*f.v = v
 	}
 	sc := store.Scheme{
-		Code: newSchemeCode(), AccountID: c.AccountID, Name: strings.TrimSpace(in.Name), AppName: in.AppName,
+		Code: newSchemeCode(), AccountID: c.AccountID, Name: in.Name, AppName: in.AppName,
 		OsType: os, PackName: in.PackName, PackSign: in.PackSign, BundleID: in.BundleID,
 		SmsSignName: in.SmsSignName, IPWhiteList: in.IPWhiteList, Email: in.Email, CreatedAt: s.cfg.Now().UTC(),
 	}
