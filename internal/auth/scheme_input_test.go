@@ -5,8 +5,11 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/numauth/numauth/internal/auth"
+	"github.com/numauth/numauth/internal/carrier"
+	"github.com/numauth/numauth/internal/store"
 )
 
 // TestSchemeText: free-text scheme fields refuse control and bidi
@@ -69,5 +72,64 @@ func TestSchemeText(t *testing.T) {
 				t.Fatalf("stored name = %+q, %v, want %+q", got.Name, err, tt.name2)
 			}
 		})
+	}
+}
+
+// TestOriginIDNA: an internationalised host is stored and matched in its
+// ASCII (punycode) form, whichever form the scheme and the request use.
+func TestOriginIDNA(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	unicodeStored, err := e.svc.CreateScheme(ctx, e.caller, auth.SchemeInput{Name: "bücher", OsType: "H5",
+		Origin: "https://Bücher.example", URL: "https://bücher.example/login"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if unicodeStored.Origin != "https://xn--bcher-kva.example" || unicodeStored.URL != "https://xn--bcher-kva.example/login" {
+		t.Fatalf("stored %s %s, want the punycode host", unicodeStored.Origin, unicodeStored.URL)
+	}
+	punyStored, err := e.svc.CreateScheme(ctx, e.caller, auth.SchemeInput{Name: "münchen", OsType: "H5",
+		Origin: "https://XN--MNCHEN-3YA.example", URL: "https://xn--mnchen-3ya.example/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A scheme an older numauth stored with its Unicode host still matches.
+	legacy := store.Scheme{Code: "FC100000000000001", AccountID: e.caller.AccountID, Name: "legacy", OsType: auth.OsH5,
+		Origin: "https://例え.テスト", URL: "https://例え.テスト/", CreatedAt: time.Now().UTC()}
+	if err := e.durable.CreateScheme(ctx, legacy); err != nil {
+		t.Fatal(err)
+	}
+
+	tests := []struct {
+		name          string
+		scheme        string
+		origin, url   string // GetAuthToken's
+		gatewayOrigin string // the Origin header the page's browser sends
+	}{
+		{"Unicode stored, punycode sent", unicodeStored.Code, "https://xn--bcher-kva.example", "https://xn--bcher-kva.example/login", "https://xn--bcher-kva.example"},
+		{"Unicode stored, Unicode sent", unicodeStored.Code, "https://bücher.example", "https://BÜCHER.example/login/x", "https://bücher.example"},
+		{"punycode stored, Unicode sent", punyStored.Code, "https://münchen.example", "https://münchen.example/", "https://xn--mnchen-3ya.example"},
+		{"punycode stored, Unicode Origin at the gateway", punyStored.Code, "https://xn--mnchen-3ya.example", "https://xn--mnchen-3ya.example/a", "https://MÜNCHEN.example"},
+		{"stored by an older numauth in Unicode", legacy.Code, "https://xn--r8jz45g.xn--zckzah", "https://xn--r8jz45g.xn--zckzah/", "https://xn--r8jz45g.xn--zckzah"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ti, err := e.svc.GetAuthToken(ctx, e.caller, auth.GetAuthTokenInput{URL: tt.url, Origin: tt.origin})
+			if err != nil || ti.Scheme != tt.scheme {
+				t.Fatalf("GetAuthToken = %+v, %v, want scheme %s", ti, err, tt.scheme)
+			}
+			if _, err := e.svc.CheckH5(ctx, auth.H5Check{AccessToken: ti.AccessToken, JwtToken: ti.JwtToken,
+				Origin: tt.gatewayOrigin, Kind: carrier.KindVerify}); err != nil {
+				t.Fatalf("CheckH5 with Origin %s: %v", tt.gatewayOrigin, err)
+			}
+		})
+	}
+	for _, bad := range []string{"https://a\u200db.example", "https://\u0661a.example", "https://a..例.example", "https://-a.例"} {
+		if _, err := e.svc.CreateScheme(ctx, e.caller, auth.SchemeInput{Name: "bad " + bad, OsType: "H5", Origin: bad, URL: bad + "/"}); !errors.Is(err, auth.ErrInvalidParameters) {
+			t.Errorf("CreateScheme with Origin %q = %v, want ErrInvalidParameters", bad, err)
+		}
+		if _, err := auth.NormalizeOrigin(bad); err == nil {
+			t.Errorf("NormalizeOrigin(%q) accepted a host IDNA refuses", bad)
+		}
 	}
 }

@@ -8,8 +8,10 @@ import (
 	"math/big"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/golang-jwt/jwt/v5"
+	"golang.org/x/net/idna"
 
 	"github.com/numauth/numauth/internal/store"
 	"github.com/numauth/numauth/internal/token"
@@ -45,18 +47,23 @@ func NormalizeOsType(s string) (string, bool) {
 }
 
 // NormalizeOrigin returns scheme://host[:port] in lower case with default
-// ports dropped, or an error for anything that is not an http(s) origin.
+// ports dropped and an internationalised host name in its ASCII form
+// (punycode, as browsers send it in Origin), or an error for anything that
+// is not an http(s) origin.
 func NormalizeOrigin(s string) (string, error) {
 	u, err := url.Parse(strings.TrimSpace(s))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
 		(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
 		return "", fmt.Errorf("%w: Origin must be an http(s) origin like https://www.example.com", ErrInvalidParameters)
 	}
-	return canonicalOrigin(u), nil
+	return canonicalOrigin(u)
 }
 
-func canonicalOrigin(u *url.URL) string {
-	host := strings.ToLower(u.Hostname())
+func canonicalOrigin(u *url.URL) (string, error) {
+	host, err := asciiHost(u.Hostname())
+	if err != nil {
+		return "", err
+	}
 	port := u.Port()
 	if (u.Scheme == "http" && port == "80") || (u.Scheme == "https" && port == "443") {
 		port = ""
@@ -67,7 +74,36 @@ func canonicalOrigin(u *url.URL) string {
 	if port != "" {
 		host += ":" + port
 	}
-	return strings.ToLower(u.Scheme) + "://" + host
+	return strings.ToLower(u.Scheme) + "://" + host, nil
+}
+
+// hostIDNA converts internationalised host names as browsers do before they
+// send Origin: UTS #46 mapping (case folding, full-width forms, the
+// ideographic full stop), non-transitional, the IDNA 2008 label rules and
+// the bidi rule; and it refuses empty labels and over-long names.
+var hostIDNA = idna.New(idna.MapForLookup(), idna.BidiRule(), idna.VerifyDNSLength(true))
+
+// asciiHost returns host in lower case, a name with non-ASCII characters
+// converted to ASCII by hostIDNA: "Bücher.example" is
+// "xn--bcher-kva.example". A name that IDNA refuses is an error.
+func asciiHost(host string) (string, error) {
+	if isASCII(host) {
+		return strings.ToLower(host), nil
+	}
+	a, err := hostIDNA.ToASCII(host)
+	if err != nil {
+		return "", fmt.Errorf("%w: host %q is not a valid internationalised domain name", ErrInvalidParameters, host)
+	}
+	return a, nil
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // normalizeURL returns the page URL without query and fragment, its origin
@@ -77,12 +113,26 @@ func normalizeURL(s string) (full, origin string, err error) {
 	if perr != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
 		return "", "", fmt.Errorf("%w: Url must be an http(s) URL like https://www.example.com/login", ErrInvalidParameters)
 	}
-	origin = canonicalOrigin(u)
+	if origin, err = canonicalOrigin(u); err != nil {
+		return "", "", err
+	}
 	path := u.EscapedPath()
 	if path == "" {
 		path = "/"
 	}
 	return origin + path, origin, nil
+}
+
+// pageAllowed reports whether the page at origin and u (both normalized)
+// is the H5 scheme sc's. A scheme stored before hosts were normalized to
+// ASCII may hold a Unicode host; it is normalized here, so it matches too.
+func pageAllowed(sc *store.Scheme, origin, u string) bool {
+	so, su := sc.Origin, sc.URL
+	if !isASCII(so) || !isASCII(su) {
+		so, _ = NormalizeOrigin(so)
+		su, _, _ = normalizeURL(su)
+	}
+	return so != "" && so == origin && urlAllowed(su, u)
 }
 
 // urlAllowed reports whether page URL u (normalized) is within the scheme's
@@ -277,7 +327,7 @@ func (s *Service) GetAuthToken(ctx context.Context, c Caller, in GetAuthTokenInp
 		if sc.OsType != OsH5 || (in.SceneCode != "" && sc.Code != in.SceneCode) {
 			continue
 		}
-		if sc.Origin == origin && urlAllowed(sc.URL, u) {
+		if pageAllowed(sc, origin, u) {
 			if match != nil {
 				return TokenInfo{}, fmt.Errorf("%w: several H5 schemes match Origin and Url; pass SceneCode", ErrSceneQueryFail)
 			}
