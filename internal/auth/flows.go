@@ -344,6 +344,9 @@ func (s *Service) openSP(ctx context.Context, c Caller, spToken string, kind car
 	if sp.Adapter != s.cfg.Carrier.Name() {
 		return token.SP{}, fmt.Errorf("%w: token of carrier adapter %q", ErrTokenInvalid, sp.Adapter)
 	}
+	if err := s.checkSource(ctx, c, sp.Scheme); err != nil {
+		return token.SP{}, err
+	}
 	if check != nil {
 		if err := check(sp); err != nil {
 			return token.SP{}, err

@@ -3,6 +3,7 @@ package auth_test
 import (
 	"context"
 	"errors"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/numauth/numauth/internal/auth"
 	"github.com/numauth/numauth/internal/carrier"
 	"github.com/numauth/numauth/internal/store"
+	"github.com/numauth/numauth/internal/token"
 )
 
 // TestSchemeText: free-text scheme fields refuse control and bidi
@@ -131,5 +133,111 @@ func TestOriginIDNA(t *testing.T) {
 		if _, err := auth.NormalizeOrigin(bad); err == nil {
 			t.Errorf("NormalizeOrigin(%q) accepted a host IDNA refuses", bad)
 		}
+	}
+}
+
+// TestIPWhiteList: a scheme's IpWhiteList is parsed at creation and
+// restricts the calls that mint and redeem its tokens to those addresses.
+func TestIPWhiteList(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	const ipOrigin, ipURL = "https://ip.example.com", "https://ip.example.com/login"
+	for _, bad := range []string{"10.0.0.*", "example.com", "10.0.0.0/33", "10.0.0.1:80", "10.0.0.1\n\x1b[31m", strings.Repeat("10.0.0.1,", 114)} {
+		if _, err := e.svc.CreateScheme(ctx, e.caller, auth.SchemeInput{Name: "bad list", OsType: "Android", IPWhiteList: bad}); !errors.Is(err, auth.ErrInvalidParameters) {
+			t.Errorf("IpWhiteList %q: %v, want ErrInvalidParameters", bad, err)
+		}
+	}
+	// An older numauth stored lists unchecked (before the first CreateScheme
+	// below, which refreshes the scheme cache).
+	garbled := store.Scheme{Code: "FC100000000000002", AccountID: e.caller.AccountID, Name: "garbled", OsType: auth.OsH5,
+		Origin: "https://garbled.example.com", URL: "https://garbled.example.com/", IPWhiteList: "office", CreatedAt: time.Now().UTC()}
+	if err := e.durable.CreateScheme(ctx, garbled); err != nil {
+		t.Fatal(err)
+	}
+	sc, err := e.svc.CreateScheme(ctx, e.caller, auth.SchemeInput{Name: "ip", OsType: "H5", Origin: ipOrigin, URL: ipURL,
+		IPWhiteList: "198.51.100.0/24\n2001:db8::7\r\n192.0.2.7/32"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sc.IPWhiteList != "198.51.100.0/24,2001:db8::7,192.0.2.7" {
+		t.Fatalf("stored IpWhiteList %q, want the canonical list", sc.IPWhiteList)
+	}
+	from := func(ip string) auth.Caller {
+		c := e.caller
+		if ip != "" {
+			c.SourceIP = netip.MustParseAddr(ip)
+		}
+		return c
+	}
+	allowed, refused := from("198.51.100.9"), from("203.0.113.1")
+	mint := func(c auth.Caller, biz token.Biz) (auth.TokenInfo, error) {
+		return e.svc.GetAuthToken(ctx, c, auth.GetAuthTokenInput{URL: ipURL, Origin: ipOrigin, SceneCode: sc.Code, Biz: biz})
+	}
+	for _, tt := range []struct {
+		name string
+		c    auth.Caller
+		want error
+	}{
+		{"in a listed prefix", allowed, nil},
+		{"a listed address", from("192.0.2.7"), nil},
+		{"IPv6", from("2001:db8::7"), nil},
+		{"IPv4-mapped", from("::ffff:198.51.100.1"), nil},
+		{"not listed", refused, auth.ErrSourceNotAllowed},
+		{"next to a listed address", from("192.0.2.8"), auth.ErrSourceNotAllowed},
+		{"unknown address", from(""), auth.ErrSourceNotAllowed},
+	} {
+		t.Run("GetAuthToken "+tt.name, func(t *testing.T) {
+			if _, err := mint(tt.c, token.BizAny); !errors.Is(err, tt.want) {
+				t.Fatalf("GetAuthToken = %v, want %v", err, tt.want)
+			}
+		})
+	}
+	// A scheme without a list allows every address.
+	if _, err := e.svc.GetAuthToken(ctx, refused, auth.GetAuthTokenInput{URL: pageURL, Origin: origin}); err != nil {
+		t.Fatalf("GetAuthToken for a scheme without IpWhiteList from %s: %v", refused.SourceIP, err)
+	}
+
+	session := func(kind carrier.Kind, biz token.Biz) string {
+		t.Helper()
+		ti, err := mint(allowed, biz)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := e.svc.CheckH5(ctx, auth.H5Check{AccessToken: ti.AccessToken, JwtToken: ti.JwtToken, Origin: ipOrigin, Kind: kind})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.ID
+	}
+	// Verification: refused from outside, and the refusal does not spend the token.
+	res, err := e.svc.H5VerifyToken(ctx, session(carrier.KindVerify, token.BizVerify), ipOrigin, carrier.FrontRequest{Source: lineAddr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.VerifyPhoneWithToken(ctx, refused, res.SPToken, phone); !errors.Is(err, auth.ErrSourceNotAllowed) {
+		t.Fatalf("VerifyPhoneWithToken from %s: %v, want ErrSourceNotAllowed", refused.SourceIP, err)
+	}
+	if v, err := e.svc.VerifyPhoneWithToken(ctx, allowed, res.SPToken, phone); err != nil || v.Result != carrier.Pass {
+		t.Fatalf("VerifyPhoneWithToken from %s after a refusal = %+v, %v, want PASS", allowed.SourceIP, v, err)
+	}
+	// Login: the same for GetPhoneWithToken.
+	sid := session(carrier.KindLogin, token.BizLogin)
+	if _, err := e.svc.H5LoginMask(ctx, sid, ipOrigin, carrier.FrontRequest{Source: lineAddr}); err != nil {
+		t.Fatal(err)
+	}
+	lt, err := e.svc.H5LoginToken(ctx, sid, ipOrigin, phone[3:7])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.GetPhoneWithToken(ctx, refused, lt.SPToken); !errors.Is(err, auth.ErrSourceNotAllowed) {
+		t.Fatalf("GetPhoneWithToken from %s: %v, want ErrSourceNotAllowed", refused.SourceIP, err)
+	}
+	if got, err := e.svc.GetPhoneWithToken(ctx, allowed, lt.SPToken); err != nil || got != phone {
+		t.Fatalf("GetPhoneWithToken from %s after a refusal = %q, %v", allowed.SourceIP, got, err)
+	}
+
+	// A list stored by an older numauth that cannot be read allows nobody.
+	if _, err := e.svc.GetAuthToken(ctx, allowed, auth.GetAuthTokenInput{URL: garbled.URL, Origin: garbled.Origin}); !errors.Is(err, auth.ErrSourceNotAllowed) {
+		t.Fatalf("GetAuthToken for a scheme with an unreadable IpWhiteList: %v, want ErrSourceNotAllowed", err)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"golang.org/x/net/idna"
 
+	"github.com/numauth/numauth/internal/ipset"
 	"github.com/numauth/numauth/internal/store"
 	"github.com/numauth/numauth/internal/token"
 )
@@ -162,9 +163,12 @@ func (in *SchemeInput) textFields() []textField {
 		{"SchemeName", &in.Name, 128, true}, {"AppName", &in.AppName, 128, false},
 		{"PackName", &in.PackName, 256, false}, {"PackSign", &in.PackSign, 256, false},
 		{"BundleId", &in.BundleID, 256, false}, {"SmsSignName", &in.SmsSignName, 64, false},
-		{"IpWhiteList", &in.IPWhiteList, 1024, false}, {"Email", &in.Email, 256, false},
+		{"Email", &in.Email, 256, false},
 	}
 }
+
+// maxIPWhiteList bounds IpWhiteList, in bytes (it is ASCII).
+const maxIPWhiteList = 1024
 
 // CreateScheme registers a scheme for the caller's account.
 func (s *Service) CreateScheme(ctx context.Context, c Caller, in SchemeInput) (store.Scheme, error) {
@@ -179,10 +183,17 @@ func (s *Service) CreateScheme(ctx context.Context, c Caller, in SchemeInput) (s
 		}
 		*f.v = v
 	}
+	if len(in.IPWhiteList) > maxIPWhiteList {
+		return store.Scheme{}, fmt.Errorf("%w: IpWhiteList is longer than %d characters", ErrInvalidParameters, maxIPWhiteList)
+	}
+	allow, err := ipset.Parse(in.IPWhiteList)
+	if err != nil {
+		return store.Scheme{}, fmt.Errorf("%w: IpWhiteList: %w", ErrInvalidParameters, err)
+	}
 	sc := store.Scheme{
 		Code: newSchemeCode(), AccountID: c.AccountID, Name: in.Name, AppName: in.AppName,
 		OsType: os, PackName: in.PackName, PackSign: in.PackSign, BundleID: in.BundleID,
-		SmsSignName: in.SmsSignName, IPWhiteList: in.IPWhiteList, Email: in.Email, CreatedAt: s.cfg.Now().UTC(),
+		SmsSignName: in.SmsSignName, IPWhiteList: allow.String(), Email: in.Email, CreatedAt: s.cfg.Now().UTC(),
 	}
 	if os == OsH5 {
 		if in.Origin == "" || in.URL == "" {
@@ -339,6 +350,9 @@ func (s *Service) GetAuthToken(ctx context.Context, c Caller, in GetAuthTokenInp
 			return TokenInfo{}, fmt.Errorf("%w: scheme %s does not exist or does not allow this Origin and Url", ErrSceneQueryFail, in.SceneCode)
 		}
 		return TokenInfo{}, fmt.Errorf("%w: no H5 scheme allows this Origin and Url", ErrSceneQueryFail)
+	}
+	if err := sourceAllowed(c, match); err != nil {
+		return TokenInfo{}, err
 	}
 	now := s.cfg.Now()
 	id, jwtExpires := token.NewID(), now.Add(s.cfg.JwtTokenTTL)
