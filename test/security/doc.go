@@ -15,7 +15,8 @@
 //
 // env_test.go holds the helpers every test here uses: forEachBackend,
 // startServer, signed RPC calls (server.call, server.callFrom) and gateway
-// calls with an Origin (server.gateway).
+// calls with an Origin (server.gateway); the fresh PostgreSQL database and
+// Redis prefix come from test/harness (FreshDatabase, FreshRedisPrefix).
 //
 // The package has no code of its own; everything is in its tests.
 package security

@@ -10,15 +10,10 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
-	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/numauth/numauth/internal/rpcclient"
 	"github.com/numauth/numauth/test/harness"
@@ -65,7 +60,9 @@ func (s stores) args() []string {
 var (
 	local    = backend{name: "sqlite+memory", stores: func(*testing.T) stores { return stores{} }}
 	scaleOut = backend{name: "postgres+redis", stores: func(t *testing.T) stores {
-		return stores{postgresDSN: freshDatabase(t), redisURL: redisURL(t), redisPrefix: freshRedisPrefix(t)}
+		dsn := harness.FreshDatabase(t, "numauth_security")
+		u := harness.RedisURL(t, "NUMAUTH_TEST_SECURITY_REDIS", "redis://127.0.0.1:6379/12")
+		return stores{postgresDSN: dsn, redisURL: u, redisPrefix: harness.FreshRedisPrefix(t, u, "numauth-security")}
 	}}
 )
 
@@ -267,111 +264,6 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	rand.Read(b)
 	return hex.EncodeToString(b)
-}
-
-func postgresDSN() string {
-	if v := os.Getenv("NUMAUTH_TEST_POSTGRES"); v != "" {
-		return v
-	}
-	return "postgres://root@127.0.0.1:5432/test?sslmode=disable"
-}
-
-// freshDatabase creates an empty database on the test server, dropped when
-// the test ends, and returns its DSN; it skips the test when PostgreSQL is
-// not reachable.
-func freshDatabase(t *testing.T) string {
-	t.Helper()
-	base := postgresDSN()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	c, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Skipf("PostgreSQL not reachable at NUMAUTH_TEST_POSTGRES=%q (%v): start it or point the variable at a server (trust auth) to run the PostgreSQL + Redis variant", redacted(base), err)
-	}
-	defer c.Close(context.Background())
-	name := "numauth_security_" + randomHex(6)
-	if _, err := c.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatalf("create database: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		c, err := pgx.Connect(ctx, base)
-		if err != nil {
-			t.Errorf("drop database %s: %v", name, err)
-			return
-		}
-		defer c.Close(ctx)
-		if _, err := c.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			t.Errorf("drop database %s: %v", name, err)
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatalf("NUMAUTH_TEST_POSTGRES must be a URL: %v", err)
-	}
-	u.Path = "/" + name
-	return u.String()
-}
-
-func redacted(dsn string) string {
-	u, err := url.Parse(dsn)
-	if err != nil {
-		return "(unparsable DSN)"
-	}
-	return u.Redacted()
-}
-
-// redisURL returns the tests' Redis database, or skips the test when it is
-// unreachable.
-func redisURL(t *testing.T) string {
-	t.Helper()
-	u := os.Getenv("NUMAUTH_TEST_SECURITY_REDIS")
-	if u == "" {
-		u = "redis://127.0.0.1:6379/12"
-	}
-	opt, err := goredis.ParseURL(u)
-	if err != nil {
-		t.Fatalf("NUMAUTH_TEST_SECURITY_REDIS: %v", err)
-	}
-	c := goredis.NewClient(opt)
-	defer c.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	defer cancel()
-	if err := c.Ping(ctx).Err(); err != nil {
-		t.Skipf("Redis not reachable at NUMAUTH_TEST_SECURITY_REDIS=%q (%v): start it or point the variable at a Redis database to run the PostgreSQL + Redis variant", u, err)
-	}
-	return u
-}
-
-// freshRedisPrefix returns a key prefix no other server uses; its keys are
-// deleted when the test ends (after the servers stopped).
-func freshRedisPrefix(t *testing.T) string {
-	t.Helper()
-	prefix := "numauth-security-" + randomHex(5) + ":"
-	u := redisURL(t)
-	t.Cleanup(func() {
-		opt, _ := goredis.ParseURL(u)
-		c := goredis.NewClient(opt)
-		defer c.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-		var keys []string
-		for iter.Next(ctx) {
-			keys = append(keys, iter.Val())
-		}
-		if err := iter.Err(); err != nil {
-			t.Errorf("scan %s*: %v", prefix, err)
-			return
-		}
-		if len(keys) > 0 {
-			if err := c.Unlink(ctx, keys...).Err(); err != nil {
-				t.Errorf("delete %s*: %v", prefix, err)
-			}
-		}
-	})
-	return prefix
 }
 
 // countLines counts the lines of out that contain sub.
