@@ -80,7 +80,7 @@ func keysCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ACCESS KEY ID\tACCOUNT\tSTATUS\tCREATED\tDESCRIPTION")
 			for _, k := range ks {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", k.ID, k.AccountID, k.Status, k.CreatedAt.Format(time.RFC3339), k.Description)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", termSafeAll(k.ID, k.AccountID, string(k.Status), k.CreatedAt.Format(time.RFC3339), k.Description)...)
 			}
 			return tw.Flush()
 		case "disable", "enable":
@@ -117,7 +117,7 @@ func schemesCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "SCHEME CODE\tACCOUNT\tNAME\tOS\tORIGIN\tURL")
 		for _, s := range scs {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Code, s.AccountID, s.Name, s.OsType, s.Origin, s.URL)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", termSafeAll(s.Code, s.AccountID, s.Name, s.OsType, s.Origin, s.URL)...)
 		}
 		return tw.Flush()
 	})

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"github.com/numauth/numauth/internal/secret"
@@ -26,13 +27,18 @@ type storeFlags struct {
 	// memoryLimit bounds the in-process ephemeral store (serve's
 	// --memory-limit, in MiB); 0 keeps the store's default.
 	memoryLimit int64
+	// redisPrefix namespaces numauth's keys in a shared Redis database.
+	redisPrefix string
 }
 
 func (f *storeFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.dataDir, "data-dir", envOr("NUMAUTH_DATA_DIR", "./data"), "data directory (SQLite database, master key file, admin token) [NUMAUTH_DATA_DIR]")
 	fs.StringVar(&f.store, "store", os.Getenv("NUMAUTH_STORE"), "durable store: postgres://… for PostgreSQL; empty for SQLite in --data-dir [NUMAUTH_STORE]")
 	fs.StringVar(&f.redis, "redis", os.Getenv("NUMAUTH_REDIS"), "ephemeral store: redis://… for Redis; empty for in-process [NUMAUTH_REDIS]")
+	fs.StringVar(&f.redisPrefix, "redis-prefix", envOr("NUMAUTH_REDIS_PREFIX", "numauth:"), "prefix of every key numauth keeps in Redis; deployments sharing one Redis database need distinct prefixes, and all instances of one deployment the same [NUMAUTH_REDIS_PREFIX]")
 }
+
+var redisPrefixPattern = regexp.MustCompile(`^[A-Za-z0-9:._-]{1,64}$`)
 
 func envOr(name, def string) string {
 	if v := os.Getenv(name); v != "" {
@@ -70,7 +76,10 @@ func (f *storeFlags) openEphemeral(ctx context.Context) (store.Ephemeral, error)
 		if !strings.HasPrefix(f.redis, "redis://") && !strings.HasPrefix(f.redis, "rediss://") {
 			return nil, fmt.Errorf("--redis must be a redis:// or rediss:// URL")
 		}
-		return openRedis(ctx, f.redis)
+		if !redisPrefixPattern.MatchString(f.redisPrefix) {
+			return nil, fmt.Errorf("--redis-prefix must be 1-64 of [A-Za-z0-9:._-]")
+		}
+		return openRedis(ctx, f.redis, f.redisPrefix)
 	}
 	return memory.New(memory.WithMaxBytes(f.memoryLimit << 20)), nil
 }

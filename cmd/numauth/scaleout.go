@@ -14,10 +14,8 @@ func openPostgres(ctx context.Context, dsn string) (store.Durable, error) {
 	return postgres.Open(ctx, dsn)
 }
 
-// redisPrefix namespaces numauth's keys in a shared Redis.
-const redisPrefix = "numauth:"
-
-// openRedis opens the scale-out ephemeral store.
-func openRedis(ctx context.Context, url string) (store.Ephemeral, error) {
-	return redis.Open(ctx, url, redisPrefix)
+// openRedis opens the scale-out ephemeral store, every key under prefix
+// (--redis-prefix, default "numauth:").
+func openRedis(ctx context.Context, url, prefix string) (store.Ephemeral, error) {
+	return redis.Open(ctx, url, prefix)
 }

@@ -26,6 +26,9 @@ var (
 	// ErrParametersMismatch: the number's carrier is not the line's carrier
 	// (isv.PARAMETERS_MISMATCH).
 	ErrParametersMismatch = errors.New("number belongs to another carrier than the line")
+	// ErrSourceNotAllowed: the call came from an address outside the
+	// scheme's IpWhiteList (Forbidden).
+	ErrSourceNotAllowed = errors.New("source address not allowed by the scheme's IpWhiteList")
 	// ErrUnavailable: a backing store is down (ServiceUnavailable).
 	ErrUnavailable = errors.New("service unavailable")
 	// ErrNonceUsed: a signed request's nonce was seen before (a replay).

@@ -11,7 +11,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/golang-jwt/jwt/v5"
+	"golang.org/x/net/idna"
 
+	"github.com/numauth/numauth/internal/ipset"
 	"github.com/numauth/numauth/internal/store"
 	"github.com/numauth/numauth/internal/token"
 )
@@ -46,18 +48,23 @@ func NormalizeOsType(s string) (string, bool) {
 }
 
 // NormalizeOrigin returns scheme://host[:port] in lower case with default
-// ports dropped, or an error for anything that is not an http(s) origin.
+// ports dropped and an internationalised host name in its ASCII form
+// (punycode, as browsers send it in Origin), or an error for anything that
+// is not an http(s) origin.
 func NormalizeOrigin(s string) (string, error) {
 	u, err := url.Parse(strings.TrimSpace(s))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
 		(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
 		return "", fmt.Errorf("%w: Origin must be an http(s) origin like https://www.example.com", ErrInvalidParameters)
 	}
-	return canonicalOrigin(u), nil
+	return canonicalOrigin(u)
 }
 
-func canonicalOrigin(u *url.URL) string {
-	host := strings.ToLower(u.Hostname())
+func canonicalOrigin(u *url.URL) (string, error) {
+	host, err := asciiHost(u.Hostname())
+	if err != nil {
+		return "", err
+	}
 	port := u.Port()
 	if (u.Scheme == "http" && port == "80") || (u.Scheme == "https" && port == "443") {
 		port = ""
@@ -68,7 +75,36 @@ func canonicalOrigin(u *url.URL) string {
 	if port != "" {
 		host += ":" + port
 	}
-	return strings.ToLower(u.Scheme) + "://" + host
+	return strings.ToLower(u.Scheme) + "://" + host, nil
+}
+
+// hostIDNA converts internationalised host names as browsers do before they
+// send Origin: UTS #46 mapping (case folding, full-width forms, the
+// ideographic full stop), non-transitional, the IDNA 2008 label rules and
+// the bidi rule; and it refuses empty labels and over-long names.
+var hostIDNA = idna.New(idna.MapForLookup(), idna.BidiRule(), idna.VerifyDNSLength(true))
+
+// asciiHost returns host in lower case, a name with non-ASCII characters
+// converted to ASCII by hostIDNA: "Bücher.example" is
+// "xn--bcher-kva.example". A name that IDNA refuses is an error.
+func asciiHost(host string) (string, error) {
+	if isASCII(host) {
+		return strings.ToLower(host), nil
+	}
+	a, err := hostIDNA.ToASCII(host)
+	if err != nil {
+		return "", fmt.Errorf("%w: host %q is not a valid internationalised domain name", ErrInvalidParameters, host)
+	}
+	return a, nil
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // normalizeURL returns the page URL without query and fragment, its origin
@@ -78,12 +114,26 @@ func normalizeURL(s string) (full, origin string, err error) {
 	if perr != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
 		return "", "", fmt.Errorf("%w: Url must be an http(s) URL like https://www.example.com/login", ErrInvalidParameters)
 	}
-	origin = canonicalOrigin(u)
+	if origin, err = canonicalOrigin(u); err != nil {
+		return "", "", err
+	}
 	path := u.EscapedPath()
 	if path == "" {
 		path = "/"
 	}
 	return origin + path, origin, nil
+}
+
+// pageAllowed reports whether the page at origin and u (both normalized)
+// is the H5 scheme sc's. A scheme stored before hosts were normalized to
+// ASCII may hold a Unicode host; it is normalized here, so it matches too.
+func pageAllowed(sc *store.Scheme, origin, u string) bool {
+	so, su := sc.Origin, sc.URL
+	if !isASCII(so) || !isASCII(su) {
+		so, _ = NormalizeOrigin(so)
+		su, _, _ = normalizeURL(su)
+	}
+	return so != "" && so == origin && urlAllowed(su, u)
 }
 
 // urlAllowed reports whether page URL u (normalized) is within the scheme's
@@ -99,15 +149,26 @@ func urlAllowed(registered, u string) bool {
 	return strings.HasSuffix(registered, "/") || u[len(registered)] == '/'
 }
 
-func checkText(name, v string, max int, required bool) error {
-	if required && strings.TrimSpace(v) == "" {
-		return fmt.Errorf("%w: %s is required", ErrInvalidParameters, name)
-	}
-	if len(v) > max || !utf8.ValidString(v) || strings.ContainsAny(v, "\x00\r\n") {
-		return fmt.Errorf("%w: %s must be at most %d characters of text", ErrInvalidParameters, name, max)
-	}
-	return nil
+// textField is one of a scheme's free-text fields: its parameter name, the
+// value, its limit in characters and whether it is required.
+type textField struct {
+	name string
+	v    *string
+	max  int
+	req  bool
 }
+
+func (in *SchemeInput) textFields() []textField {
+	return []textField{
+		{"SchemeName", &in.Name, 128, true}, {"AppName", &in.AppName, 128, false},
+		{"PackName", &in.PackName, 256, false}, {"PackSign", &in.PackSign, 256, false},
+		{"BundleId", &in.BundleID, 256, false}, {"SmsSignName", &in.SmsSignName, 64, false},
+		{"Email", &in.Email, 256, false},
+	}
+}
+
+// maxIPWhiteList bounds IpWhiteList, in bytes (it is ASCII).
+const maxIPWhiteList = 1024
 
 // CreateScheme registers a scheme for the caller's account.
 func (s *Service) CreateScheme(ctx context.Context, c Caller, in SchemeInput) (store.Scheme, error) {
@@ -115,24 +176,24 @@ func (s *Service) CreateScheme(ctx context.Context, c Caller, in SchemeInput) (s
 	if !ok {
 		return store.Scheme{}, fmt.Errorf("%w: OsType must be iOS, Android or H5", ErrInvalidParameters)
 	}
-	for _, f := range []struct {
-		name, v string
-		max     int
-		req     bool
-	}{
-		{"SchemeName", in.Name, 128, true}, {"AppName", in.AppName, 128, false},
-		{"PackName", in.PackName, 256, false}, {"PackSign", in.PackSign, 256, false},
-		{"BundleId", in.BundleID, 256, false}, {"SmsSignName", in.SmsSignName, 64, false},
-		{"IpWhiteList", in.IPWhiteList, 1024, false}, {"Email", in.Email, 256, false},
-	} {
-		if err := checkText(f.name, f.v, f.max, f.req); err != nil {
+	for _, f := range in.textFields() {
+		v, err := cleanText(f.name, *f.v, f.max, f.req)
+		if err != nil {
 			return store.Scheme{}, err
 		}
+		*f.v = v
+	}
+	if len(in.IPWhiteList) > maxIPWhiteList {
+		return store.Scheme{}, fmt.Errorf("%w: IpWhiteList is longer than %d characters", ErrInvalidParameters, maxIPWhiteList)
+	}
+	allow, err := ipset.Parse(in.IPWhiteList)
+	if err != nil {
+		return store.Scheme{}, fmt.Errorf("%w: IpWhiteList: %w", ErrInvalidParameters, err)
 	}
 	sc := store.Scheme{
-		Code: newSchemeCode(), AccountID: c.AccountID, Name: strings.TrimSpace(in.Name), AppName: in.AppName,
+		Code: newSchemeCode(), AccountID: c.AccountID, Name: in.Name, AppName: in.AppName,
 		OsType: os, PackName: in.PackName, PackSign: in.PackSign, BundleID: in.BundleID,
-		SmsSignName: in.SmsSignName, IPWhiteList: in.IPWhiteList, Email: in.Email, CreatedAt: s.cfg.Now().UTC(),
+		SmsSignName: in.SmsSignName, IPWhiteList: allow.String(), Email: in.Email, CreatedAt: s.cfg.Now().UTC(),
 	}
 	if os == OsH5 {
 		if in.Origin == "" || in.URL == "" {
@@ -151,20 +212,28 @@ func (s *Service) CreateScheme(ctx context.Context, c Caller, in SchemeInput) (s
 		}
 		sc.Origin, sc.URL = origin, u
 	}
-	existing, err := s.schemes(ctx, c.AccountID, true)
-	if err != nil {
-		return store.Scheme{}, err
-	}
-	for _, e := range existing {
-		if e.Name == sc.Name {
-			return store.Scheme{}, fmt.Errorf("%w: %q is scheme %s", ErrSchemeConflict, sc.Name, e.Code)
-		}
-	}
-	if err := s.durable.CreateScheme(ctx, sc); err != nil {
+	// The durable store holds names unique per account, atomically: of
+	// concurrent creations of one name exactly one succeeds.
+	if err := s.durable.CreateScheme(ctx, sc); errors.Is(err, store.ErrNameConflict) {
+		return store.Scheme{}, s.nameTaken(ctx, sc)
+	} else if err != nil {
 		return store.Scheme{}, storeErr("create scheme", err)
 	}
 	s.schemeCache.drop(c.AccountID)
 	return sc, nil
+}
+
+// nameTaken is the ErrSchemeConflict for sc's name, naming the scheme that
+// holds it when it can be read.
+func (s *Service) nameTaken(ctx context.Context, sc store.Scheme) error {
+	if all, err := s.schemes(ctx, sc.AccountID, true); err == nil {
+		for _, e := range all {
+			if e.Name == sc.Name {
+				return fmt.Errorf("%w: %q is scheme %s", ErrSchemeConflict, sc.Name, e.Code)
+			}
+		}
+	}
+	return fmt.Errorf("%w: the account has a scheme named %q", ErrSchemeConflict, sc.Name)
 }
 
 // newSchemeCode returns a code shaped like Alibaba's: "FC" and 15 digits.
@@ -269,7 +338,7 @@ func (s *Service) GetAuthToken(ctx context.Context, c Caller, in GetAuthTokenInp
 		if sc.OsType != OsH5 || (in.SceneCode != "" && sc.Code != in.SceneCode) {
 			continue
 		}
-		if sc.Origin == origin && urlAllowed(sc.URL, u) {
+		if pageAllowed(sc, origin, u) {
 			if match != nil {
 				return TokenInfo{}, fmt.Errorf("%w: several H5 schemes match Origin and Url; pass SceneCode", ErrSceneQueryFail)
 			}
@@ -281,6 +350,9 @@ func (s *Service) GetAuthToken(ctx context.Context, c Caller, in GetAuthTokenInp
 			return TokenInfo{}, fmt.Errorf("%w: scheme %s does not exist or does not allow this Origin and Url", ErrSceneQueryFail, in.SceneCode)
 		}
 		return TokenInfo{}, fmt.Errorf("%w: no H5 scheme allows this Origin and Url", ErrSceneQueryFail)
+	}
+	if err := sourceAllowed(c, match); err != nil {
+		return TokenInfo{}, err
 	}
 	now := s.cfg.Now()
 	id, jwtExpires := token.NewID(), now.Add(s.cfg.JwtTokenTTL)

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -102,6 +103,10 @@ func (c *Config) defaults() {
 type Caller struct {
 	AccessKeyID string
 	AccountID   string
+	// SourceIP is the address the call came from (the TCP peer), checked
+	// against a scheme's IpWhiteList; the zero Addr when unknown, which
+	// no non-empty list allows.
+	SourceIP netip.Addr
 }
 
 // Service implements numauth's actions.

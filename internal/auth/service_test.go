@@ -184,6 +184,33 @@ func TestSchemes(t *testing.T) {
 	}
 }
 
+// TestSchemeNameRace: of concurrent creations of one name, one succeeds
+// and every other is ErrSchemeConflict naming the winner.
+func TestSchemeNameRace(t *testing.T) {
+	e := newEnv(t)
+	const n = 20
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range errs {
+		wg.Go(func() {
+			_, errs[i] = e.svc.CreateScheme(context.Background(), e.caller, auth.SchemeInput{Name: "race", OsType: "Android"})
+		})
+	}
+	wg.Wait()
+	won := 0
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			won++
+		case !errors.Is(err, auth.ErrSchemeConflict):
+			t.Errorf("creation %d: %v, want nil or ErrSchemeConflict", i, err)
+		}
+	}
+	if won != 1 {
+		t.Fatalf("%d of %d concurrent creations of one name succeeded, want 1", won, n)
+	}
+}
+
 func TestCheckH5(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()

@@ -122,6 +122,9 @@ func (s *Service) openSP(ctx context.Context, c Caller, spToken string, kind car
 	} else if err != nil {
 		return token.SP{}, nil, err
 	}
+	if err := s.checkSource(ctx, c, sp.Scheme); err != nil {
+		return token.SP{}, nil, err
+	}
 	if check != nil {
 		if err := check(sp); err != nil {
 			return token.SP{}, nil, err

@@ -15,6 +15,8 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/numauth/numauth/internal/auth"
@@ -60,14 +62,21 @@ func New(svc Service, log *slog.Logger, m *obs.Metrics) *Gateway {
 	return &Gateway{svc: svc, log: log, metrics: m}
 }
 
-// Register mounts the gateway on mux.
+// Register mounts the gateway on mux. A known operation asked with another
+// method is 405 with Allow, an unknown one 404, both in the gateway's JSON.
 func (g *Gateway) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /sdk/numberauth-web-sdk.js", g.serveSDK)
-	for _, op := range []string{"check", "verify-token", "login-mask", "login-token"} {
+	ops := []string{"check", "verify-token", "login-mask", "login-token"}
+	for _, op := range ops {
 		mux.Handle("POST /h5/v1/"+op, g.endpoint(op))
 		mux.Handle("OPTIONS /h5/v1/"+op, http.HandlerFunc(preflight))
 	}
 	mux.HandleFunc("/h5/v1/", func(w http.ResponseWriter, r *http.Request) {
+		if slices.Contains(ops, strings.TrimPrefix(r.URL.Path, "/h5/v1/")) {
+			w.Header().Set("Allow", "OPTIONS, POST")
+			writeJSON(w, http.StatusMethodNotAllowed, reply{Code: "BAD_ARGUMENT", Msg: "gateway operations take POST"})
+			return
+		}
 		writeJSON(w, http.StatusNotFound, reply{Code: "BAD_ARGUMENT", Msg: "no such gateway operation"})
 	})
 }

@@ -25,6 +25,7 @@ const (
 	codeActionNotFound      = "InvalidAction.NotFound"
 	codeVersion             = "InvalidVersion"
 	codeThrottlingUser      = "Throttling.User"
+	codeForbidden           = "Forbidden"
 	codeUnavailable         = "ServiceUnavailable"
 	codeInternal            = "InternalError"
 )
@@ -48,6 +49,8 @@ func statusOf(code string) int {
 	switch code {
 	case codeKeyNotFound, codeActionNotFound:
 		return http.StatusNotFound
+	case codeForbidden:
+		return http.StatusForbidden
 	case codeUnavailable:
 		return http.StatusServiceUnavailable
 	case codeInternal:
@@ -116,6 +119,9 @@ func toAPIError(err error) *APIError {
 		code, msg = codeKeyNotFound, "Specified access key is not found."
 	case errors.Is(err, auth.ErrKeyInactive):
 		code, msg = codeKeyInactive, "Specified access key is disabled."
+	case errors.Is(err, auth.ErrSourceNotAllowed):
+		// The message names the caller's own address and the scheme.
+		code, msg = codeForbidden, err.Error()
 	case errors.Is(err, auth.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 		code, msg = codeUnavailable, "The request has failed due to a temporary failure of the server."
 	default:

@@ -22,6 +22,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/numauth/numauth/internal/auth"
+	"github.com/numauth/numauth/internal/ipset"
 	"github.com/numauth/numauth/internal/obs"
 	"github.com/numauth/numauth/internal/openapi/sign"
 	"github.com/numauth/numauth/internal/store"
@@ -234,6 +235,8 @@ func (s *Server) handle(ctx context.Context, r *http.Request, reqID string, acti
 	if err != nil {
 		return nil, err
 	}
+	// The TCP peer, for schemes' IpWhiteList: numauth trusts no forwarded header here.
+	caller.SourceIP = ipset.PeerAddr(r.RemoteAddr)
 	if err := s.throttle(ctx, caller.AccessKeyID); err != nil {
 		return nil, err
 	}

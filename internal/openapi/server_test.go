@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -169,6 +170,78 @@ func TestSignatureFailures(t *testing.T) {
 	}
 	if st, code := send(sign.SignV1("GET", act("GetAuthToken"), keyID, keySec, f.now, "s9")); st != 400 || code != "InvalidAccessKeyId.Inactive" {
 		t.Fatalf("disabled key = %d %s", st, code)
+	}
+}
+
+// TestSchemeNameConflict: the losers of concurrent CreateVerifyScheme calls
+// with one name get the documented business code.
+func TestSchemeNameConflict(t *testing.T) {
+	f := newFixture(t)
+	const n = 20
+	codes := make([]string, n)
+	var wg sync.WaitGroup
+	for i := range codes {
+		wg.Go(func() {
+			_, b := f.call(t, act("CreateVerifyScheme", "SchemeName", "same", "AppName", "a", "OsType", "Android"), f.now, "c"+strconv.Itoa(i))
+			codes[i], _ = b["Code"].(string)
+		})
+	}
+	wg.Wait()
+	count := map[string]int{}
+	for _, c := range codes {
+		count[c]++
+	}
+	if count["OK"] != 1 || count["isv.VERIFY_SCHEME_CONFLICT"] != n-1 {
+		t.Fatalf("codes of %d concurrent creations of one name = %v, want 1 OK and the rest isv.VERIFY_SCHEME_CONFLICT", n, count)
+	}
+}
+
+// TestIPWhiteList: a scheme's IpWhiteList is checked against the TCP peer
+// (httptest's requests come from 192.0.2.1), never a forwarded header; a
+// refused call is Forbidden (HTTP 403), a malformed list at creation is
+// isv.INVALID_PARAMETERS.
+func TestIPWhiteList(t *testing.T) {
+	f := newFixture(t)
+	for i, tc := range []struct{ origin, list, code string }{
+		{"https://open.example", "", "OK"},
+		{"https://mine.example", "192.0.2.0/24\n10.0.0.1", "OK"},
+		{"https://other.example", "198.51.100.0/24", "OK"},
+		{"https://bad.example", "198.51.100.*", "isv.INVALID_PARAMETERS"},
+	} {
+		_, b := f.call(t, act("CreateVerifyScheme", "SchemeName", tc.origin, "AppName", "a", "OsType", "H5",
+			"Origin", tc.origin, "Url", tc.origin+"/", "IpWhiteList", tc.list), f.now, "w"+strconv.Itoa(i))
+		if b["Code"] != tc.code {
+			t.Fatalf("CreateVerifyScheme with IpWhiteList %q = %v, want %s", tc.list, b, tc.code)
+		}
+	}
+	send := func(origin, nonce string) (int, map[string]any) {
+		signed := sign.SignV1("POST", act("GetAuthToken", "Url", origin+"/x", "Origin", origin), keyID, keySec, f.now, nonce)
+		req := httptest.NewRequest("POST", "/", strings.NewReader(signed.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Forwarded-For", "198.51.100.7")
+		req.Header.Set("X-Real-IP", "198.51.100.7")
+		rec := httptest.NewRecorder()
+		f.srv.ServeHTTP(rec, req)
+		var body map[string]any
+		json.Unmarshal(rec.Body.Bytes(), &body)
+		return rec.Code, body
+	}
+	for i, tc := range []struct {
+		origin string
+		status int
+		code   string
+	}{
+		{"https://open.example", 200, "OK"},
+		{"https://mine.example", 200, "OK"},
+		{"https://other.example", 403, "Forbidden"},
+	} {
+		st, b := send(tc.origin, "g"+strconv.Itoa(i))
+		if st != tc.status || b["Code"] != tc.code {
+			t.Fatalf("GetAuthToken for %s from 192.0.2.1 = %d %v, want %d %s", tc.origin, st, b, tc.status, tc.code)
+		}
+		if msg, _ := b["Message"].(string); tc.code == "Forbidden" && !strings.Contains(msg, "192.0.2.1") {
+			t.Fatalf("Forbidden message %q does not name the caller's address", msg)
+		}
 	}
 }
 

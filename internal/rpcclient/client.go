@@ -25,6 +25,9 @@ type Client struct {
 	AccessKeyID string
 	Secret      string
 	HTTP        *http.Client
+	// Header holds extra headers sent with every call (tests use it to
+	// send what a proxy would add); nil sends none.
+	Header http.Header
 }
 
 // Result is a decoded answer.
@@ -44,6 +47,9 @@ func (c *Client) Call(ctx context.Context, action string, params map[string]stri
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.Endpoint+"/", strings.NewReader(signed.Encode()))
 	if err != nil {
 		return Result{}, err
+	}
+	for k, vs := range c.Header {
+		req.Header[k] = vs
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	return c.do(req)

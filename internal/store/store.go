@@ -28,6 +28,9 @@ var (
 	ErrNotFound = errors.New("store: not found")
 	// ErrConflict: a record with the same identity already exists.
 	ErrConflict = errors.New("store: already exists")
+	// ErrNameConflict: the account already has a scheme of that name. It
+	// wraps ErrConflict, so errors.Is(err, ErrConflict) holds for it too.
+	ErrNameConflict = fmt.Errorf("%w: the account has a scheme of that name", ErrConflict)
 	// ErrUnavailable: the backing service cannot be reached right now.
 	// Callers map it to ServiceUnavailable; the request may be retried.
 	ErrUnavailable = errors.New("store: backend unavailable")
@@ -151,7 +154,11 @@ type Durable interface {
 	ListAccessKeys(ctx context.Context) ([]AccessKey, error)              // ordered by CreatedAt, ID
 	SetAccessKeyStatus(ctx context.Context, id string, s KeyStatus) error // ErrNotFound if absent
 
-	CreateScheme(ctx context.Context, s Scheme) error // ErrConflict if the code exists
+	// CreateScheme stores a scheme: ErrConflict if the code exists,
+	// ErrNameConflict if the account has a scheme of that name (names are
+	// compared byte for byte; of concurrent creations of one name in one
+	// account exactly one succeeds).
+	CreateScheme(ctx context.Context, s Scheme) error
 	GetScheme(ctx context.Context, code string) (Scheme, error)
 	// ListSchemes lists the schemes of one account, or of all accounts when
 	// accountID is "", ordered by CreatedAt, Code.

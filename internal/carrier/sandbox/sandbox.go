@@ -36,6 +36,7 @@ import (
 	"time"
 
 	"github.com/numauth/numauth/internal/carrier"
+	"github.com/numauth/numauth/internal/ipset"
 )
 
 // Name is the sandbox adapter's registered name.
@@ -131,7 +132,7 @@ func New(cfg Config) (*Sandbox, error) {
 		return nil, err
 	}
 	for i, p := range cfg.TrustedProxies {
-		c, err := canonicalPrefix(p)
+		c, err := ipset.Canonical(p)
 		if err != nil {
 			return nil, fmt.Errorf("sandbox: trustedProxies[%d]: %w", i, err)
 		}
@@ -344,7 +345,7 @@ func (s *Sandbox) AddSubscriber(sub Subscriber) error {
 // RemoveSubscriber removes the line of prefix (taken in the canonical form
 // AddSubscriber stores) and reports whether there was one.
 func (s *Sandbox) RemoveSubscriber(prefix netip.Prefix) bool {
-	c, err := canonicalPrefix(prefix)
+	c, err := ipset.Canonical(prefix)
 	if err != nil {
 		return false
 	}

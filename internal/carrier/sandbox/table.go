@@ -2,13 +2,12 @@ package sandbox
 
 import (
 	"cmp"
-	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
-	"strings"
 
 	"github.com/numauth/numauth/internal/carrier"
+	"github.com/numauth/numauth/internal/ipset"
 )
 
 // Subscriber is a line in the sandbox: requests from Prefix come over
@@ -124,49 +123,15 @@ func index(subs []Subscriber) (map[netip.Prefix]line, error) {
 	return lines, nil
 }
 
-// canonicalPrefix returns p masked, with an IPv4-mapped IPv6 prefix turned
-// into the IPv4 prefix it stands for.
-func canonicalPrefix(p netip.Prefix) (netip.Prefix, error) {
-	if !p.IsValid() {
-		return netip.Prefix{}, errors.New("invalid prefix")
-	}
-	if a := p.Addr(); a.Is4In6() {
-		if p.Bits() < 96 {
-			return netip.Prefix{}, fmt.Errorf("IPv4-mapped prefix %s is shorter than /96", p)
-		}
-		p = netip.PrefixFrom(a.Unmap(), p.Bits()-96)
-	}
-	return p.Masked(), nil
-}
-
 // ParsePrefix parses "10.0.0.0/24", "2001:db8::/64", or a bare address,
 // which stands for itself alone (/32 or /128), as the config file, the
 // admin API and the flags take prefixes. The result is canonical: masked,
 // and an IPv4-mapped prefix turned into the IPv4 prefix it stands for.
-func ParsePrefix(s string) (netip.Prefix, error) {
-	s = strings.TrimSpace(s)
-	var p netip.Prefix
-	if strings.Contains(s, "/") {
-		var err error
-		if p, err = netip.ParsePrefix(s); err != nil {
-			return netip.Prefix{}, err
-		}
-	} else {
-		a, err := netip.ParseAddr(s)
-		if err != nil {
-			return netip.Prefix{}, err
-		}
-		if a.Zone() != "" {
-			return netip.Prefix{}, fmt.Errorf("bad address %q: zones are not allowed", s)
-		}
-		p = netip.PrefixFrom(a, a.BitLen())
-	}
-	return canonicalPrefix(p)
-}
+func ParsePrefix(s string) (netip.Prefix, error) { return ipset.ParsePrefix(s) }
 
 // checkSubscriber validates s and returns it canonical, with its line.
 func checkSubscriber(s Subscriber) (Subscriber, line, error) {
-	p, err := canonicalPrefix(s.Prefix)
+	p, err := ipset.Canonical(s.Prefix)
 	if err != nil {
 		return Subscriber{}, line{}, err
 	}

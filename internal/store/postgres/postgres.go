@@ -268,11 +268,17 @@ func scanScheme(r pgx.Row) (store.Scheme, error) {
 	return c, err
 }
 
-// CreateScheme implements store.Durable.
+// CreateScheme implements store.Durable. The unique index on (account_id,
+// name) makes a taken name ErrNameConflict.
 func (s *Store) CreateScheme(ctx context.Context, c store.Scheme) error {
-	return s.write(ctx, false, `INSERT INTO schemes (`+schemeCols+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)`,
+	err := s.write(ctx, false, `INSERT INTO schemes (`+schemeCols+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)`,
 		c.Code, c.AccountID, c.Name, c.AppName, c.OsType, c.Origin, c.URL, c.PackName, c.PackSign,
 		c.BundleID, c.SmsSignName, c.IPWhiteList, c.Email, c.CreatedAt)
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.ConstraintName == "schemes_account_name" {
+		return fmt.Errorf("%w: %w", store.ErrNameConflict, pe)
+	}
+	return err
 }
 
 // GetScheme implements store.Durable.

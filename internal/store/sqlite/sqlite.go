@@ -20,6 +20,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -75,7 +76,8 @@ func dsn(path string, write bool) string {
 }
 
 // Open opens (creating if needed) the database at path and brings its
-// schema up to date. The directory must exist.
+// schema up to date. The directory must exist. The database file and its
+// -wal and -shm files are made readable by their owner only (0600).
 func Open(ctx context.Context, path string) (*Store, error) {
 	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") {
 		return nil, fmt.Errorf("sqlite: path %q: want a file path (each connection of the pool needs the same file)", path)
@@ -87,6 +89,9 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		if _, err := os.Stat(dir); err != nil {
 			return nil, fmt.Errorf("%w: sqlite: %w", store.ErrUnavailable, err)
 		}
+	}
+	if err := ownerOnly(path); err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
 	}
 	w, err := sql.Open("sqlite", dsn(path, true))
 	if err != nil {
@@ -126,6 +131,40 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		}
 	}
 	return s, nil
+}
+
+// fileMode is the mode of the database file and of its -wal and -shm files:
+// they hold the sealed secrets and every verification record, so only the
+// owner may read them, whatever the umask or the data directory's mode.
+const fileMode = 0o600
+
+// ownerOnly creates the database file with fileMode before SQLite opens it
+// (SQLite creates a new file 0644 less the umask, and gives the -wal and
+// -shm files the database file's mode), and takes group and other access
+// away from the files of a database created before.
+func ownerOnly(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, fileMode)
+	if err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if fi.Mode().Perm()&0o077 != 0 {
+			if err := os.Chmod(p, fileMode); err != nil {
+				return fmt.Errorf("restrict %s to its owner: %w", p, err)
+			}
+		}
+	}
+	return nil
 }
 
 // migrate applies the missing migrations in one IMMEDIATE transaction, so
@@ -294,11 +333,18 @@ func scanScheme(r scanner) (store.Scheme, error) {
 	return c, err
 }
 
-// CreateScheme implements store.Durable.
+// CreateScheme implements store.Durable. The unique index on (account_id,
+// name) makes a taken name ErrNameConflict.
 func (s *Store) CreateScheme(ctx context.Context, c store.Scheme) error {
-	return s.exec(ctx, false, `INSERT INTO schemes (`+schemeCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+	err := s.exec(ctx, false, `INSERT INTO schemes (`+schemeCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		c.Code, c.AccountID, c.Name, c.AppName, c.OsType, c.Origin, c.URL, c.PackName, c.PackSign,
 		c.BundleID, c.SmsSignName, c.IPWhiteList, c.Email, micros(c.CreatedAt))
+	// SQLite names the index's columns: "UNIQUE constraint failed: schemes.account_id, schemes.name".
+	var se *sqlite.Error
+	if errors.As(err, &se) && strings.Contains(se.Error(), "schemes.name") {
+		return fmt.Errorf("%w: %w", store.ErrNameConflict, se)
+	}
+	return err
 }
 
 // GetScheme implements store.Durable.

@@ -5,12 +5,15 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/numauth/numauth/internal/store"
+	"github.com/numauth/numauth/internal/store/migrations"
 	"github.com/numauth/numauth/internal/store/storetest"
 )
 
@@ -75,9 +78,13 @@ func TestReopenKeepsDataAndSchema(t *testing.T) {
 	if _, err := s.GetAccessKey(ctx, "k"); err != nil {
 		t.Fatalf("after reopen: %v", err)
 	}
+	ms, err := migrations.Load(migrationFS, "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
 	var n int
-	if err := s.r.QueryRow(`SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil || n != 1 {
-		t.Fatalf("schema_migrations rows = %d, %v; want 1", n, err)
+	if err := s.r.QueryRow(`SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil || n != len(ms) {
+		t.Fatalf("schema_migrations rows = %d, %v; want %d (one per migration, each applied once)", n, err, len(ms))
 	}
 }
 
@@ -176,4 +183,77 @@ func TestOpenRejectsNonFilePaths(t *testing.T) {
 			t.Errorf("Open(%q) succeeded", p)
 		}
 	}
+}
+
+// TestFileModes: the database and its -wal and -shm files are 0600 whatever
+// the data directory's mode and the umask, for a new database and for one
+// whose files an older numauth left 0644.
+func TestFileModes(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		existing bool // files are there, 0644, before Open
+	}{
+		{"new database", false},
+		{"existing 0644 files", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.Chmod(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(dir, "numauth.db")
+			if tc.existing {
+				s, err := Open(context.Background(), path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				s.Close()
+				for _, p := range []string{path, path + "-wal", path + "-shm"} {
+					if err := os.WriteFile(p, nil, 0o644); err != nil && !errors.Is(err, fs.ErrExist) {
+						t.Fatal(err)
+					}
+					if err := os.Chmod(p, 0o644); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			s, err := Open(context.Background(), path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			// A write makes SQLite create (or reuse) the -wal and -shm files.
+			k := store.AccessKey{ID: "k", AccountID: "a", SealedSecret: []byte("s"), Status: store.KeyActive, CreatedAt: time.Now()}
+			if err := s.CreateAccessKey(context.Background(), k); err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range []string{path, path + "-wal", path + "-shm"} {
+				fi, err := os.Stat(p)
+				if err != nil {
+					t.Fatalf("%s: %v", filepath.Base(p), err)
+				}
+				if got := fi.Mode().Perm(); got != 0o600 {
+					t.Errorf("%s has mode %#o, want 0600", filepath.Base(p), got)
+				}
+			}
+		})
+	}
+}
+
+func TestSchemeNameMigration(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "numauth.db")
+	s, err := Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	storetest.RunSchemeNameMigration(t, s, func() error {
+		_, err := s.w.Exec(`DROP INDEX schemes_account_name; DELETE FROM schema_migrations WHERE version >= 2`)
+		return err
+	}, func() store.Durable {
+		s, err := Open(context.Background(), path)
+		if err != nil {
+			t.Fatalf("reopen: %v", err)
+		}
+		return s
+	})
 }

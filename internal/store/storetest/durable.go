@@ -27,6 +27,8 @@ func RunDurable(t *testing.T, open func(t *testing.T) store.Durable) {
 		{"AccessKeyStatus", testAccessKeyStatus},
 		{"SchemeCreateGet", testSchemeCreateGet},
 		{"SchemeConflict", testSchemeConflict},
+		{"SchemeNameUnique", testSchemeNameUnique},
+		{"SchemeNameConcurrent", testSchemeNameConcurrent},
 		{"SchemeList", testSchemeList},
 		{"SchemeDelete", testSchemeDelete},
 		{"VerificationRoundTrip", testVerificationRoundTrip},
@@ -243,6 +245,138 @@ func testSchemeConflict(t *testing.T, s store.Durable) {
 	got, err := s.GetScheme(ctx, sc.Code)
 	must(t, err, "GetScheme")
 	checkSame(t, "scheme after conflict", got, sc)
+}
+
+// testSchemeNameUnique: a name is unique within an account (byte for byte),
+// free in every other account, and free again once its scheme is deleted.
+func testSchemeNameUnique(t *testing.T, s store.Durable) {
+	ctx := ctxFor(t)
+	first := scheme("FC-1", "acct-1", base)
+	first.Name = "Shop"
+	must(t, s.CreateScheme(ctx, first), "CreateScheme")
+	for _, tc := range []struct {
+		name       string
+		code, acct string
+		schemeName string
+		want       error // nil: stored
+	}{
+		{"same name", "FC-2", "acct-1", "Shop", store.ErrNameConflict},
+		{"same name, other account", "FC-3", "acct-2", "Shop", nil},
+		{"other case", "FC-4", "acct-1", "shop", nil},
+		{"trailing space", "FC-5", "acct-1", "Shop ", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sc := scheme(tc.code, tc.acct, base.Add(time.Second))
+			sc.Name = tc.schemeName
+			err := s.CreateScheme(ctx, sc)
+			if tc.want == nil {
+				must(t, err, "CreateScheme")
+				return
+			}
+			mustIs(t, err, tc.want, "CreateScheme")
+			mustIs(t, err, store.ErrConflict, "CreateScheme (ErrNameConflict is an ErrConflict)")
+			_, err = s.GetScheme(ctx, tc.code)
+			mustIs(t, err, store.ErrNotFound, "GetScheme of the refused scheme")
+		})
+	}
+	got, err := s.GetScheme(ctx, first.Code)
+	must(t, err, "GetScheme")
+	checkSame(t, "scheme after the conflicts", got, first)
+
+	// A taken code is ErrConflict, not a name conflict.
+	dup := scheme(first.Code, "acct-1", base)
+	dup.Name = "Another"
+	err = s.CreateScheme(ctx, dup)
+	mustIs(t, err, store.ErrConflict, "CreateScheme with a taken code")
+	if errors.Is(err, store.ErrNameConflict) {
+		t.Fatalf("CreateScheme with a taken code and a free name: %v, want a plain ErrConflict", err)
+	}
+
+	must(t, s.DeleteScheme(ctx, first.Code), "DeleteScheme")
+	again := scheme("FC-6", "acct-1", base.Add(time.Hour))
+	again.Name = "Shop"
+	must(t, s.CreateScheme(ctx, again), "CreateScheme of a deleted scheme's name")
+}
+
+// testSchemeNameConcurrent: of many concurrent creations of one name in one
+// account (each with its own code), exactly one is stored and every other
+// gets ErrNameConflict.
+func testSchemeNameConcurrent(t *testing.T, s store.Durable) {
+	ctx := ctxFor(t)
+	const n = 20
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sc := scheme(fmt.Sprintf("FC-%02d", i), "acct-1", base)
+			sc.Name = "Shop"
+			errs[i] = s.CreateScheme(ctx, sc)
+		}()
+	}
+	wg.Wait()
+	ok := 0
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		case !errors.Is(err, store.ErrNameConflict):
+			t.Errorf("creation %d: %v, want nil or ErrNameConflict", i, err)
+		}
+	}
+	if ok != 1 {
+		t.Fatalf("%d of %d concurrent creations of one name succeeded, want exactly 1", ok, n)
+	}
+	got, err := s.ListSchemes(ctx, "acct-1")
+	must(t, err, "ListSchemes")
+	if len(got) != 1 {
+		t.Fatalf("ListSchemes after the race: %d schemes, want 1", len(got))
+	}
+}
+
+// RunSchemeNameMigration checks schema migration 2 (unique scheme names) on
+// a database that holds duplicate names, as one from before it could. s is
+// a fresh store of the backend; rewind must take its database back to
+// schema version 1 (drop the index schemes_account_name and forget
+// migration 2), and reopen must open the same database again, migrating it.
+// The first scheme of a name in an account (by CreatedAt, then Code) keeps
+// the name; every later one gets " (CODE)" appended.
+func RunSchemeNameMigration(t *testing.T, s store.Durable, rewind func() error, reopen func() store.Durable) {
+	ctx := ctxFor(t)
+	named := func(code, account, name string, at time.Time) store.Scheme {
+		sc := scheme(code, account, at)
+		sc.Name = name
+		return sc
+	}
+	before := []store.Scheme{
+		named("FC-a", "acct-1", "Shop", base),
+		named("FC-c", "acct-1", "Shop", base.Add(time.Second)), // a tie on CreatedAt: the code decides
+		named("FC-b", "acct-1", "Shop", base.Add(time.Second)),
+		named("FC-0", "acct-1", "Shop", base.Add(time.Minute)),
+		named("FC-x", "acct-2", "Shop", base.Add(time.Hour)), // another account keeps its name
+		named("FC-y", "acct-1", "Other", base.Add(time.Hour)),
+		named("FC-z", "acct-1", "Other", base.Add(2*time.Hour)),
+	}
+	must(t, rewind(), "rewind to schema version 1")
+	for _, sc := range before {
+		must(t, s.CreateScheme(ctx, sc), "CreateScheme "+sc.Code+" at schema version 1")
+	}
+	must(t, s.Close(), "Close")
+	s = reopen()
+	t.Cleanup(func() { _ = s.Close() })
+	want := map[string]string{
+		"FC-a": "Shop", "FC-b": "Shop (FC-b)", "FC-c": "Shop (FC-c)", "FC-0": "Shop (FC-0)",
+		"FC-x": "Shop", "FC-y": "Other", "FC-z": "Other (FC-z)",
+	}
+	for _, sc := range before {
+		got, err := s.GetScheme(ctx, sc.Code)
+		must(t, err, "GetScheme "+sc.Code+" after the migration")
+		sc.Name = want[sc.Code]
+		checkSame(t, "scheme "+sc.Code+" after the migration", got, sc)
+	}
+	mustIs(t, s.CreateScheme(ctx, named("FC-new", "acct-1", "Shop", base)), store.ErrNameConflict,
+		"CreateScheme of a taken name after the migration")
 }
 
 func testSchemeList(t *testing.T, s store.Durable) {
