@@ -37,9 +37,14 @@ var (
 	buildErr  error
 )
 
-// Binary builds cmd/numauth once and returns its path.
+// Binary builds cmd/numauth once and returns its path. NUMAUTH_TEST_BINARY
+// names a binary to test instead (a release build, or an older one to show
+// that a regression test fails on it).
 func Binary(t testing.TB) string {
 	t.Helper()
+	if p := os.Getenv("NUMAUTH_TEST_BINARY"); p != "" {
+		return p
+	}
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "numauth-bin-")
 		if err != nil {
