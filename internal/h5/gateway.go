@@ -15,7 +15,10 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"strings"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/numauth/numauth/internal/auth"
 	"github.com/numauth/numauth/internal/carrier"
@@ -120,7 +123,11 @@ type reply struct {
 func (g *Gateway) endpoint(op string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		ctx, cancel := context.WithTimeout(r.Context(), Timeout)
+		// The request id, as the server API's: in the answer and on every
+		// log line of the call.
+		reqID := strings.ToUpper(uuid.NewString())
+		w.Header().Set("X-Request-Id", reqID)
+		ctx, cancel := context.WithTimeout(obs.WithRequestID(r.Context(), reqID), Timeout)
 		defer cancel()
 		origin := r.Header.Get("Origin")
 		var req request

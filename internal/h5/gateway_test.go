@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -19,6 +20,7 @@ import (
 	"github.com/numauth/numauth/internal/carrier/sandbox"
 	"github.com/numauth/numauth/internal/h5"
 	"github.com/numauth/numauth/internal/h5/sdkasset"
+	"github.com/numauth/numauth/internal/obs"
 	"github.com/numauth/numauth/internal/token"
 )
 
@@ -335,6 +337,43 @@ func TestPreflightGrantsNoMoreThanACall(t *testing.T) {
 					}
 				})
 			}
+		}
+	}
+}
+
+// Every gateway answer carries a request id, and the call's log lines carry
+// the same one (README: each log line of a call has its request_id).
+func TestGatewayRequestID(t *testing.T) {
+	f := newFixture(t)
+	var logs bytes.Buffer
+	mux := http.NewServeMux()
+	h5.New(f.svc, slog.New(obs.WithRequestIDs(slog.NewJSONHandler(&logs, nil))), nil).Register(mux)
+	f.mux = mux
+	ti := f.tokens(t, token.BizAny)
+	seen := map[string]bool{}
+	for _, body := range []any{
+		map[string]string{"accessToken": ti.AccessToken, "jwtToken": ti.JwtToken, "kind": "verify"}, // OK
+		"{nope", // BAD_ARGUMENT
+	} {
+		logs.Reset()
+		rec, out := f.post(t, "check", origin, body)
+		id := rec.Header().Get("X-Request-Id")
+		if len(id) != 36 || strings.ToUpper(id) != id || seen[id] {
+			t.Fatalf("%v: X-Request-Id %q: want a new upper-case UUID", out["code"], id)
+		}
+		seen[id] = true
+		h5Lines := 0
+		for _, raw := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+			var line map[string]any
+			if err := json.Unmarshal([]byte(raw), &line); err != nil || line["request_id"] != id {
+				t.Errorf("%v: log line %q (%v) without request_id %s", out["code"], raw, err, id)
+			}
+			if line["msg"] == "h5" {
+				h5Lines++
+			}
+		}
+		if h5Lines != 1 {
+			t.Errorf("%v: %d h5 lines in %q, want 1", out["code"], h5Lines, logs.String())
 		}
 	}
 }
