@@ -44,18 +44,47 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
-	if err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "numauth:", err)
-		}
-		os.Exit(2)
+	os.Exit(exitStatus(err, os.Stderr))
+}
+
+// errNoCommand is run's error for no command at all: the usage is printed,
+// and it is a usage error.
+var errNoCommand = errors.New("no command")
+
+// exitStatus is numauth's exit status for run's error, printed to stderr
+// when the usage was not: 0 for none and for help asked for (-h or --help,
+// after any command), 2 for anything else.
+func exitStatus(err error, stderr io.Writer) int {
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
+	case !errors.Is(err, errNoCommand):
+		fmt.Fprintln(stderr, "numauth:", err)
 	}
+	return 2
+}
+
+// asksHelp reports whether one of the first n words is -h, -help or --help.
+// It answers for the words of commands that have no flags of their own at
+// that place (numauth keys -h, numauth sandbox faults --help); after a
+// subcommand, its flag set answers -h with its flags.
+func asksHelp(words []string, n int) bool {
+	for _, w := range words[:min(n, len(words))] {
+		if w == "-h" || w == "-help" || w == "--help" {
+			return true
+		}
+	}
+	return false
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
-		return flag.ErrHelp
+		return errNoCommand
+	}
+	if n := map[string]int{"keys": 1, "schemes": 1, "sandbox": 2}[args[0]]; asksHelp(args[1:], n) {
+		fmt.Fprint(stdout, usage)
+		return nil
 	}
 	switch args[0] {
 	case "serve":

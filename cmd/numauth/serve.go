@@ -58,8 +58,22 @@ const serveGCPercent = 400
 
 func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	var f serveFlags
-	fs := flag.NewFlagSet("numauth serve", flag.ContinueOnError)
+	fs := newServeFlagSet(&f)
 	fs.SetOutput(stderr)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
+	}
+	return runServe(ctx, f, stderr)
+}
+
+// newServeFlagSet is every flag of numauth serve, bound to f. serve parses
+// it; readme_test.go builds it to hold the README's flag table to the code,
+// so a flag registered here is a flag the README must document.
+func newServeFlagSet(f *serveFlags) *flag.FlagSet {
+	fs := flag.NewFlagSet("numauth serve", flag.ContinueOnError)
 	f.register(fs)
 	fs.StringVar(&f.addr, "addr", envOr("NUMAUTH_ADDR", "127.0.0.1:8080"), "listen address [NUMAUTH_ADDR]")
 	fs.Var(&f.subscribers, "sandbox-subscriber", "sandbox carrier subscriber ADDR_OR_CIDR=PHONE (repeatable)")
@@ -80,12 +94,11 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.StringVar(&f.debugAddr, "debug-addr", "", "if set, serve Go's pprof profiles on this separate address (keep it private, e.g. 127.0.0.1:6060)")
 	fs.DurationVar(&f.reqTimeout, "request-timeout", 5*time.Second, "bound on one server API call's work; a hung store answers ServiceUnavailable after it")
 	fs.DurationVar(&f.shutdownGrace, "shutdown-grace", 20*time.Second, "time in-flight requests get to finish on SIGTERM")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
-	}
+	return fs
+}
+
+// runServe runs the server configured by f until ctx ends.
+func runServe(ctx context.Context, f serveFlags, stderr io.Writer) error {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
 		return fmt.Errorf("--log-level: %w", err)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -265,7 +266,7 @@ func TestCheckH5TokenPair(t *testing.T) {
 	}
 	a.JWT, a.JWTExpires = nil, 0
 	legacy, _ := sealer.SealAccess(a)
-	tampered := ti.JwtToken[:len(ti.JwtToken)-2] + "AA"
+	tampered := tamperJWT(t, ti.JwtToken)
 	tests := []struct {
 		name, access, jwt string
 		want              error
@@ -292,6 +293,26 @@ func TestCheckH5TokenPair(t *testing.T) {
 			t.Fatalf("expired JwtToken: %v", err)
 		}
 	}
+}
+
+// tamperJWT changes the first character of a JWS's signature to another
+// base64url character, so the token and its decoded signature always differ.
+// The end of the signature is no place for it: the last character carries
+// padding bits that decoding ignores, and an Ed25519 signature's top bits are
+// zero, so about one token in 16 already ended as a tamper to "AA" would.
+func tamperJWT(t *testing.T, jws string) string {
+	t.Helper()
+	const b64url = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	i := strings.LastIndexByte(jws, '.') + 1
+	if i == 0 || i == len(jws) || strings.IndexByte(b64url, jws[i]) < 0 {
+		t.Fatalf("not a signed JWS: %q", jws)
+	}
+	b := []byte(jws)
+	b[i] = b64url[(strings.IndexByte(b64url, b[i])+1)%len(b64url)]
+	if string(b) == jws {
+		t.Fatal("tampering left the token unchanged")
+	}
+	return string(b)
 }
 
 func TestVerifyPhoneWithToken(t *testing.T) {
@@ -493,11 +514,22 @@ func TestAccessKeys(t *testing.T) {
 	if err := e.svc.EnsureAccessKey(ctx, "LTAIboot00000001", "another-secret-00001"); err == nil {
 		t.Fatal("EnsureAccessKey replaced a secret")
 	}
-	ks, _ := e.durable.ListAccessKeys(ctx)
+	ks, err := e.durable.ListAccessKeys(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed := 0
 	for _, k := range ks {
 		if bytes.Contains(k.SealedSecret, []byte("bootstrap-secret-0001")) {
 			t.Fatal("secret stored in clear")
 		}
+		if k.ID == "LTAIboot00000001" && len(k.SealedSecret) > 0 {
+			sealed++
+		}
+	}
+	// The check above passes over an empty list too: the key must be there.
+	if sealed != 1 {
+		t.Fatalf("the bootstrap key with its sealed secret is not listed once: %+v", ks)
 	}
 	for _, bad := range [][2]string{{"short", ""}, {"LTAIok000000", "short"}, {"bad id with spaces", ""}} {
 		if _, err := e.svc.CreateAccessKey(ctx, "", bad[0], bad[1], ""); !errors.Is(err, auth.ErrInvalidParameters) {

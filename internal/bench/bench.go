@@ -434,7 +434,14 @@ func (r *run) countError(step int, err error) {
 	k := errKey{StepNames[step], codeOf(err)}
 	r.errMu.Lock()
 	defer r.errMu.Unlock()
-	if e := r.errs[k]; e != nil {
+	e := r.errs[k]
+	if e == nil && len(r.errs) >= maxErrorKinds {
+		// The report lists at most maxErrorKinds kinds (ReadReport's bound);
+		// this step's further codes count as one.
+		k.code = otherCode
+		e = r.errs[k]
+	}
+	if e != nil {
 		e.Count++
 		return
 	}

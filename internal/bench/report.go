@@ -210,16 +210,36 @@ func (rep *Report) WriteJSON(w io.Writer) error {
 	return enc.Encode(rep)
 }
 
+// Bounds of a report: a run has at most one latency row per step, and lists
+// at most maxErrorKinds error kinds (step and code) plus one "OTHER" per
+// step, each sample cut to 200 bytes; its JSON is a few KiB and at most a
+// few hundred. ReadReport holds untrusted input to them, so that reading and
+// printing any input costs time and memory bounded by them, not by the
+// input: with no bound on the lists, each 3-byte "{}," cost a table row,
+// 3 MiB of them 3.5 s and 1.1 GB, and the 16 MiB that could be read more than
+// the fuzzing engine's 10 s for one input (FuzzReadReport in CI).
+const (
+	maxErrorKinds  = 1000
+	maxReportBytes = 1 << 20
+)
+
+// otherCode is the code under which a step's errors are counted once the
+// report lists maxErrorKinds kinds.
+const otherCode = "OTHER"
+
 // ReadReport decodes a report written by WriteJSON (untrusted input: a file
 // given on a command line). It rejects one that is not a bench report.
 func ReadReport(r io.Reader) (*Report, error) {
 	var rep Report
-	dec := json.NewDecoder(io.LimitReader(r, 16<<20))
+	dec := json.NewDecoder(io.LimitReader(r, maxReportBytes))
 	if err := dec.Decode(&rep); err != nil {
 		return nil, fmt.Errorf("bench report: %w", err)
 	}
 	if rep.Concurrency < 1 || rep.ElapsedSeconds < 0 || rep.FlowsPerSecond < 0 || rep.Flow.P99Ms < 0 {
 		return nil, errors.New("bench report: not a report of a bench run (concurrency, elapsed, flows/s or p99 out of range)")
+	}
+	if len(rep.Steps) > nSteps || len(rep.Errors) > maxErrorKinds+nSteps {
+		return nil, fmt.Errorf("bench report: more than %d steps or %d error kinds", nSteps, maxErrorKinds+nSteps)
 	}
 	return &rep, nil
 }

@@ -159,7 +159,13 @@ func TestJSONRoundTrip(t *testing.T) {
 }
 
 func TestReadReportRejects(t *testing.T) {
-	for _, in := range []string{``, `[]`, `{}`, `{"concurrency": 0}`, `{"concurrency": 4, "flowsPerSecond": -1}`, `{"concurrency": "4"}`, `nope`} {
+	list := func(key string, n int) string {
+		return `{"concurrency": 1, "` + key + `": [` + strings.TrimSuffix(strings.Repeat(`{},`, n), ",") + `]}`
+	}
+	for _, in := range []string{``, `[]`, `{}`, `{"concurrency": 0}`, `{"concurrency": 4, "flowsPerSecond": -1}`, `{"concurrency": "4"}`, `nope`,
+		list("steps", nSteps+1), list("errors", maxErrorKinds+nSteps+1),
+		`{"concurrency": 1, "target": "` + strings.Repeat("x", maxReportBytes) + `"}`,
+	} {
 		if _, err := ReadReport(strings.NewReader(in)); err == nil {
 			t.Errorf("ReadReport(%q) accepted it", in)
 		}
@@ -174,7 +180,7 @@ func FuzzReadReport(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if rep.Concurrency < 1 || rep.FlowsPerSecond < 0 {
+		if rep.Concurrency < 1 || rep.FlowsPerSecond < 0 || len(rep.Steps) > nSteps || len(rep.Errors) > maxErrorKinds+nSteps {
 			t.Fatalf("accepted an out-of-range report: %+v", rep)
 		}
 		var b bytes.Buffer
@@ -195,6 +201,43 @@ func TestFmtDuration(t *testing.T) {
 		if got := fmtDuration(tc.d); got != tc.want {
 			t.Errorf("fmtDuration(%v) = %q, want %q", tc.d, got, tc.want)
 		}
+	}
+}
+
+func TestReadReportAcceptsItsBounds(t *testing.T) {
+	in := `{"concurrency": 1, "steps": [` + strings.TrimSuffix(strings.Repeat(`{},`, nSteps), ",") +
+		`], "errors": [` + strings.TrimSuffix(strings.Repeat(`{},`, maxErrorKinds+nSteps), ",") + `]}`
+	if _, err := ReadReport(strings.NewReader(in)); err != nil {
+		t.Fatalf("a report at the bounds: %v", err)
+	}
+}
+
+// However many codes a run meets, its report stays one ReadReport reads.
+func TestCountErrorKindsBounded(t *testing.T) {
+	r, _ := sampleRun(t)
+	var want int64 = 3 * maxErrorKinds
+	for _, e := range r.errs {
+		want += e.Count
+	}
+	for i := range 3 * maxErrorKinds {
+		r.countError(i%nSteps, &CallError{Code: fmt.Sprint("CODE", i)})
+	}
+	rep := &Report{Concurrency: 1}
+	r.fill(rep, time.Second)
+	var b bytes.Buffer
+	if err := rep.WriteJSON(&b); err != nil {
+		t.Fatal(err)
+	}
+	back, err := ReadReport(&b)
+	if err != nil {
+		t.Fatalf("the report of a run with %d codes: %v", 3*maxErrorKinds, err)
+	}
+	var total int64
+	for _, e := range back.Errors {
+		total += e.Count
+	}
+	if total != want || len(back.Errors) > maxErrorKinds+nSteps {
+		t.Fatalf("%d kinds counting %d errors, want at most %d kinds counting %d", len(back.Errors), total, maxErrorKinds+nSteps, want)
 	}
 }
 

@@ -19,6 +19,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/numauth/numauth/internal/auth"
 	"github.com/numauth/numauth/internal/carrier"
 	"github.com/numauth/numauth/internal/h5/sdkasset"
@@ -129,7 +131,11 @@ type reply struct {
 func (g *Gateway) endpoint(op string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		ctx, cancel := context.WithTimeout(r.Context(), Timeout)
+		// The request id, as the server API's: in the answer and on every
+		// log line of the call.
+		reqID := strings.ToUpper(uuid.NewString())
+		w.Header().Set("X-Request-Id", reqID)
+		ctx, cancel := context.WithTimeout(obs.WithRequestID(r.Context(), reqID), Timeout)
 		defer cancel()
 		origin := r.Header.Get("Origin")
 		var req request

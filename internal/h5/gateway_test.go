@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +20,7 @@ import (
 	"github.com/numauth/numauth/internal/carrier/sandbox"
 	"github.com/numauth/numauth/internal/h5"
 	"github.com/numauth/numauth/internal/h5/sdkasset"
+	"github.com/numauth/numauth/internal/obs"
 	"github.com/numauth/numauth/internal/token"
 )
 
@@ -214,5 +217,163 @@ func TestAbandonedCallIsNotInternal(t *testing.T) {
 	json.Unmarshal(rec.Body.Bytes(), &got)
 	if got["code"] != "CANCELED" {
 		t.Fatalf("abandoned call = %v, want CANCELED", got)
+	}
+}
+
+// foreignOrigins are origins that are not the tokens' (origin): another
+// site, a sandboxed or file page, the same host over another scheme or port,
+// a look-alike host, and no Origin at all.
+var foreignOrigins = []string{
+	"https://evil.example.com", "null", "http://shop.example.com", "https://shop.example.com:8443",
+	"https://shop.example.com.evil.example", "",
+}
+
+// dataFields are the reply fields that carry something worth stealing.
+var dataFields = []string{"session", "spToken", "maskedPhone", "carrier", "expiresIn"}
+
+// TestCORSSuccessReadableOnlyByTokensOrigin sends every operation, with a
+// body that succeeds from the tokens' origin, from each foreign origin: no
+// answer is a success, none readable by that origin carries data, none is
+// readable by any other origin ("*" or the tokens' own), and every answer
+// varies by Origin so a cache cannot hand one origin's answer to another.
+func TestCORSSuccessReadableOnlyByTokensOrigin(t *testing.T) {
+	f := newFixture(t)
+	ti := f.tokens(t, token.BizAny)
+	checkBody := func(kind string) map[string]string {
+		return map[string]string{"accessToken": ti.AccessToken, "jwtToken": ti.JwtToken, "kind": kind}
+	}
+	mustOK := func(t *testing.T, op string, body map[string]string) map[string]any {
+		t.Helper()
+		_, out := f.post(t, op, origin, body)
+		if out["code"] != "OK" {
+			t.Fatalf("%s from the tokens' origin: %v", op, out)
+		}
+		return out
+	}
+	session := func(t *testing.T, kind string) string {
+		return mustOK(t, "check", checkBody(kind))["session"].(string)
+	}
+	ops := []struct {
+		op   string
+		body func(t *testing.T) map[string]string // a body that succeeds from origin
+	}{
+		{"check", func(*testing.T) map[string]string { return checkBody("verify") }},
+		{"verify-token", func(t *testing.T) map[string]string { return map[string]string{"session": session(t, "verify")} }},
+		{"login-mask", func(t *testing.T) map[string]string { return map[string]string{"session": session(t, "login")} }},
+		{"login-token", func(t *testing.T) map[string]string {
+			s := session(t, "login")
+			mustOK(t, "login-mask", map[string]string{"session": s})
+			return map[string]string{"session": s, "mask": "0013"}
+		}},
+	}
+	for _, o := range ops {
+		for _, from := range foreignOrigins {
+			t.Run(o.op+" from "+from, func(t *testing.T) {
+				rec, out := f.post(t, o.op, from, o.body(t))
+				acao, readable := rec.Header()["Access-Control-Allow-Origin"]
+				if out["code"] == "OK" {
+					t.Errorf("a request from %q succeeded: %v", from, out)
+				}
+				if readable && (from == "" || len(acao) != 1 || acao[0] != from) {
+					t.Errorf("a request from %q answered Access-Control-Allow-Origin %q", from, acao)
+				}
+				for _, k := range dataFields {
+					if _, ok := out[k]; ok && readable {
+						t.Errorf("%q can read %s: %v", from, k, out)
+					}
+				}
+				if !slices.Contains(rec.Header().Values("Vary"), "Origin") {
+					t.Errorf("answer does not vary by Origin: %v", rec.Header())
+				}
+			})
+		}
+		// The control: the same kind of body from the tokens' origin succeeds
+		// and is readable by it, so the refusals above are for the origin.
+		rec, out := f.post(t, o.op, origin, o.body(t))
+		if out["code"] != "OK" || rec.Header().Get("Access-Control-Allow-Origin") != origin {
+			t.Errorf("%s from the tokens' origin: %v %v", o.op, out, rec.Header())
+		}
+	}
+}
+
+// TestPreflightGrantsNoMoreThanACall: a preflight may let a foreign origin
+// send what a real call accepts (a POST with a Content-Type), and nothing
+// more: no credentials, no other method or header, no exposed headers, and
+// an allowed origin that is only ever the asking one.
+func TestPreflightGrantsNoMoreThanACall(t *testing.T) {
+	f := newFixture(t)
+	for _, op := range []string{"check", "verify-token", "login-mask", "login-token"} {
+		for _, from := range append(slices.Clone(foreignOrigins), origin) {
+			for _, method := range []string{"POST", "PUT", "DELETE"} {
+				t.Run(op+" "+method+" from "+from, func(t *testing.T) {
+					req := httptest.NewRequest("OPTIONS", "/h5/v1/"+op, nil)
+					if from != "" {
+						req.Header.Set("Origin", from)
+					}
+					req.Header.Set("Access-Control-Request-Method", method)
+					req.Header.Set("Access-Control-Request-Headers", "content-type,authorization,x-requested-with")
+					rec := httptest.NewRecorder()
+					f.mux.ServeHTTP(rec, req)
+					h := rec.Header()
+					if rec.Code/100 != 2 || rec.Body.Len() != 0 {
+						t.Fatalf("preflight = %d %q", rec.Code, rec.Body)
+					}
+					if acao, ok := h["Access-Control-Allow-Origin"]; ok && (from == "" || len(acao) != 1 || acao[0] != from) {
+						t.Errorf("Access-Control-Allow-Origin %q for %q", acao, from)
+					}
+					for _, k := range []string{"Access-Control-Allow-Credentials", "Access-Control-Expose-Headers"} {
+						if v, ok := h[k]; ok {
+							t.Errorf("%s: %q", k, v)
+						}
+					}
+					for k, allowed := range map[string][]string{"Access-Control-Allow-Methods": {"post"}, "Access-Control-Allow-Headers": {"content-type"}} {
+						for _, v := range h.Values(k) {
+							for _, item := range strings.Split(v, ",") {
+								if item = strings.ToLower(strings.TrimSpace(item)); !slices.Contains(allowed, item) {
+									t.Errorf("%s grants %q", k, item)
+								}
+							}
+						}
+					}
+				})
+			}
+		}
+	}
+}
+
+// Every gateway answer carries a request id, and the call's log lines carry
+// the same one (README: each log line of a call has its request_id).
+func TestGatewayRequestID(t *testing.T) {
+	f := newFixture(t)
+	var logs bytes.Buffer
+	mux := http.NewServeMux()
+	h5.New(f.svc, slog.New(obs.WithRequestIDs(slog.NewJSONHandler(&logs, nil))), nil).Register(mux)
+	f.mux = mux
+	ti := f.tokens(t, token.BizAny)
+	seen := map[string]bool{}
+	for _, body := range []any{
+		map[string]string{"accessToken": ti.AccessToken, "jwtToken": ti.JwtToken, "kind": "verify"}, // OK
+		"{nope", // BAD_ARGUMENT
+	} {
+		logs.Reset()
+		rec, out := f.post(t, "check", origin, body)
+		id := rec.Header().Get("X-Request-Id")
+		if len(id) != 36 || strings.ToUpper(id) != id || seen[id] {
+			t.Fatalf("%v: X-Request-Id %q: want a new upper-case UUID", out["code"], id)
+		}
+		seen[id] = true
+		h5Lines := 0
+		for _, raw := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+			var line map[string]any
+			if err := json.Unmarshal([]byte(raw), &line); err != nil || line["request_id"] != id {
+				t.Errorf("%v: log line %q (%v) without request_id %s", out["code"], raw, err, id)
+			}
+			if line["msg"] == "h5" {
+				h5Lines++
+			}
+		}
+		if h5Lines != 1 {
+			t.Errorf("%v: %d h5 lines in %q, want 1", out["code"], h5Lines, logs.String())
+		}
 	}
 }

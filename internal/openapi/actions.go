@@ -2,6 +2,7 @@ package openapi
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -35,9 +36,14 @@ func (s *Server) getAuthToken(ctx context.Context, c *Call) (Body, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Absent, BizType means both flows (token.BizAny, which is -1); given, it
+	// is 0 or 1, so -1 on the wire is refused like any other value.
 	biz, err := c.Params.Int("BizType", int(token.BizAny))
 	if err != nil {
 		return nil, err
+	}
+	if strings.TrimSpace(c.Params.Get("BizType")) != "" && biz != int(token.BizVerify) && biz != int(token.BizLogin) {
+		return nil, fmt.Errorf("%w: BizType must be 0 (verification) or 1 (login)", auth.ErrInvalidParameters)
 	}
 	for _, name := range []string{"CmApiCode", "CuApiCode", "CtApiCode"} {
 		if _, err := c.Params.Int(name, 0); err != nil {

@@ -107,6 +107,9 @@ type Sandbox struct {
 	ttl     time.Duration
 	now     func() time.Time
 	log     *slog.Logger
+	// wait serves the latency fault (default sleep); tests replace it to
+	// see the latency applied without waiting for it.
+	wait func(ctx context.Context, d time.Duration) error
 
 	mu     sync.Mutex // serializes writers; readers load the pointers
 	table  atomic.Pointer[table]
@@ -118,7 +121,7 @@ var _ carrier.Adapter = (*Sandbox)(nil)
 // New returns a Sandbox configured by cfg, or an error naming the first bad
 // setting.
 func New(cfg Config) (*Sandbox, error) {
-	s := &Sandbox{ttl: cfg.TicketTTL, now: cfg.Now, log: cfg.Logger}
+	s := &Sandbox{ttl: cfg.TicketTTL, now: cfg.Now, log: cfg.Logger, wait: sleep}
 	key := cfg.Key
 	if len(key) == 0 {
 		key = make([]byte, 32)
@@ -251,12 +254,8 @@ func (s *Sandbox) fault(ctx context.Context, op carrier.Operator, front bool) er
 		return nil
 	}
 	if f.Latency > 0 {
-		t := time.NewTimer(f.Latency)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
+		if err := s.wait(ctx, f.Latency); err != nil {
+			return err
 		}
 	}
 	if front && f.Maintenance {
@@ -269,6 +268,18 @@ func (s *Sandbox) fault(ctx context.Context, op carrier.Operator, front bool) er
 		return fmt.Errorf("%w (sandbox fault for %s: error rate %g)", carrier.ErrFailed, op, f.ErrorRate)
 	}
 	return nil
+}
+
+// sleep waits d, or until ctx ends and then returns ctx's error.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 // backLeg opens a ticket of kind and applies its operator's faults.

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/netip"
 	"regexp"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -386,6 +387,10 @@ func TestFaults(t *testing.T) {
 	}
 }
 
+// TestLatency checks that the latency fault is applied to the slow
+// operator's calls and no other's, and that a context ending first wins, by
+// recording the waits instead of timing them: wall time says nothing
+// reliable on a loaded machine.
 func TestLatency(t *testing.T) {
 	s := mustNew(t, Config{Subscribers: []Subscriber{{pfx("10.0.0.1/32"), "13800138000"}, {pfx("10.0.0.2/32"), "18600186000"}}})
 	ctx := context.Background()
@@ -393,47 +398,65 @@ func TestLatency(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var waits []time.Duration
+	s.wait = func(_ context.Context, d time.Duration) error { waits = append(waits, d); return nil }
 	const delay = 50 * time.Millisecond
 	s.SetFault(carrier.ChinaMobile, Fault{Latency: delay})
-	timed := func(f func() error) (time.Duration, error) {
-		start := time.Now()
-		err := f()
-		return time.Since(start), err
-	}
-	for name, f := range map[string]func() error{
-		"front": func() error {
-			_, err := s.Identify(ctx, carrier.FrontRequest{Source: addr("10.0.0.1"), Kind: carrier.KindLogin})
+	front := func(src string) func(context.Context) error {
+		return func(ctx context.Context) error {
+			_, err := s.Identify(ctx, carrier.FrontRequest{Source: addr(src), Kind: carrier.KindLogin})
 			return err
-		},
-		"Number":    func() error { _, err := s.Number(ctx, lt.Ticket); return err },
-		"MatchMask": func() error { _, err := s.MatchMask(ctx, lt.Ticket, "0013"); return err },
-	} {
-		if d, err := timed(f); err != nil || d < delay {
-			t.Errorf("%s with %v latency took %v, %v", name, delay, d, err)
 		}
 	}
-	// Other operators are not delayed.
-	if d, err := timed(func() error {
-		_, err := s.Identify(ctx, carrier.FrontRequest{Source: addr("10.0.0.2"), Kind: carrier.KindLogin})
-		return err
-	}); err != nil || d >= delay {
-		t.Errorf("CU took %v, %v while CM is slow", d, err)
+	calls := []struct {
+		name string
+		call func(context.Context) error
+		want []time.Duration // the waits the call makes
+	}{
+		{"CM front", front("10.0.0.1"), []time.Duration{delay}},
+		{"CM Number", func(ctx context.Context) error { _, err := s.Number(ctx, lt.Ticket); return err }, []time.Duration{delay}},
+		{"CM MatchMask", func(ctx context.Context) error { _, err := s.MatchMask(ctx, lt.Ticket, "0013"); return err }, []time.Duration{delay}},
+		{"CU front while CM is slow", front("10.0.0.2"), nil},
 	}
-	// A context that ends first wins.
+	for _, c := range calls {
+		waits = nil
+		if err := c.call(ctx); err != nil || !slices.Equal(waits, c.want) {
+			t.Errorf("%s with %v latency on CM: waited %v, %v; want %v", c.name, delay, waits, err, c.want)
+		}
+	}
+	// A context that ends while the call waits ends the call with its
+	// error: the real wait, its context cancelled from inside, with an hour
+	// still to go.
 	s.SetFault(carrier.ChinaMobile, Fault{Latency: time.Hour})
-	short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
-	defer cancel()
-	d, err := timed(func() error {
-		_, err := s.Identify(short, carrier.FrontRequest{Source: addr("10.0.0.1"), Kind: carrier.KindLogin})
-		return err
-	})
-	if !errors.Is(err, context.DeadlineExceeded) || d > 10*time.Second {
-		t.Errorf("front leg with a 20ms deadline and 1h latency: %v after %v", err, d)
+	for _, c := range calls[:3] {
+		cctx, cancel := context.WithCancel(ctx)
+		waited := false
+		s.wait = func(ctx context.Context, d time.Duration) error { waited = true; cancel(); return sleep(ctx, d) }
+		if err := c.call(cctx); !waited || !errors.Is(err, context.Canceled) {
+			t.Errorf("%s, its context ended during 1h latency: waited %v, %v", c.name, waited, err)
+		}
+		cancel()
 	}
-	short2, cancel2 := context.WithTimeout(ctx, 20*time.Millisecond)
+}
+
+func TestSleep(t *testing.T) {
+	done, cancel := context.WithCancel(context.Background())
+	cancel()
+	expired, cancel2 := context.WithDeadline(context.Background(), time.Unix(0, 0))
 	defer cancel2()
-	if n, err := s.Number(short2, lt.Ticket); !errors.Is(err, context.DeadlineExceeded) || n != "" {
-		t.Errorf("back leg with a 20ms deadline and 1h latency: %q, %v", carrier.Mask(n), err)
+	for _, c := range []struct {
+		name string
+		ctx  context.Context
+		d    time.Duration
+		want error
+	}{
+		{"elapsed", context.Background(), time.Nanosecond, nil},
+		{"cancelled, an hour to go", done, time.Hour, context.Canceled},
+		{"past its deadline, an hour to go", expired, time.Hour, context.DeadlineExceeded},
+	} {
+		if err := sleep(c.ctx, c.d); !errors.Is(err, c.want) || (c.want == nil) != (err == nil) {
+			t.Errorf("%s: sleep = %v, want %v", c.name, err, c.want)
+		}
 	}
 }
 

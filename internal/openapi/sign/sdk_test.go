@@ -3,7 +3,10 @@ package sign
 import (
 	"bufio"
 	"bytes"
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -276,17 +279,17 @@ func tamperV1(t *testing.T, orig *Request) {
 		{"form", f, func(r *Request, ps []param) { r.Form = formOf(ps) }},
 	} {
 		for i, p := range src.ps {
-			changed := slices.Clone(src.ps)
 			if p.k == "Signature" {
-				changed[i].v = "AAAA" + p.v[4:]
+				for _, bad := range badSignatures(t, p.v, base64.StdEncoding.EncodeToString, base64.StdEncoding.DecodeString) {
+					changed := slices.Clone(src.ps)
+					changed[i].v = bad.sig
+					try(src.name+" Signature "+bad.name, func(r *Request) { src.set(r, changed) }, ErrMismatch)
+				}
 			} else {
+				changed := slices.Clone(src.ps)
 				changed[i].v = tamperedValue(p.k, p.v)
+				try(src.name+" change "+p.k, func(r *Request) { src.set(r, changed) }, wantV1Tamper(p.k, false))
 			}
-			want := wantV1Tamper(p.k, false)
-			if p.k == "Signature" {
-				want = ErrMismatch
-			}
-			try(src.name+" change "+p.k, func(r *Request) { src.set(r, changed) }, want)
 			removed := slices.Delete(slices.Clone(src.ps), i, i+1)
 			try(src.name+" remove "+p.k, func(r *Request) { src.set(r, removed) }, wantV1Tamper(p.k, true))
 		}
@@ -440,6 +443,38 @@ func checkV3(t *testing.T, r *Request, action string) *Claim {
 	return c
 }
 
+// badSignature is a claimed signature that must not verify.
+type badSignature struct{ name, sig string }
+
+// badSignatures returns the encoded MAC sig with each byte changed in turn,
+// one byte short, one byte long, and not decodable. A verifier that compares
+// only part of the MAC (its first bytes, its last, or as many bytes as the
+// claim has) accepts one of them.
+func badSignatures(t *testing.T, sig string, enc func([]byte) string, dec func(string) ([]byte, error)) []badSignature {
+	t.Helper()
+	mac, err := dec(sig)
+	if err != nil || len(mac) < 16 {
+		t.Fatalf("signature %q is not an encoded MAC: %v", sig, err)
+	}
+	var bad []badSignature
+	for i := range mac {
+		b := slices.Clone(mac)
+		b[i] ^= 0x80
+		bad = append(bad, badSignature{fmt.Sprintf("byte %d of %d changed", i, len(mac)), enc(b)})
+	}
+	bad = append(bad,
+		badSignature{"one byte short", enc(mac[:len(mac)-1])},
+		badSignature{"one byte long", enc(append(slices.Clone(mac), 0))},
+		badSignature{"not decodable", strings.Repeat("!", len(sig))},
+	)
+	for _, b := range bad {
+		if b.sig == sig {
+			t.Fatalf("%s: the signature is unchanged", b.name)
+		}
+	}
+	return bad
+}
+
 // tamperV3 changes every signed header, every query parameter, the body, path, host and method
 // of a verified V3 request, adds an unsigned x-acs-* header, and checks each change is caught.
 // Headers outside SignedHeaders (user-agent, accept) may change freely.
@@ -491,10 +526,11 @@ func tamperV3(t *testing.T, orig *Request) {
 			r.Header.Set("Content-Type", "application/json")
 		}
 	}, map[bool]error{true: ErrMismatch, false: ErrIncomplete}[slices.Contains(c.names, "content-type")])
-	try("signature", func(r *Request) {
-		a := r.Header.Get("Authorization")
-		r.Header.Set("Authorization", a[:len(a)-1]+string("01"[(a[len(a)-1]+1)%2]))
-	}, ErrMismatch)
+	a := orig.Header.Get("Authorization")
+	at := strings.LastIndex(a, "Signature=") + len("Signature=")
+	for _, bad := range badSignatures(t, a[at:], hex.EncodeToString, hex.DecodeString) {
+		try("signature "+bad.name, func(r *Request) { r.Header.Set("Authorization", a[:at]+bad.sig) }, ErrMismatch)
+	}
 	try("signed-headers list", func(r *Request) {
 		a := r.Header.Get("Authorization")
 		r.Header.Set("Authorization", strings.Replace(a, "host;", "", 1))

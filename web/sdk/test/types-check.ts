@@ -5,7 +5,10 @@ import * as decl from "../dist/numberauth-web-sdk";
 import * as impl from "../src/index";
 import type * as implTypes from "../src/types";
 
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+// Assignability alone misses a renamed optional member ({a?: 1} and {b?: 1}
+// are assignable both ways), so the member names must be the same too.
+type Mutual<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type Same<A, B> = Mutual<A, B> extends true ? Mutual<keyof A, keyof B> : false;
 function same<T extends true>(): T | undefined {
   return undefined;
 }
