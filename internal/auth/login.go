@@ -54,7 +54,7 @@ func (s *Service) H5LoginMask(ctx context.Context, sessionID, origin string, fro
 	if err := s.putSession(ctx, sessionID, sess); err != nil {
 		return SPResult{}, err
 	}
-	return SPResult{Operator: line.Operator, Masked: line.Masked}, nil
+	return SPResult{Operator: line.Operator, Masked: line.Masked, Origin: sess.Origin}, nil
 }
 
 // H5LoginToken checks the middle four digits the user typed and returns a

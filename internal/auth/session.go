@@ -38,6 +38,9 @@ type H5Check struct {
 type H5Session struct {
 	ID        string
 	ExpiresIn time.Duration
+	// Origin is the page origin the session is bound to (normalised): the
+	// only origin the gateway lets read its answers.
+	Origin string
 }
 
 type session struct {
@@ -131,7 +134,7 @@ func (s *Service) CheckH5(ctx context.Context, in H5Check) (H5Session, error) {
 	if err := s.putSession(ctx, id, sess); err != nil {
 		return H5Session{}, err
 	}
-	return H5Session{ID: id, ExpiresIn: ttl}, nil
+	return H5Session{ID: id, ExpiresIn: ttl, Origin: origin}, nil
 }
 
 // checkPair checks that jwtToken is the JwtToken minted with the AccessToken

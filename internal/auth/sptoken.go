@@ -21,6 +21,8 @@ type SPResult struct {
 	SPToken  string
 	Operator carrier.Operator
 	Masked   string
+	// Origin is the page origin of the session (see H5Session.Origin).
+	Origin string
 }
 
 func (s *Service) mintSP(ctx context.Context, sess session, kind carrier.Kind, op carrier.Operator, ticket, masked string) (SPResult, error) {
@@ -41,7 +43,7 @@ func (s *Service) mintSP(ctx context.Context, sess session, kind carrier.Kind, o
 	if err != nil {
 		return SPResult{}, err
 	}
-	return SPResult{SPToken: tok, Operator: op, Masked: masked}, nil
+	return SPResult{SPToken: tok, Operator: op, Masked: masked, Origin: sess.Origin}, nil
 }
 
 // The outcome of an spToken is exactly-once. Its state lives under

@@ -152,7 +152,7 @@ func (g *Gateway) endpoint(op string) http.Handler {
 		}
 		// Data is readable only by the origin bound to the tokens; an error
 		// answer carries no data and is readable by the page that asked.
-		if origin != "" && (res.Code != "OK" || (boundOrigin != "" && origin == boundOrigin)) {
+		if origin != "" && (res.Code != "OK" || (boundOrigin != "" && sameOrigin(origin, boundOrigin))) {
 			w.Header().Set("Access-Control-Allow-Origin", origin)
 		}
 		w.Header().Add("Vary", "Origin")
@@ -168,9 +168,9 @@ func (g *Gateway) endpoint(op string) http.Handler {
 }
 
 // do runs one operation and returns the reply and, for a success, the origin
-// the tokens or session are bound to. The service has checked on every
-// successful operation that the request's Origin is that origin, so no second
-// read of the session is needed to decide CORS.
+// the tokens or session are bound to, as the service reports it (it has
+// also checked that the request's Origin is that origin; the gateway's own
+// comparison keeps the CORS rule true even if that check ever broke).
 func (g *Gateway) do(ctx context.Context, op string, r *http.Request, origin string, req request) (reply, string) {
 	front := carrier.FrontRequest{Source: sourceAddr(r), Header: r.Header}
 	switch op {
@@ -182,25 +182,25 @@ func (g *Gateway) do(ctx context.Context, op string, r *http.Request, origin str
 		if err != nil {
 			return g.fail(ctx, op, err), ""
 		}
-		return reply{Code: "OK", Msg: "ok", Session: sess.ID, ExpiresIn: int64(sess.ExpiresIn / time.Second)}, origin
+		return reply{Code: "OK", Msg: "ok", Session: sess.ID, ExpiresIn: int64(sess.ExpiresIn / time.Second)}, sess.Origin
 	case "verify-token":
 		res, err := g.svc.H5VerifyToken(ctx, req.Session, origin, front)
 		if err != nil {
 			return g.fail(ctx, op, err), ""
 		}
-		return reply{Code: "OK", Msg: "ok", SpToken: res.SPToken, Carrier: string(res.Operator)}, origin
+		return reply{Code: "OK", Msg: "ok", SpToken: res.SPToken, Carrier: string(res.Operator)}, res.Origin
 	case "login-mask":
 		res, err := g.svc.H5LoginMask(ctx, req.Session, origin, front)
 		if err != nil {
 			return g.fail(ctx, op, err), ""
 		}
-		return reply{Code: "OK", Msg: "ok", MaskedPhone: res.Masked, Carrier: string(res.Operator)}, origin
+		return reply{Code: "OK", Msg: "ok", MaskedPhone: res.Masked, Carrier: string(res.Operator)}, res.Origin
 	case "login-token":
 		res, err := g.svc.H5LoginToken(ctx, req.Session, origin, req.Mask)
 		if err != nil {
 			return g.fail(ctx, op, err), ""
 		}
-		return reply{Code: "OK", Msg: "ok", SpToken: res.SPToken, Carrier: string(res.Operator)}, origin
+		return reply{Code: "OK", Msg: "ok", SpToken: res.SPToken, Carrier: string(res.Operator)}, res.Origin
 	}
 	return reply{Code: "BAD_ARGUMENT", Msg: "no such operation"}, ""
 }
@@ -286,6 +286,13 @@ func sourceAddr(r *http.Request) netip.Addr {
 		return netip.Addr{}
 	}
 	return a.Unmap()
+}
+
+// sameOrigin reports whether the request's Origin header names the bound
+// (normalised) origin.
+func sameOrigin(header, bound string) bool {
+	o, err := auth.NormalizeOrigin(header)
+	return err == nil && o == bound
 }
 
 // sourceKey is the subject of the per-address session budget: the address,
