@@ -49,8 +49,8 @@ type recorder struct {
 type recordReq struct {
 	v        store.Verification
 	out      chan error
-	deadline time.Time // the caller's; zero: none
-	state *atomic.Int32 // reqQueued, then reqTaken by the writer or reqWithdrawn by the caller
+	deadline time.Time     // the caller's; zero: none
+	state    *atomic.Int32 // reqQueued, then reqTaken by the writer or reqWithdrawn by the caller
 }
 
 const (
