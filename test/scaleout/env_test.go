@@ -91,32 +91,7 @@ func redactDSN(dsn string) string {
 // the test ends, and returns its DSN.
 func freshDatabase(t testing.TB) string {
 	t.Helper()
-	base := postgresDSN()
-	c := connect(t, base)
-	defer c.Close(context.Background())
-	name := "numauth_scaleout_" + randomHex(6)
-	if _, err := c.Exec(context.Background(), "CREATE DATABASE "+name); err != nil {
-		t.Fatalf("create database: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		c, err := pgx.Connect(ctx, base)
-		if err != nil {
-			t.Errorf("drop database %s: %v", name, err)
-			return
-		}
-		defer c.Close(ctx)
-		if _, err := c.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			t.Errorf("drop database %s: %v", name, err)
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatalf("NUMAUTH_TEST_POSTGRES must be a URL: %v", err)
-	}
-	u.Path = "/" + name
-	return u.String()
+	return harness.FreshDatabase(t, "numauth_scaleout")
 }
 
 // sharedRedis returns the URL of the tests' Redis database, or skips the
