@@ -254,6 +254,9 @@ func newServer(ctx context.Context, f serveFlags, log *slog.Logger) (*server, er
 		return fail(err)
 	}
 	closers = append([]func(){svc.Close}, closers...)
+	if err := svc.SettleEpoch(ctx); err != nil {
+		return fail(fmt.Errorf("ephemeral store epoch: %w", err))
+	}
 	if id, sec := getenv("NUMAUTH_BOOTSTRAP_ACCESS_KEY_ID"), getenv("NUMAUTH_BOOTSTRAP_ACCESS_KEY_SECRET"); id != "" || sec != "" {
 		if id == "" || sec == "" {
 			return fail(errors.New("set both NUMAUTH_BOOTSTRAP_ACCESS_KEY_ID and NUMAUTH_BOOTSTRAP_ACCESS_KEY_SECRET"))

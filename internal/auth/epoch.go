@@ -144,3 +144,25 @@ func (s *Service) Epoch(ctx context.Context) (time.Time, error) {
 	ms, err := s.epoch.current(ctx)
 	return time.UnixMilli(ms), err
 }
+
+// SettleEpoch waits, if the epoch began in the current second, until that
+// second is over. A signed request of the epoch's own second is refused
+// (ConsumeNonce), so a server that just started a new epoch (an empty
+// in-process store) waits at most a second before it takes calls, and no
+// client that signed after the start is refused.
+func (s *Service) SettleEpoch(ctx context.Context) error {
+	ms, err := s.epoch.current(ctx)
+	if err != nil {
+		return err
+	}
+	wait := time.UnixMilli(ms).Truncate(time.Second).Add(time.Second).Sub(s.cfg.Now())
+	if wait <= 0 || wait > time.Second {
+		return nil
+	}
+	select {
+	case <-time.After(wait):
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

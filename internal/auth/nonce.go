@@ -19,12 +19,13 @@ import (
 // It returns ErrNonceUsed for a replay and ErrSignedBeforeEpoch for a
 // request signed before the current epoch.
 func (s *Service) ConsumeNonce(ctx context.Context, scope, nonce string, signedAt time.Time, ttl time.Duration) error {
-	// Signed timestamps have one-second resolution: a request counts as
-	// signed at the end of its second, so one signed in the second the
-	// epoch began is accepted (no request can have been seen in the part
-	// of that second before it: the store was away then) and every earlier
-	// one is refused.
-	issued := signedAt.Truncate(time.Second).Add(time.Second - time.Millisecond).UnixMilli()
+	// Signed timestamps have one-second resolution, so a request counts as
+	// signed at the start of its second, less a millisecond: one signed in
+	// the second the epoch began is refused too, since it may have been
+	// seen in that second before the store forgot. (serve waits for the
+	// epoch's second to pass before it takes calls, so only clients whose
+	// clocks are behind, or the moment after a loss, see the refusal.)
+	issued := signedAt.Unix()*1000 - 1
 	_, fresh, err := s.guardedSwap(ctx, issued, kNonce+scope+":"+nonce, nil, []byte{1}, ttl)
 	if errors.Is(err, errBeforeEpoch) {
 		return fmt.Errorf("%w: %w", ErrSignedBeforeEpoch, err)

@@ -61,6 +61,9 @@ func TestReplayRightAfterStoreForgets(t *testing.T) {
 	fs := &forgetful{}
 	e := newEnvOpts(t, authtest.Options{WrapEphemeral: func(s store.Ephemeral) store.Ephemeral { fs.Ephemeral = s; return fs }})
 	ctx := context.Background()
+	// Two seconds after the service started, 100 ms into a second: the
+	// request below and the loss 10 ms later fall in one second.
+	e.now.Store(time.Unix(0, e.now.Load()).Truncate(time.Second).Add(2100 * time.Millisecond).UnixNano())
 	sp := e.verifyToken(t)
 	if r, err := e.svc.VerifyPhoneWithToken(ctx, e.caller, sp, phone); err != nil || r.Result != carrier.Pass {
 		t.Fatalf("first use: %+v, %v", r, err)
@@ -69,7 +72,7 @@ func TestReplayRightAfterStoreForgets(t *testing.T) {
 	if err := e.svc.ConsumeNonce(ctx, "key", "n1", signedAt, time.Minute); err != nil {
 		t.Fatalf("first nonce: %v", err)
 	}
-	e.now.Add(int64(1500 * time.Millisecond)) // the restart takes a moment
+	e.now.Add(int64(10 * time.Millisecond)) // the loss comes 10 ms later, most likely in the same second
 	fs.forget()
 	if r, err := e.svc.VerifyPhoneWithToken(ctx, e.caller, sp, phone); !errors.Is(err, auth.ErrTokenInvalid) {
 		t.Fatalf("spent spToken right after the store forgot: %+v, %v; want TOKEN_INVALID", r, err)
@@ -81,7 +84,7 @@ func TestReplayRightAfterStoreForgets(t *testing.T) {
 	if r, err := e.svc.VerifyPhoneWithToken(ctx, e.caller, e.verifyToken(t), phone); err != nil || r.Result != carrier.Pass {
 		t.Fatalf("new token after the loss: %+v, %v", r, err)
 	}
-	if err := e.svc.ConsumeNonce(ctx, "key", "n2", time.Unix(0, e.now.Load()), time.Minute); err != nil {
+	if err := e.svc.ConsumeNonce(ctx, "key", "n2", time.Unix(0, e.now.Load()).Add(time.Second), time.Minute); err != nil {
 		t.Fatalf("new nonce after the loss: %v", err)
 	}
 }

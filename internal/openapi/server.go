@@ -251,7 +251,7 @@ func (s *Server) authenticate(ctx context.Context, claim *sign.Claim) (auth.Call
 	if err != nil {
 		return auth.Caller{}, err
 	}
-	if skew := s.cfg.Now().Sub(claim.Timestamp); skew > s.cfg.ClockSkew || skew < -s.cfg.ClockSkew || claim.Timestamp.Before(epoch.Add(-time.Second)) {
+	if skew := s.cfg.Now().Sub(claim.Timestamp); skew > s.cfg.ClockSkew || skew < -s.cfg.ClockSkew || claim.Timestamp.Unix() <= epoch.Unix() {
 		return auth.Caller{}, apiErr(codeTimeExpired, "Specified time stamp or date value is expired.")
 	}
 	cred, err := s.svc.ResolveKey(ctx, claim.AccessKeyID)
