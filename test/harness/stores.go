@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"net/url"
 	"os"
 	"testing"
@@ -106,34 +107,41 @@ func FreshRedisPrefix(t testing.TB, redisURL, name string) string {
 	t.Helper()
 	prefix := name + "-" + randomHex(5) + ":"
 	t.Cleanup(func() {
-		opt, err := goredis.ParseURL(redisURL)
-		if err != nil {
-			t.Errorf("delete %s*: %v", prefix, err)
-			return
-		}
-		c := goredis.NewClient(opt)
-		defer c.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-		var keys []string
-		for iter.Next(ctx) {
-			keys = append(keys, iter.Val())
-		}
-		if err := iter.Err(); err != nil {
-			t.Errorf("scan %s*: %v", prefix, err)
-			return
-		}
-		for len(keys) > 0 {
-			n := min(len(keys), 1000)
-			if err := c.Unlink(ctx, keys[:n]...).Err(); err != nil {
-				t.Errorf("delete %s*: %v", prefix, err)
-				return
-			}
-			keys = keys[n:]
+		if err := DeleteRedisPrefix(ctx, redisURL, prefix); err != nil {
+			t.Error(err)
 		}
 	})
 	return prefix
+}
+
+// DeleteRedisPrefix deletes every key under prefix in the Redis database at
+// redisURL: what a Redis restarted without persistence looks like to the
+// numauth that uses the prefix.
+func DeleteRedisPrefix(ctx context.Context, redisURL, prefix string) error {
+	opt, err := goredis.ParseURL(redisURL)
+	if err != nil {
+		return fmt.Errorf("delete %s*: %w", prefix, err)
+	}
+	c := goredis.NewClient(opt)
+	defer c.Close()
+	iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+	var keys []string
+	for iter.Next(ctx) {
+		keys = append(keys, iter.Val())
+	}
+	if err := iter.Err(); err != nil {
+		return fmt.Errorf("scan %s*: %w", prefix, err)
+	}
+	for len(keys) > 0 {
+		n := min(len(keys), 1000)
+		if err := c.Unlink(ctx, keys[:n]...).Err(); err != nil {
+			return fmt.Errorf("delete %s*: %w", prefix, err)
+		}
+		keys = keys[n:]
+	}
+	return nil
 }
 
 func randomHex(n int) string {
