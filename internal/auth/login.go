@@ -75,12 +75,9 @@ func (s *Service) H5LoginToken(ctx context.Context, sessionID, origin, mask stri
 	if sess.Ticket == "" {
 		return SPResult{}, ErrMaskNotRequested
 	}
-	res, err := s.limits.Reserve(ctx, s.maskCharges(sess.AccountID, sess.PhoneHash)...)
-	if errors.Is(err, limit.ErrExhausted) {
-		return SPResult{}, fmt.Errorf("%w: %w", ErrMaskLocked, err)
-	}
+	res, err := s.reserveMask(ctx, sess)
 	if err != nil {
-		return SPResult{}, storeErr("count mask tries", err)
+		return SPResult{}, err
 	}
 	ok, err := s.cfg.Carrier.MatchMask(ctx, sess.Ticket, mask)
 	if err != nil {
@@ -93,7 +90,11 @@ func (s *Service) H5LoginToken(ctx context.Context, sessionID, origin, mask stri
 		}
 		return s.mintSP(ctx, sess, carrier.KindLogin, carrier.Operator(sess.Operator), sess.Ticket, sess.Masked)
 	}
-	if left := res.Left(); left > 0 {
+	left, err := res.Keep(ctx)
+	if err != nil {
+		return SPResult{}, storeErr("count a wrong mask", err)
+	}
+	if left > 0 {
 		return SPResult{}, &MaskWrongError{TriesLeft: left}
 	}
 	if err := s.eph.Delete(ctx, kSession+sessionID); err != nil {
@@ -103,6 +104,38 @@ func (s *Service) H5LoginToken(ctx context.Context, sessionID, origin, mask stri
 		"masked", sess.Masked, "scheme", sess.Scheme, "window", s.cfg.MaskLockTTL.String())
 	return SPResult{}, ErrMaskLocked
 }
+
+// reserveMask reserves a unit of the session's number's mask budgets. While
+// the units left are only reserved by attempts in flight (parallel logins
+// of one number), it waits for them to settle, a few milliseconds at a
+// time, up to maskBusyWait; then it answers ErrUnavailable.
+func (s *Service) reserveMask(ctx context.Context, sess session) (*limit.Reservation, error) {
+	wait := time.Millisecond
+	for spent := time.Duration(0); ; spent += wait {
+		res, err := s.limits.Reserve(ctx, s.maskCharges(sess.AccountID, sess.PhoneHash)...)
+		switch {
+		case err == nil:
+			return res, nil
+		case errors.Is(err, limit.ErrExhausted):
+			return nil, fmt.Errorf("%w: %w", ErrMaskLocked, err)
+		case errors.Is(err, limit.ErrBusy) && spent < maskBusyWait:
+			select {
+			case <-time.After(wait):
+			case <-ctx.Done():
+				return nil, storeErr("wait for parallel mask attempts", ctx.Err())
+			}
+			wait = min(2*wait, 16*time.Millisecond)
+		case errors.Is(err, limit.ErrBusy):
+			return nil, fmt.Errorf("%w: too many parallel mask attempts for this number: %w", ErrUnavailable, err)
+		default:
+			return nil, storeErr("count mask tries", err)
+		}
+	}
+}
+
+// maskBusyWait bounds how long a mask attempt waits for parallel attempts
+// on the same number to settle.
+const maskBusyWait = 250 * time.Millisecond
 
 // GetPhoneWithToken returns the number of the line a login spToken came
 // from, once per token; a call that failed may be retried with the same

@@ -234,3 +234,37 @@ func TestSessionBudgets(t *testing.T) {
 		t.Fatalf("another address: %v", err)
 	}
 }
+
+// TestParallelCorrectLogins: many logins of one number at one moment, all
+// with the right digits, all succeed: units reserved by attempts in flight
+// never lock the number, as the budget counts only wrong masks.
+func TestParallelCorrectLogins(t *testing.T) {
+	e, mc := maskEnv(t)
+	var sids []string
+	for range 32 {
+		sids = append(sids, e.loginSession(t, e.caller, ""))
+	}
+	start := make(chan struct{})
+	errs := make(chan error, len(sids))
+	var wg sync.WaitGroup
+	for _, sid := range sids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			_, err := e.svc.H5LoginToken(context.Background(), sid, origin, "0013")
+			errs <- err
+		}()
+	}
+	close(start)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("a correct login in parallel with others: %v", err)
+		}
+	}
+	if mc.wrong.Load() != 0 || e.loginSession(t, e.caller, "") == "" {
+		t.Fatal("correct logins locked the number")
+	}
+}

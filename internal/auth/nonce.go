@@ -49,7 +49,7 @@ func (s *Service) Throttle(ctx context.Context, keyID string, perSecond int) err
 	// One window per clock second (on the service's clock), as Alibaba's
 	// flow control counts calls per second.
 	b := limit.Budget{Name: "thr", Limit: perSecond, Window: 2 * time.Second}
-	_, err := s.limits.Reserve(ctx, b.For(keyID+":"+strconv.FormatInt(s.cfg.Now().Unix(), 10)))
+	err := s.limits.Spend(ctx, b.For(keyID+":"+strconv.FormatInt(s.cfg.Now().Unix(), 10)))
 	if errors.Is(err, limit.ErrExhausted) {
 		return ErrThrottled
 	}

@@ -122,7 +122,7 @@ func (s *Service) CheckH5(ctx context.Context, in H5Check) (H5Session, error) {
 	if in.Source != "" {
 		charges = append(charges, s.budgets.sessionsPerSource.For(in.Source))
 	}
-	if _, err := s.limits.Reserve(ctx, charges...); errors.Is(err, limit.ErrExhausted) {
+	if err := s.limits.Spend(ctx, charges...); errors.Is(err, limit.ErrExhausted) {
 		return H5Session{}, fmt.Errorf("%w: %w", ErrTooManySessions, err)
 	} else if err != nil {
 		return H5Session{}, storeErr("count sessions", err)

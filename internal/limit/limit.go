@@ -7,10 +7,15 @@
 // instance never buys another try.
 //
 // A budget is a number of units per fixed window; the window starts with
-// the first unit a subject spends and the counter expires with it. Units
+// the first unit a subject reserves and the counters expire with it. Units
 // are reserved before the guarded attempt (so parallel attempts can never
-// spend more than the budget between them) and given back when the attempt
-// turns out not to count (a correct mask).
+// spend more than the budget between them), then either kept (the attempt
+// counts: a wrong mask) or given back (it does not: a correct mask). Two
+// counters per subject tell the cases apart: "n" holds reserved and kept
+// units and is what a reservation is checked against; "kept" holds kept
+// units only and is what decides that a subject is exhausted. A
+// reservation refused while units are merely reserved by attempts in
+// flight is ErrBusy (try again in a moment), not ErrExhausted.
 package limit
 
 import (
@@ -49,11 +54,16 @@ type Charge struct {
 // For is the charge of one unit of b to subject.
 func (b Budget) For(subject string) Charge { return Charge{b, subject} }
 
-func (c Charge) key() string { return "lim:" + c.Budget.Name + ":" + c.Subject }
+func (c Charge) key() string     { return "lim:" + c.Budget.Name + ":n:" + c.Subject }
+func (c Charge) keptKey() string { return "lim:" + c.Budget.Name + ":k:" + c.Subject }
 
 // ErrExhausted is returned (wrapped in *ExhaustedError) when a budget has
 // no unit left for its subject.
 var ErrExhausted = errors.New("limit: budget exhausted")
+
+// ErrBusy: every unit left is reserved by attempts still in flight; one of
+// them may give its unit back, so the caller may try again shortly.
+var ErrBusy = errors.New("limit: budget reserved by attempts in flight")
 
 // ExhaustedError names the budget that was spent. It unwraps to ErrExhausted.
 type ExhaustedError struct{ Budget string }
@@ -73,15 +83,13 @@ func New(c Counter) *Limiter { return &Limiter{c: c} }
 type Reservation struct {
 	l       *Limiter
 	charges []Charge
-	counts  []int64
 }
 
-// Reserve takes one unit of every charge, all or none: if any budget has
-// no unit left, the units already taken are given back and the error is an
-// *ExhaustedError naming that budget. Store failures are returned as they
-// are (wrapping store.ErrUnavailable when the store is down), after giving
-// back what was taken where the store allows.
-func (l *Limiter) Reserve(ctx context.Context, charges ...Charge) (*Reservation, error) {
+// Spend takes one unit of every charge for good, all or none: the budgets
+// of events that count as they happen (sessions opened, calls made). If
+// any budget has no unit left, the units already taken are given back and
+// the error is an *ExhaustedError naming it.
+func (l *Limiter) Spend(ctx context.Context, charges ...Charge) error {
 	r := &Reservation{l: l}
 	for _, c := range charges {
 		if c.Budget.Limit <= 0 {
@@ -90,28 +98,67 @@ func (l *Limiter) Reserve(ctx context.Context, charges ...Charge) (*Reservation,
 		n, err := l.c.Incr(ctx, c.key(), c.Budget.Window)
 		if err != nil {
 			r.Refund(ctx)
-			return nil, fmt.Errorf("limit %s: %w", c.Budget.Name, err)
+			return fmt.Errorf("limit %s: %w", c.Budget.Name, err)
 		}
-		r.charges, r.counts = append(r.charges, c), append(r.counts, n)
+		r.charges = append(r.charges, c)
 		if n > int64(c.Budget.Limit) {
 			r.Refund(ctx)
-			return nil, &ExhaustedError{Budget: c.Budget.Name}
+			return &ExhaustedError{Budget: c.Budget.Name}
+		}
+	}
+	return nil
+}
+
+// Reserve takes one unit of every charge, all or none: if any budget has
+// no unit left, the units already taken are given back and the error is an
+// *ExhaustedError naming that budget, or ErrBusy if its units are only
+// reserved by attempts in flight. Store failures are returned as they are
+// (wrapping store.ErrUnavailable when the store is down), after giving back
+// what was taken where the store allows.
+func (l *Limiter) Reserve(ctx context.Context, charges ...Charge) (*Reservation, error) {
+	r := &Reservation{l: l}
+	for _, c := range charges {
+		if c.Budget.Limit <= 0 {
+			continue
+		}
+		if err := l.check(ctx, c); err != nil {
+			r.Refund(ctx)
+			return nil, err
+		}
+		n, err := l.c.Incr(ctx, c.key(), c.Budget.Window)
+		if err != nil {
+			r.Refund(ctx)
+			return nil, fmt.Errorf("limit %s: %w", c.Budget.Name, err)
+		}
+		r.charges = append(r.charges, c)
+		if n > int64(c.Budget.Limit) {
+			r.Refund(ctx)
+			if err := l.check(ctx, c); err != nil {
+				return nil, err
+			}
+			return nil, fmt.Errorf("limit %s: %w", c.Budget.Name, ErrBusy)
 		}
 	}
 	return r, nil
 }
 
-// Left is the smallest number of units any reserved budget has left after
-// this reservation (0: this one took the last unit of some budget).
-// Unlimited budgets are not counted; with none, Left is -1.
-func (r *Reservation) Left() int {
+// Keep makes the reserved units count: the attempt happened (a wrong
+// mask). It returns the smallest number of units any of the budgets has
+// left for its subject (0: this one spent a budget); with no limited
+// budget, -1.
+func (r *Reservation) Keep(ctx context.Context) (int, error) {
 	left := -1
-	for i, c := range r.charges {
-		if l := c.Budget.Limit - int(r.counts[i]); left < 0 || l < left {
+	for _, c := range r.charges {
+		n, err := r.l.c.Incr(ctx, c.keptKey(), c.Budget.Window)
+		if err != nil {
+			return 0, fmt.Errorf("limit %s: keep: %w", c.Budget.Name, err)
+		}
+		if l := max(c.Budget.Limit-int(n), 0); left < 0 || l < left {
 			left = l
 		}
 	}
-	return left
+	r.charges = nil
+	return left, nil
 }
 
 // Refund gives the reserved units back (the attempt did not count). It is
@@ -124,31 +171,39 @@ func (r *Reservation) Refund(ctx context.Context) error {
 			first = fmt.Errorf("limit %s: refund: %w", c.Budget.Name, err)
 		}
 	}
-	r.charges, r.counts = nil, nil
+	r.charges = nil
 	return first
 }
 
 // Check reports, without spending anything, whether every charge still has
-// a unit left; if not, the error is an *ExhaustedError.
+// a unit that is not kept; if not, the error is an *ExhaustedError. Units
+// merely reserved by attempts in flight do not exhaust a budget here.
 func (l *Limiter) Check(ctx context.Context, charges ...Charge) error {
 	for _, c := range charges {
 		if c.Budget.Limit <= 0 {
 			continue
 		}
-		v, err := l.c.Get(ctx, c.key())
-		if errors.Is(err, store.ErrNotFound) {
-			continue
+		if err := l.check(ctx, c); err != nil {
+			return err
 		}
-		if err != nil {
-			return fmt.Errorf("limit %s: %w", c.Budget.Name, err)
-		}
-		n, err := strconv.ParseInt(string(v), 10, 64)
-		if err != nil {
-			return fmt.Errorf("limit %s: counter holds %q", c.Budget.Name, v)
-		}
-		if n >= int64(c.Budget.Limit) {
-			return &ExhaustedError{Budget: c.Budget.Name}
-		}
+	}
+	return nil
+}
+
+func (l *Limiter) check(ctx context.Context, c Charge) error {
+	v, err := l.c.Get(ctx, c.keptKey())
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("limit %s: %w", c.Budget.Name, err)
+	}
+	n, err := strconv.ParseInt(string(v), 10, 64)
+	if err != nil {
+		return fmt.Errorf("limit %s: counter holds %q", c.Budget.Name, v)
+	}
+	if n >= int64(c.Budget.Limit) {
+		return &ExhaustedError{Budget: c.Budget.Name}
 	}
 	return nil
 }

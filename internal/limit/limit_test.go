@@ -19,17 +19,27 @@ func newLimiter(t *testing.T) *limit.Limiter {
 	return limit.New(m)
 }
 
-func TestReserve(t *testing.T) {
+func exhausted(t *testing.T, err error, budget, what string) {
+	t.Helper()
+	var ee *limit.ExhaustedError
+	if !errors.As(err, &ee) || !errors.Is(err, limit.ErrExhausted) || ee.Budget != budget {
+		t.Fatalf("%s: %v, want the %s budget exhausted", what, err, budget)
+	}
+}
+
+// TestReserveKeepRefund: kept units spend the budget, given-back units do
+// not, and the unit that spends it reports 0 left.
+func TestReserveKeepRefund(t *testing.T) {
 	ctx := context.Background()
 	three := limit.Budget{Name: "mask", Limit: 3, Window: time.Hour}
 	tests := []struct {
 		name  string
-		steps []string // "r" reserve and keep, "f" reserve and refund, "x" reserve must fail
-		lefts []int    // Left after each successful reserve
+		steps string // k: reserve and keep, r: reserve and refund, x: reserve must be exhausted
+		lefts []int  // what each Keep reports
 	}{
-		{"spends up to the limit", []string{"r", "r", "r", "x", "x"}, []int{2, 1, 0}},
-		{"refunds give units back", []string{"f", "f", "f", "f", "r", "r", "r", "x"}, []int{2, 2, 2, 2, 2, 1, 0}},
-		{"a refused reserve costs nothing", []string{"r", "r", "r", "x", "x", "x"}, []int{2, 1, 0}},
+		{"three kept units spend it", "kkkxx", []int{2, 1, 0}},
+		{"refunds cost nothing", "rrrrrkkkx", []int{2, 1, 0}},
+		{"refunds between keeps", "krkrkx", []int{2, 1, 0}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -37,32 +47,32 @@ func TestReserve(t *testing.T) {
 			var lefts []int
 			for i, s := range tc.steps {
 				r, err := l.Reserve(ctx, three.For("h1"))
-				if s == "x" {
-					var ee *limit.ExhaustedError
-					if !errors.As(err, &ee) || !errors.Is(err, limit.ErrExhausted) || ee.Budget != "mask" {
-						t.Fatalf("step %d: Reserve = %v, want the mask budget exhausted", i, err)
-					}
-					if err := l.Check(ctx, three.For("h1")); !errors.Is(err, limit.ErrExhausted) {
-						t.Fatalf("step %d: Check = %v, want exhausted", i, err)
-					}
+				if s == 'x' {
+					exhausted(t, err, "mask", "Reserve")
+					exhausted(t, l.Check(ctx, three.For("h1")), "mask", "Check")
 					continue
 				}
 				if err != nil {
 					t.Fatalf("step %d: Reserve: %v", i, err)
 				}
-				lefts = append(lefts, r.Left())
-				if s == "f" {
+				if s == 'r' {
 					if err := r.Refund(ctx); err != nil {
 						t.Fatal(err)
 					}
+					continue
 				}
+				left, err := r.Keep(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				lefts = append(lefts, left)
 			}
 			if len(lefts) != len(tc.lefts) {
-				t.Fatalf("lefts %v, want %v", lefts, tc.lefts)
+				t.Fatalf("Keep reported %v, want %v", lefts, tc.lefts)
 			}
 			for i := range lefts {
 				if lefts[i] != tc.lefts[i] {
-					t.Fatalf("lefts %v, want %v", lefts, tc.lefts)
+					t.Fatalf("Keep reported %v, want %v", lefts, tc.lefts)
 				}
 			}
 			// Another subject has its own budget.
@@ -73,6 +83,41 @@ func TestReserve(t *testing.T) {
 	}
 }
 
+// TestBusyIsNotExhausted: units held by attempts in flight make a further
+// reservation busy, not exhausted, and Check does not count them.
+func TestBusyIsNotExhausted(t *testing.T) {
+	ctx := context.Background()
+	l := newLimiter(t)
+	b := limit.Budget{Name: "mask", Limit: 2, Window: time.Hour}
+	r1, err := l.Reserve(ctx, b.For("h"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2, err := l.Reserve(ctx, b.For("h"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Reserve(ctx, b.For("h")); !errors.Is(err, limit.ErrBusy) || errors.Is(err, limit.ErrExhausted) {
+		t.Fatalf("reserve while two are in flight: %v, want ErrBusy", err)
+	}
+	if err := l.Check(ctx, b.For("h")); err != nil {
+		t.Fatalf("Check while units are only reserved: %v", err)
+	}
+	r1.Refund(ctx)
+	if left, err := r2.Keep(ctx); err != nil || left != 1 {
+		t.Fatalf("Keep = %d, %v; want 1 left", left, err)
+	}
+	r3, err := l.Reserve(ctx, b.For("h"))
+	if err != nil {
+		t.Fatalf("reserve after a refund: %v", err)
+	}
+	if left, _ := r3.Keep(ctx); left != 0 {
+		t.Fatalf("the last unit kept reports %d left", left)
+	}
+	_, err = l.Reserve(ctx, b.For("h"))
+	exhausted(t, err, "mask", "reserve after the budget is kept")
+}
+
 // TestAllOrNone: when the second budget is spent, the first gets its unit back.
 func TestAllOrNone(t *testing.T) {
 	ctx := context.Background()
@@ -80,20 +125,39 @@ func TestAllOrNone(t *testing.T) {
 	acct := limit.Budget{Name: "acct", Limit: 3, Window: time.Hour}
 	global := limit.Budget{Name: "global", Limit: 2, Window: time.Hour}
 	for i := 0; i < 2; i++ {
-		if _, err := l.Reserve(ctx, acct.For("a:h"), global.For("h")); err != nil {
+		r, err := l.Reserve(ctx, acct.For("a:h"), global.For("h"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Keep(ctx)
+	}
+	_, err := l.Reserve(ctx, acct.For("a:h"), global.For("h"))
+	exhausted(t, err, "global", "third reserve")
+	// The account budget still has exactly one unit: the refused reserve cost nothing.
+	r, err := l.Reserve(ctx, acct.For("a:h"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := r.Keep(ctx); left != 0 {
+		t.Fatalf("account budget after a refused pair: %d left after one more, want 0", left)
+	}
+}
+
+func TestSpend(t *testing.T) {
+	ctx := context.Background()
+	l := newLimiter(t)
+	tok := limit.Budget{Name: "tok", Limit: 2, Window: time.Hour}
+	src := limit.Budget{Name: "src", Limit: 3, Window: time.Hour}
+	for i := 0; i < 2; i++ {
+		if err := l.Spend(ctx, tok.For("t1"), src.For("a")); err != nil {
 			t.Fatal(err)
 		}
 	}
-	_, err := l.Reserve(ctx, acct.For("a:h"), global.For("h"))
-	var ee *limit.ExhaustedError
-	if !errors.As(err, &ee) || ee.Budget != "global" {
-		t.Fatalf("third reserve = %v, want the global budget exhausted", err)
+	exhausted(t, l.Spend(ctx, tok.For("t1"), src.For("a")), "tok", "third spend of a token")
+	if err := l.Spend(ctx, tok.For("t2"), src.For("a")); err != nil {
+		t.Fatalf("another token from the address (its third): %v", err)
 	}
-	// The account budget still has exactly one unit: the refused reserve cost nothing.
-	r, err := l.Reserve(ctx, acct.For("a:h"))
-	if err != nil || r.Left() != 0 {
-		t.Fatalf("account budget after a refused pair: %v, left %d; want one unit left", err, r.Left())
-	}
+	exhausted(t, l.Spend(ctx, tok.For("t3"), src.For("a")), "src", "fourth from the address")
 }
 
 func TestUnlimited(t *testing.T) {
@@ -102,8 +166,14 @@ func TestUnlimited(t *testing.T) {
 	off := limit.Budget{Name: "off", Limit: 0, Window: time.Hour}
 	for i := 0; i < 100; i++ {
 		r, err := l.Reserve(ctx, off.For("x"))
-		if err != nil || r.Left() != -1 {
-			t.Fatalf("unlimited budget: %v, left %d", err, r.Left())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if left, _ := r.Keep(ctx); left != -1 {
+			t.Fatalf("unlimited budget reports %d left", left)
+		}
+		if err := l.Spend(ctx, off.For("x")); err != nil {
+			t.Fatal(err)
 		}
 	}
 	if err := l.Check(ctx, off.For("x")); err != nil {
@@ -111,8 +181,8 @@ func TestUnlimited(t *testing.T) {
 	}
 }
 
-// TestParallelNeverExceeds: of many reserves at one moment, exactly Limit
-// succeed, however they interleave.
+// TestParallelNeverExceeds: of many attempts at one moment that all count,
+// exactly Limit are let through, however they interleave.
 func TestParallelNeverExceeds(t *testing.T) {
 	ctx := context.Background()
 	l := newLimiter(t)
@@ -127,16 +197,18 @@ func TestParallelNeverExceeds(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				<-start
-				if _, err := l.Reserve(ctx, b.For(subject)); err == nil {
+				if r, err := l.Reserve(ctx, b.For(subject)); err == nil {
 					ok.Add(1)
+					r.Keep(ctx)
 				}
 			}()
 		}
 		close(start)
 		wg.Wait()
 		if ok.Load() != 3 {
-			t.Fatalf("round %d: %d of 64 parallel reserves succeeded, want exactly 3", round, ok.Load())
+			t.Fatalf("round %d: %d of 64 parallel attempts got a unit, want exactly 3", round, ok.Load())
 		}
+		exhausted(t, l.Check(ctx, b.For(subject)), "mask", "Check after the round")
 	}
 }
 
@@ -144,9 +216,11 @@ func TestWindowEnds(t *testing.T) {
 	ctx := context.Background()
 	l := newLimiter(t)
 	b := limit.Budget{Name: "w", Limit: 1, Window: 100 * time.Millisecond}
-	if _, err := l.Reserve(ctx, b.For("s")); err != nil {
+	r, err := l.Reserve(ctx, b.For("s"))
+	if err != nil {
 		t.Fatal(err)
 	}
+	r.Keep(ctx)
 	if _, err := l.Reserve(ctx, b.For("s")); !errors.Is(err, limit.ErrExhausted) {
 		t.Fatalf("second reserve in the window: %v", err)
 	}
