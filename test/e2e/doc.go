@@ -7,4 +7,8 @@
 // The tests skip when no Chromium is found: set NUMAUTH_CHROMIUM to the
 // browser binary, or put chromium, chromium-browser or google-chrome on
 // PATH. Run with -update-screenshot to rewrite docs/img/h5-demo.png.
+//
+// TestNPMPackage does the same through the web SDK's npm package and the Node.js
+// integrator (examples/node-integrator): it also needs node, npm, tsc and the example's
+// node_modules (npm ci), and skips without them.
 package e2e

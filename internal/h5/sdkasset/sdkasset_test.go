@@ -3,6 +3,7 @@ package sdkasset_test
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -63,6 +64,12 @@ func TestVersion(t *testing.T) {
 	}
 	if string(m[1]) != sdkasset.Version {
 		t.Errorf("web/sdk/src/core.ts VERSION = %q, sdkasset.Version = %q: make them agree", m[1], sdkasset.Version)
+	}
+	var pkg struct{ Version string }
+	if b, err := os.ReadFile(filepath.Join(sdkbuild.Dir(), "package.json")); err != nil {
+		t.Error(err)
+	} else if err := json.Unmarshal(b, &pkg); err != nil || pkg.Version != sdkasset.Version {
+		t.Errorf("web/sdk/package.json version = %q (%v), sdkasset.Version = %q: make them agree", pkg.Version, err, sdkasset.Version)
 	}
 	if !bytes.Contains(sdkasset.JS, []byte(`"`+sdkasset.Version+`"`)) {
 		t.Errorf("the built SDK does not contain version %q", sdkasset.Version)

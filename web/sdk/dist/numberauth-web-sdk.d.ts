@@ -2,9 +2,18 @@
 // UMD file numauth serves at /sdk/numberauth-web-sdk.js). Hand-written: keep in step with
 // web/sdk/src (test/types-check.ts and test/sdk.test.mjs compare them). Guide: docs/web-sdk.md.
 
+declare global {
+  /** numauth's base URL for clients constructed without {endpoint} (a bundled SDK has no script URL of numauth's). */
+  var NUMAUTH_ENDPOINT: string | undefined;
+}
+
 /** Optional constructor argument. */
 export interface ClientOptions {
-  /** Base URL of numauth, e.g. "https://auth.example.com". Default: the origin the SDK script was served from. */
+  /**
+   * Base URL of numauth, e.g. "https://auth.example.com". Default: the global NUMAUTH_ENDPOINT,
+   * else <meta name="numauth-endpoint" content="...">, else the origin the SDK script was served
+   * from (a bundle is served from the page's own origin: set one of the two there).
+   */
   endpoint?: string;
 }
 

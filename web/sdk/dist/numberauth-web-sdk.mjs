@@ -14,6 +14,22 @@ function originOfScript() {
     return "";
   }
 }
+var ENDPOINT_GLOBAL = "NUMAUTH_ENDPOINT";
+var ENDPOINT_META = "numauth-endpoint";
+function endpointOf(option) {
+  if (nonEmpty(option)) return option;
+  try {
+    const g = globalThis[ENDPOINT_GLOBAL];
+    if (nonEmpty(g)) return g;
+  } catch (e) {
+  }
+  try {
+    const m = document.querySelector('meta[name="' + ENDPOINT_META + '"]');
+    if (m && nonEmpty(m.content)) return m.content;
+  } catch (e) {
+  }
+  return scriptOrigin;
+}
 function result(code, msg, extra) {
   return Object.assign({ code, msg }, extra);
 }
@@ -68,9 +84,8 @@ function redact(o) {
 }
 var Client = class {
   constructor(name, options) {
-    const e = options && options.endpoint;
     this.name = name;
-    this.endpoint = (nonEmpty(e) ? e : scriptOrigin).replace(/\/+$/, "");
+    this.endpoint = endpointOf(options && options.endpoint).replace(/\/+$/, "");
     this.logging = false;
     this.verify = newFlow();
   }

@@ -18,6 +18,9 @@ import (
 const (
 	UMDPath = "internal/h5/sdkasset/numberauth-web-sdk.js"
 	ESMPath = "web/sdk/dist/numberauth-web-sdk.mjs"
+	// PackageUMDPath is the npm package's copy of the UMD file (web/sdk/package.json's
+	// "require" and "./umd" exports): the same bytes as UMDPath.
+	PackageUMDPath = "web/sdk/dist/numberauth-web-sdk.js"
 	// DTSPath is the hand-written type declaration of the ES module; it is not built.
 	DTSPath = "web/sdk/dist/numberauth-web-sdk.d.ts"
 )
@@ -104,11 +107,12 @@ type File struct {
 	Contents []byte
 }
 
-// Files builds and returns the files go generate writes: the UMD file and the ES module.
+// Files builds and returns the files go generate writes: the UMD file (served by numauth,
+// and again in the npm package) and the ES module.
 func Files() ([]File, error) {
 	umd, esm, err := Build()
 	if err != nil {
 		return nil, err
 	}
-	return []File{{UMDPath, umd}, {ESMPath, esm}}, nil
+	return []File{{UMDPath, umd}, {PackageUMDPath, umd}, {ESMPath, esm}}, nil
 }

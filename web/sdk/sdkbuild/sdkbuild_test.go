@@ -3,9 +3,12 @@ package sdkbuild
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -82,3 +85,83 @@ func TestBuildIsDeterministic(t *testing.T) {
 		t.Fatal("the build output names this machine's paths")
 	}
 }
+
+// TestPackageJSON holds web/sdk/package.json to what the package promises: no dependencies,
+// no side effects, and every export naming a packed file.
+func TestPackageJSON(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(Dir(), "package.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pkg map[string]any
+	if err := json.Unmarshal(b, &pkg); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"dependencies", "peerDependencies", "optionalDependencies", "devDependencies", "scripts"} {
+		if _, ok := pkg[k]; ok {
+			t.Errorf("package.json has %q: the package has no dependencies and runs nothing on install", k)
+		}
+	}
+	if pkg["sideEffects"] != false {
+		t.Errorf("sideEffects = %v, want false", pkg["sideEffects"])
+	}
+	// Every path the package names: main, module, types and the leaves of exports.
+	var paths []string
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case string:
+			paths = append(paths, v)
+		case map[string]any:
+			for _, x := range v {
+				walk(x)
+			}
+		}
+	}
+	for _, k := range []string{"main", "module", "types", "exports"} {
+		if pkg[k] == nil {
+			t.Errorf("package.json has no %q", k)
+		}
+		walk(pkg[k])
+	}
+	root := pkg["exports"].(map[string]any)["."].(map[string]any)
+	if root["types"] != "./dist/numberauth-web-sdk.d.ts" || root["import"] != "./dist/numberauth-web-sdk.mjs" || root["default"] != "./dist/numberauth-web-sdk.js" {
+		t.Errorf(`exports["."] = %v, want types, import (the ES module) and default (the UMD file)`, root)
+	}
+	for _, p := range paths {
+		if !slices.Contains(PackageFiles, "package/"+strings.TrimPrefix(p, "./")) {
+			t.Errorf("package.json names %s, which is not packed (PackageFiles)", p)
+		}
+	}
+}
+
+// TestPack packs the package with npm and reports its size next to the script's. Pack
+// itself refuses stale built files and any file beyond PackageFiles.
+func TestPack(t *testing.T) {
+	npm, err := exec.LookPath("npm")
+	if err != nil {
+		t.Skip("npm is not on PATH: skipping npm pack of web/sdk")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	tgz, err := Pack(ctx, npm, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(tgz)
+	if err != nil {
+		t.Fatal(err)
+	}
+	umd, _, err := Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%s: %d bytes (gzipped, budget %d); numberauth-web-sdk.js: %d bytes gzipped", filepath.Base(tgz), st.Size(), packBudget, GzipSize(umd))
+	if st.Size() > packBudget {
+		t.Errorf("the packed tarball is %d bytes, over its budget of %d", st.Size(), packBudget)
+	}
+}
+
+// packBudget is the most the npm tarball may weigh (it is gzipped): the minified script, the
+// readable ES module, the types and the README.
+const packBudget = 16 << 10

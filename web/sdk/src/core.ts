@@ -45,6 +45,33 @@ function originOfScript(): string {
   }
 }
 
+/** The global a page sets to name the gateway where the SDK cannot learn it (a bundle). */
+const ENDPOINT_GLOBAL = "NUMAUTH_ENDPOINT";
+/** The <meta name> that does the same from the page's HTML. */
+const ENDPOINT_META = "numauth-endpoint";
+
+/**
+ * The gateway's base URL, read when a client is constructed: the {endpoint} option, else the
+ * global NUMAUTH_ENDPOINT, else <meta name="numauth-endpoint" content="...">, else the origin
+ * of the SDK's own script URL, else the page's origin.
+ */
+function endpointOf(option: unknown): string {
+  if (nonEmpty(option)) return option as string;
+  try {
+    const g = (globalThis as unknown as Record<string, unknown>)[ENDPOINT_GLOBAL];
+    if (nonEmpty(g)) return g as string;
+  } catch (e) {
+    // no globalThis
+  }
+  try {
+    const m = document.querySelector('meta[name="' + ENDPOINT_META + '"]') as HTMLMetaElement | null;
+    if (m && nonEmpty(m.content)) return m.content;
+  } catch (e) {
+    // no document
+  }
+  return scriptOrigin;
+}
+
 export function result<R extends Result>(code: number, msg: string, extra?: object): R {
   return Object.assign({ code, msg }, extra) as R;
 }
@@ -134,9 +161,8 @@ export abstract class Client {
   private name: string;
 
   protected constructor(name: string, options?: ClientOptions) {
-    const e = options && options.endpoint;
     this.name = name;
-    this.endpoint = (nonEmpty(e) ? (e as string) : scriptOrigin).replace(/\/+$/, "");
+    this.endpoint = endpointOf(options && options.endpoint).replace(/\/+$/, "");
     this.logging = false;
     this.verify = newFlow();
   }

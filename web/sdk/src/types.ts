@@ -4,7 +4,11 @@
 
 /** Optional constructor argument. */
 export interface ClientOptions {
-  /** Base URL of numauth, e.g. "https://auth.example.com". Default: the origin the SDK script was served from. */
+  /**
+   * Base URL of numauth, e.g. "https://auth.example.com". Default: the global NUMAUTH_ENDPOINT,
+   * else <meta name="numauth-endpoint" content="...">, else the origin the SDK script was served
+   * from (a bundle is served from the page's own origin: set one of the two there).
+   */
   endpoint?: string;
 }
 

@@ -109,15 +109,22 @@ function show(x) {
 /**
  * Evaluates the UMD file in a fresh fake page and returns its globals and fakes.
  * options: scriptSrc (null: no document.currentScript), connection (navigator.connection),
- * honourAbort (the fake fetch rejects when aborted), globals (extra or overridden globals).
+ * honourAbort (the fake fetch rejects when aborted), globals (extra or overridden globals),
+ * meta (the page's <meta> elements: {name: content}).
  */
 export function loadPage(options = {}) {
-  const { scriptSrc = GATEWAY + "/sdk/numberauth-web-sdk.js", connection, honourAbort = true, globals = {} } = options;
+  const { scriptSrc = GATEWAY + "/sdk/numberauth-web-sdk.js", connection, honourAbort = true, globals = {}, meta = {} } = options;
   const clock = new Clock();
   const net = new Network({ honourAbort });
   const logs = [];
   const g = {
-    document: { currentScript: scriptSrc === null ? null : { src: scriptSrc } },
+    document: {
+      currentScript: scriptSrc === null ? null : { src: scriptSrc },
+      querySelector: (sel) => {
+        const m = /^meta\[name="([^"]*)"\]$/.exec(sel);
+        return m && Object.hasOwn(meta, m[1]) ? { content: meta[m[1]] } : null;
+      },
+    },
     location: { origin: PAGE, href: PAGE + "/login.html" },
     navigator: connection === undefined ? {} : { connection },
     fetch: net.fetch,

@@ -556,6 +556,26 @@ describe("endpoint", () => {
     new page.PhoneServerCustomization({ endpoint: "" }).checkAuthAvailable({ ...TOKENS });
     assert.equal(page.net.next().url, GATEWAY + "/h5/v1/check");
   });
+
+  // A bundled SDK is served from the page's origin: the page names numauth instead.
+  const META = { "numauth-endpoint": "https://meta.example/" };
+  test("<meta name=numauth-endpoint> overrides the script's origin", async () => {
+    const page = loadPage({ meta: META });
+    new page.PhoneNumberServer().checkAuthAvailable({ ...TOKENS });
+    assert.equal(page.net.next().url, "https://meta.example/h5/v1/check");
+  });
+
+  test("the global NUMAUTH_ENDPOINT overrides the <meta>, read at construction", async () => {
+    const page = loadPage({ meta: META });
+    page.g.NUMAUTH_ENDPOINT = "https://global.example";
+    new page.PhoneServerCustomization().checkLoginAvailable({ ...TOKENS });
+    assert.equal(page.net.next().url, "https://global.example/h5/v1/check");
+    new page.PhoneServerCustomization({ endpoint: "https://option.example" }).checkLoginAvailable({ ...TOKENS });
+    assert.equal(page.net.next().url, "https://option.example/h5/v1/check");
+    page.g.NUMAUTH_ENDPOINT = "";
+    new page.PhoneNumberServer().checkAuthAvailable({ ...TOKENS });
+    assert.equal(page.net.next().url, "https://meta.example/h5/v1/check");
+  });
 });
 
 describe("logger", () => {
