@@ -107,10 +107,12 @@ func (s *Service) H5LoginToken(ctx context.Context, sessionID, origin, mask stri
 
 // reserveMask reserves a unit of the session's number's mask budgets. While
 // the units left are only reserved by attempts in flight (parallel logins
-// of one number), it waits for them to settle, a few milliseconds at a
-// time, up to maskBusyWait; then it answers ErrUnavailable.
+// of one number), it waits for them to settle, a fraction of a millisecond
+// at a time, up to maskBusyWait; then it answers ErrUnavailable.
 func (s *Service) reserveMask(ctx context.Context, sess session) (*limit.Reservation, error) {
-	wait := time.Millisecond
+	// Units in flight are held for a few store round trips: wait about
+	// that long between tries, not longer.
+	const wait = 200 * time.Microsecond
 	for spent := time.Duration(0); ; spent += wait {
 		res, err := s.limits.Reserve(ctx, s.maskCharges(sess.AccountID, sess.PhoneHash)...)
 		switch {
@@ -124,7 +126,6 @@ func (s *Service) reserveMask(ctx context.Context, sess session) (*limit.Reserva
 			case <-ctx.Done():
 				return nil, storeErr("wait for parallel mask attempts", ctx.Err())
 			}
-			wait = min(2*wait, 16*time.Millisecond)
 		case errors.Is(err, limit.ErrBusy):
 			return nil, fmt.Errorf("%w: too many parallel mask attempts for this number: %w", ErrUnavailable, err)
 		default:
