@@ -78,7 +78,7 @@ func newServeFlagSet(f *serveFlags) *flag.FlagSet {
 	fs.StringVar(&f.addr, "addr", envOr("NUMAUTH_ADDR", "127.0.0.1:8080"), "listen address [NUMAUTH_ADDR]")
 	fs.Var(&f.subscribers, "sandbox-subscriber", "sandbox carrier subscriber ADDR_OR_CIDR=PHONE (repeatable)")
 	fs.StringVar(&f.sandboxFile, "sandbox-config", "", "sandbox carrier JSON file (subscribers, trusted proxies, faults)")
-	fs.Var(&f.trustedProxy, "trusted-proxy", "CIDR of a proxy whose number header the sandbox trusts (repeatable)")
+	fs.Var(&f.trustedProxy, "trusted-proxy", "CIDR of a proxy whose number header the sandbox trusts, and whose X-Forwarded-For the gateway's per-address session budget trusts (repeatable)")
 	fs.IntVar(&f.throttle, "throttle", 0, "calls per second one AccessKey may make across all instances (0 = unlimited)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.DurationVar(&f.logFlush, "log-flush", 100*time.Millisecond, "how long info and debug log lines may wait in memory to be written together; warnings and errors are written at once (0: write every line at once)")
@@ -293,7 +293,7 @@ func newServer(ctx context.Context, f serveFlags, log *slog.Logger) (*server, er
 	rpcCfg := openapi.Config{ThrottlePerKey: f.throttle, RequestTimeout: f.reqTimeout, Logger: log, Metrics: metrics}
 	rpc := openapi.New(rpcCfg, svc)
 	mux.Handle("/", rpc)
-	h5.New(svc, log, metrics).Register(mux)
+	h5.New(svc, log, metrics).WithTrustedProxies(sbCfg.TrustedProxies).Register(mux)
 	ops.Handle("GET /metrics", metrics.Handler())
 	mux.HandleFunc("GET /healthz", healthz)
 	mux.HandleFunc("GET /.well-known/jwks.json", func(w http.ResponseWriter, r *http.Request) {
@@ -380,7 +380,9 @@ func (rd *readiness) handler(details func(*http.Request) bool) http.HandlerFunc 
 	return func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
-		problems := rd.check(r.Context())
+		// Not the caller's context: one that hangs up must not make the
+		// probe fail and the instance look unready to everyone.
+		problems := rd.check(context.Background())
 		if len(problems) == 0 {
 			io.WriteString(w, "ready\n")
 			return

@@ -30,6 +30,9 @@
 //
 // Every arrow is one Swap in the ephemeral store, guarded by the epoch
 // marker: after the store loses its data no arrow can be taken for a token
-// issued before the loss. The record of an answer has an id derived from
-// the token, so one token never yields two records.
+// minted before the loss (a token carries the marker it was minted under).
+// The record of an answer has an id derived from the token, so one token
+// never yields two records; a verification retry answers that record, a
+// login retry asks the carrier for the number again and checks it against
+// the record.
 package auth

@@ -18,8 +18,10 @@ import (
 // instance to notice writes a new one. Anything issued or signed before the
 // current epoch is refused, because its "used" mark may have been lost.
 const (
-	kEpoch        = "epoch"
-	epochTTL      = 30 * 24 * time.Hour
+	kEpoch = "epoch"
+	// epochTTL is "never" in practice: a marker that expired would start a
+	// new epoch and refuse every outstanding token for nothing.
+	epochTTL      = 10 * 365 * 24 * time.Hour
 	epochInterval = 200 * time.Millisecond
 )
 
@@ -28,8 +30,10 @@ type epochWatch struct {
 	now  func() time.Time
 	unix atomic.Int64 // current epoch, unix milliseconds
 	// mark is the marker's value as last read: the guard of every
-	// consumption, which the store checks in the same atomic step.
-	mark atomic.Pointer[[]byte]
+	// consumption, which the store checks in the same atomic step; markMS
+	// is the same value as a number, which spTokens carry.
+	mark   atomic.Pointer[[]byte]
+	markMS atomic.Int64
 	// suspect is set while the store has been failing: when it answers
 	// again it may have come back empty, so the marker is read (or written)
 	// before anything is minted or checked against the epoch. A new epoch
@@ -75,6 +79,7 @@ func (w *epochWatch) refresh(ctx context.Context) error {
 	}
 	mark := []byte(strconv.FormatInt(ms, 10))
 	w.mark.Store(&mark)
+	w.markMS.Store(ms)
 	return nil
 }
 
@@ -113,12 +118,12 @@ func (w *epochWatch) current(ctx context.Context) (int64, error) {
 // guard returns the guard every consumption carries (the marker as last
 // read) and the epoch, re-reading the marker first if the store has been
 // failing or a guard failed.
-func (w *epochWatch) guard(ctx context.Context) (store.Guard, int64, error) {
+func (w *epochWatch) guard(ctx context.Context) (store.Guard, int64, int64, error) {
 	ms, err := w.current(ctx)
 	if err != nil {
-		return store.Guard{}, 0, err
+		return store.Guard{}, 0, 0, err
 	}
-	return store.Guard{Key: kEpoch, Value: *w.mark.Load()}, ms, nil
+	return store.Guard{Key: kEpoch, Value: *w.mark.Load()}, ms, w.markMS.Load(), nil
 }
 
 // invalidate makes the next current or guard re-read the marker: a guard

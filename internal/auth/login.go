@@ -79,18 +79,22 @@ func (s *Service) H5LoginToken(ctx context.Context, sessionID, origin, mask stri
 	if err != nil {
 		return SPResult{}, err
 	}
+	// The unit is kept or given back whatever becomes of this call's
+	// context (a page that went away must not leave it reserved).
+	settleCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+	defer cancel()
 	ok, err := s.cfg.Carrier.MatchMask(ctx, sess.Ticket, mask)
 	if err != nil {
-		res.Refund(ctx) // no answer: the attempt does not count
+		res.Refund(settleCtx) // no answer: the attempt does not count
 		return SPResult{}, fmt.Errorf("carrier: %w", err)
 	}
 	if ok {
-		if err := res.Refund(ctx); err != nil {
+		if err := res.Refund(settleCtx); err != nil {
 			s.cfg.Logger.WarnContext(ctx, "could not give back a correct mask's budget unit", "err", err)
 		}
 		return s.mintSP(ctx, sess, carrier.KindLogin, carrier.Operator(sess.Operator), sess.Ticket, sess.Masked)
 	}
-	left, err := res.Keep(ctx)
+	left, err := res.Keep(settleCtx)
 	if err != nil {
 		return SPResult{}, storeErr("count a wrong mask", err)
 	}

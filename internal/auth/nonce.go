@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/numauth/numauth/internal/limit"
@@ -25,7 +24,7 @@ func (s *Service) ConsumeNonce(ctx context.Context, scope, nonce string, signedA
 	// seen in that second before the store forgot. (serve waits for the
 	// epoch's second to pass before it takes calls, so only clients whose
 	// clocks are behind, or the moment after a loss, see the refusal.)
-	issued := signedAt.Unix()*1000 - 1
+	issued := stamp{at: signedAt.Unix()*1000 - 1}
 	_, fresh, err := s.guardedSwap(ctx, issued, kNonce+scope+":"+nonce, nil, []byte{1}, ttl)
 	if errors.Is(err, errBeforeEpoch) {
 		return fmt.Errorf("%w: %w", ErrSignedBeforeEpoch, err)
@@ -46,10 +45,10 @@ func (s *Service) Throttle(ctx context.Context, keyID string, perSecond int) err
 	if perSecond <= 0 {
 		return nil
 	}
-	// One window per clock second (on the service's clock), as Alibaba's
-	// flow control counts calls per second.
-	b := limit.Budget{Name: "thr", Limit: perSecond, Window: 2 * time.Second}
-	err := s.limits.Spend(ctx, b.For(keyID+":"+strconv.FormatInt(s.cfg.Now().Unix(), 10)))
+	// One window per clock second (the limiter's windows are aligned to
+	// the service's clock), as Alibaba's flow control counts per second.
+	b := limit.Budget{Name: "thr", Limit: perSecond, Window: time.Second}
+	err := s.limits.Spend(ctx, b.For(keyID))
 	if errors.Is(err, limit.ErrExhausted) {
 		return ErrThrottled
 	}

@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -19,7 +20,7 @@ const maxBatch = 256
 // writer for the next batch soon after callers gave up.
 const recordWriteTimeout = 4 * time.Second
 
-var errClosed = errors.New("auth: service is shutting down")
+var errClosed = fmt.Errorf("%w: auth: service is shutting down", store.ErrUnavailable)
 
 // recorder writes verification records with group commit: callers wait
 // until their record is durable, and records arriving while a write is in
@@ -94,20 +95,29 @@ func (r *recorder) record(ctx context.Context, v store.Verification) error {
 func (r *recorder) loop() {
 	defer close(r.done)
 	batch := make([]recordReq, 0, maxBatch)
+	carry := make([]recordReq, 0, maxBatch)
 	recs := make([]store.Verification, 0, maxBatch)
 	take := func(req recordReq) {
 		if req.state.CompareAndSwap(reqQueued, reqTaken) {
 			batch = append(batch, req)
 		}
 	}
-	for first := range r.in {
-		batch = batch[:0]
-		take(first)
+	for open := true; open || len(carry) > 0; {
+		batch = append(batch[:0], carry...)
+		carry = carry[:0]
+		if len(batch) == 0 {
+			first, ok := <-r.in
+			if !ok {
+				return
+			}
+			take(first)
+		}
 	fill:
-		for len(batch) < maxBatch {
+		for open && len(batch) < maxBatch {
 			select {
 			case req, ok := <-r.in:
 				if !ok {
+					open = false
 					break fill
 				}
 				take(req)
@@ -126,16 +136,35 @@ func (r *recorder) loop() {
 				deadline = b.deadline
 			}
 		}
-		err := r.write(recs, deadline)
-		if err != nil && len(batch) > 1 && !errors.Is(err, store.ErrUnavailable) && !errors.Is(err, context.DeadlineExceeded) {
+		timedOut, err := r.write(recs, deadline)
+		switch {
+		case err != nil && timedOut:
+			// The batch ran out of its earliest caller's time. Callers with
+			// time of their own left go again in the next batch: records
+			// have per-token ids, so one the store did commit after all
+			// answers ErrConflict there, which recordOnce turns into the
+			// recorded answer.
+			for _, b := range batch {
+				if !b.deadline.IsZero() && b.deadline.After(deadline) {
+					carry = append(carry, b)
+				} else {
+					b.out <- err
+				}
+			}
+		case err != nil && len(batch) > 1 && !errors.Is(err, store.ErrUnavailable):
 			// One bad record must not fail its neighbours: write them one by one.
 			for _, b := range batch {
-				b.out <- r.write([]store.Verification{b.v}, deadline)
+				own := b.deadline
+				if own.IsZero() {
+					own = time.Now().Add(recordWriteTimeout)
+				}
+				_, err := r.write([]store.Verification{b.v}, own)
+				b.out <- err
 			}
-			continue
-		}
-		for _, b := range batch {
-			b.out <- err
+		default:
+			for _, b := range batch {
+				b.out <- err
+			}
 		}
 	}
 }
@@ -143,14 +172,15 @@ func (r *recorder) loop() {
 // write writes one batch, bounded by the earliest deadline of its callers:
 // every caller learns the outcome by its own deadline, so nobody is told
 // ServiceUnavailable for a record that is written later.
-func (r *recorder) write(recs []store.Verification, deadline time.Time) error {
+// It reports whether the deadline ended the write.
+func (r *recorder) write(recs []store.Verification, deadline time.Time) (timedOut bool, err error) {
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
-	err := r.d.RecordVerifications(ctx, recs)
+	err = r.d.RecordVerifications(ctx, recs)
 	if err != nil {
 		r.log.Error("recording verifications failed", "records", len(recs), "err", err)
 	}
-	return err
+	return err != nil && ctx.Err() != nil, err
 }
 
 // close stops accepting records and waits until every queued one is written.

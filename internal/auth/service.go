@@ -162,7 +162,7 @@ func New(ctx context.Context, cfg Config, durable store.Durable, eph store.Ephem
 	s := &Service{
 		cfg: cfg, durable: durable, eph: eph, box: box, sealer: sealer, keys: keys,
 		phoneKey: box.Derive("numauth phone hash v1", 32),
-		limits:   limit.New(eph), budgets: newBudgets(cfg),
+		limits:   limit.New(eph, cfg.Now), budgets: newBudgets(cfg),
 	}
 	s.keyCache.ttl, s.schemeCache.ttl = cfg.CacheTTL, cfg.CacheTTL
 	if s.epoch, err = startEpochWatch(ctx, eph, cfg.Now); err != nil {
@@ -194,7 +194,7 @@ func (s *Service) PhoneHash(phone string) string {
 
 // storeErr maps a store failure to the service's error space.
 func storeErr(op string, err error) error {
-	if errors.Is(err, store.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(err, store.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		return fmt.Errorf("%s: %w: %w", op, ErrUnavailable, err)
 	}
 	return fmt.Errorf("%s: %w", op, err)

@@ -26,8 +26,10 @@ type SPResult struct {
 }
 
 func (s *Service) mintSP(ctx context.Context, sess session, kind carrier.Kind, op carrier.Operator, ticket, masked string) (SPResult, error) {
-	// A store that just came back empty gets its new epoch before this token.
-	if _, err := s.epoch.current(ctx); err != nil {
+	// A store that just came back empty gets its new epoch before this
+	// token, and the token carries the epoch it was minted in.
+	_, _, epoch, err := s.epoch.guard(ctx)
+	if err != nil {
 		return SPResult{}, err
 	}
 	now := s.cfg.Now()
@@ -38,7 +40,7 @@ func (s *Service) mintSP(ctx context.Context, sess session, kind carrier.Kind, o
 	tok, err := s.sealer.SealSP(token.SP{
 		ID: token.NewID(), AccountID: sess.AccountID, Scheme: sess.Scheme, Kind: string(kind),
 		Operator: string(op), Adapter: s.cfg.Carrier.Name(), Ticket: ticket, Masked: masked,
-		Issued: now.UnixMilli(), Expires: now.Add(ttl).UnixMilli(),
+		Issued: now.UnixMilli(), Expires: now.Add(ttl).UnixMilli(), Epoch: epoch,
 	})
 	if err != nil {
 		return SPResult{}, err
@@ -70,8 +72,11 @@ const (
 	// record write is bounded by that deadline; this is slack for clocks
 	// and scheduling).
 	leaseGrace = time.Second
-	// releaseTimeout bounds giving a failed call's claim back.
+	// releaseTimeout bounds giving a claim back or settling it, on a
+	// context of its own (the call's may be spent).
 	releaseTimeout = 250 * time.Millisecond
+	// stateSkew is how long a token's state outlives the token.
+	stateSkew = 15 * time.Minute
 	// noDeadlineLease bounds a claim whose call has no deadline.
 	noDeadlineLease = 30 * time.Second
 )
@@ -148,22 +153,26 @@ func leaseValue(ctx context.Context) []byte {
 }
 
 // errInFlight: another call holds the token's claim right now: a replay
-// racing the first use, or a client that retried before its first call
-// ended. Either way this call gets no answer (the other one does), so it is
-// TOKEN_INVALID; a claim whose call fails without releasing it frees itself
-// when its lease (that call's deadline plus leaseGrace) ends.
-var errInFlight = fmt.Errorf("%w: the token is being answered by another call", ErrTokenInvalid)
+// racing the first use, a client that retried before its first call ended,
+// or a call that failed and could not give its claim back (the store
+// blipped). Only an answered token is final, so this is ServiceUnavailable:
+// a retry after the claim's lease (that call's deadline plus leaseGrace)
+// takes the claim over and gets the recorded answer, or a fresh one.
+var errInFlight = fmt.Errorf("%w: the token is being answered by another call; retry", ErrUnavailable)
 
 // claimSP moves the token's state from absent, R or an expired P to this
 // call's P, in one guarded swap.
 func (s *Service) claimSP(ctx context.Context, sp token.SP) (*claim, error) {
 	cl := &claim{
 		key: kSPUsed + sp.ID, held: leaseValue(ctx), record: recordIDFor(sp),
-		ttl: max(time.Until(time.UnixMilli(sp.Expires))+time.Minute, time.Minute),
+		// Outlives the token on every instance whose clock is within the
+		// signature window's 15 minutes of this one's: a state that expired
+		// while a slow instance still accepts the token would reopen it.
+		ttl: max(time.Until(time.UnixMilli(sp.Expires)), 0) + stateSkew,
 	}
 	var old []byte // absent
 	for attempt := 0; ; attempt++ {
-		prev, ok, err := s.guardedSwap(ctx, sp.Issued, cl.key, old, cl.held, cl.ttl)
+		prev, ok, err := s.guardedSwap(ctx, stampOf(sp), cl.key, old, cl.held, cl.ttl)
 		if err != nil {
 			return nil, tokenState(err)
 		}
@@ -202,17 +211,36 @@ func tokenState(err error) error {
 	return err
 }
 
+// stamp names the epoch something was issued or signed in: by the epoch
+// marker it carries (spTokens since the marker is in them; no clock is
+// involved), or else by its time (older spTokens, signed requests).
+type stamp struct {
+	epoch int64 // the marker's value; 0: unknown, compare at
+	at    int64 // unix ms
+}
+
+func stampOf(sp token.SP) stamp { return stamp{epoch: sp.Epoch, at: sp.Issued} }
+
+// predates reports whether something with stamp st may have been consumed
+// before the epoch whose marker holds mark and which began at epochMS.
+func (st stamp) predates(mark, epochMS int64) bool {
+	if st.epoch != 0 {
+		return st.epoch != mark
+	}
+	return st.at < epochMS
+}
+
 // guardedSwap is Swap under the epoch guard. When the guard fails the store
 // has forgotten (or another instance started a new epoch): the marker is
-// read again, and the swap retried once under the new epoch unless the
-// token (issued at issuedMS) predates it.
-func (s *Service) guardedSwap(ctx context.Context, issuedMS int64, key string, old, val []byte, ttl time.Duration) ([]byte, bool, error) {
+// read again, and the swap retried once under the new epoch unless what is
+// being consumed (st) predates it.
+func (s *Service) guardedSwap(ctx context.Context, st stamp, key string, old, val []byte, ttl time.Duration) ([]byte, bool, error) {
 	for attempt := 0; ; attempt++ {
-		g, epoch, err := s.epoch.guard(ctx)
+		g, epoch, mark, err := s.epoch.guard(ctx)
 		if err != nil {
 			return nil, false, err
 		}
-		if issuedMS < epoch {
+		if st.predates(mark, epoch) {
 			return nil, false, errBeforeEpoch
 		}
 		prev, ok, err := s.eph.Swap(ctx, g, key, old, val, ttl)
@@ -236,7 +264,11 @@ func (s *Service) guardedSwap(ctx context.Context, issuedMS int64, key string, o
 // take the claim over once its lease passed and be answered too; the
 // integrator's retry gets the recorded answer instead.
 func (s *Service) settle(ctx context.Context, sp token.SP, cl *claim) error {
-	_, ok, err := s.guardedSwap(ctx, sp.Issued, cl.key, cl.held, []byte{stateDone}, cl.ttl)
+	// On a context of its own: a record committed just before the call's
+	// deadline must still be settled, or the client is told 503 for it.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+	defer cancel()
+	_, ok, err := s.guardedSwap(ctx, stampOf(sp), cl.key, cl.held, []byte{stateDone}, cl.ttl)
 	if err != nil {
 		return tokenState(err)
 	}
@@ -251,11 +283,16 @@ func (s *Service) settle(ctx context.Context, sp token.SP, cl *claim) error {
 // short deadline (the call's may be spent); if it fails, the claim's lease
 // runs out instead.
 func (s *Service) release(sp token.SP, cl *claim) {
-	ctx, cancel := context.WithTimeout(context.Background(), releaseTimeout)
-	defer cancel()
-	if _, _, err := s.guardedSwap(ctx, sp.Issued, cl.key, cl.held, []byte{stateReleased}, cl.ttl); err != nil {
-		s.cfg.Logger.Warn("could not release an spToken claim; it frees itself when its lease ends", "err", err)
+	var err error
+	for try := 0; try < 3; try++ {
+		ctx, cancel := context.WithTimeout(context.Background(), releaseTimeout)
+		_, _, err = s.guardedSwap(ctx, stampOf(sp), cl.key, cl.held, []byte{stateReleased}, cl.ttl)
+		cancel()
+		if err == nil || errors.Is(err, errBeforeEpoch) {
+			return
+		}
 	}
+	s.cfg.Logger.Warn("could not release an spToken claim; it frees itself when its lease ends", "err", err)
 }
 
 // recorded returns the record an earlier call wrote for the claimed token,

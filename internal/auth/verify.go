@@ -92,12 +92,17 @@ func (s *Service) verifyOnce(ctx context.Context, c Caller, sp token.SP, cl *cla
 		s.cfg.Logger.WarnContext(ctx, "carrier back leg failed", "err", err, "carrier", sp.Operator)
 		verdict = carrier.Unknown
 	}
-	return s.recordOnce(ctx, store.Verification{
+	rec, err := s.recordOnce(ctx, store.Verification{
 		ID: cl.record, AccountID: c.AccountID, SchemeCode: sp.Scheme, Kind: string(carrier.KindVerify),
 		Carrier: sp.Operator, Result: string(verdict), MaskedPhone: carrier.Mask(p), PhoneHash: s.PhoneHash(p),
 		Billable: verifyBillable(verdict), LatencyUS: time.Since(start).Microseconds(),
 		CreatedAt: s.cfg.Now().UTC(),
 	})
+	if err == nil && rec.PhoneHash != s.PhoneHash(p) {
+		// An earlier call's record landed first, about another number.
+		return store.Verification{}, fmt.Errorf("%w: token already used for another number", ErrTokenInvalid)
+	}
+	return rec, err
 }
 
 // verifyBillable is the billing rule of a verification, as Alibaba's: an

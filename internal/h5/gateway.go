@@ -54,6 +54,16 @@ type Gateway struct {
 	svc     Service
 	log     *slog.Logger
 	metrics *obs.Metrics
+	proxies []netip.Prefix // whose X-Forwarded-For names the visitor
+}
+
+// WithTrustedProxies makes the gateway count a call that comes through one
+// of these proxies (a TLS terminator, an ingress) against the session
+// budget of the visitor that proxy names in X-Forwarded-For, not of the
+// proxy. Only that budget: the carrier leg sees what its adapter trusts.
+func (g *Gateway) WithTrustedProxies(p []netip.Prefix) *Gateway {
+	g.proxies = p
+	return g
 }
 
 // New returns the gateway.
@@ -177,7 +187,7 @@ func (g *Gateway) do(ctx context.Context, op string, r *http.Request, origin str
 	case "check":
 		sess, err := g.svc.CheckH5(ctx, auth.H5Check{
 			AccessToken: req.AccessToken, JwtToken: req.JwtToken, Origin: origin,
-			Kind: carrier.Kind(req.Kind), Phone: req.PhoneNumber, Source: sourceKey(front.Source),
+			Kind: carrier.Kind(req.Kind), Phone: req.PhoneNumber, Source: sourceKey(g.visitor(r, front.Source)),
 		})
 		if err != nil {
 			return g.fail(ctx, op, err), ""
@@ -293,6 +303,35 @@ func sourceAddr(r *http.Request) netip.Addr {
 func sameOrigin(header, bound string) bool {
 	o, err := auth.NormalizeOrigin(header)
 	return err == nil && o == bound
+}
+
+// visitor is the address a call comes from: the TCP peer, or, through a
+// trusted proxy, the rightmost X-Forwarded-For address that is not itself
+// a trusted proxy.
+func (g *Gateway) visitor(r *http.Request, peer netip.Addr) netip.Addr {
+	if !g.trusted(peer) {
+		return peer
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			return peer // a garbled chain names nobody: count the proxy
+		}
+		if a = a.Unmap(); !g.trusted(a) {
+			return a
+		}
+	}
+	return peer
+}
+
+func (g *Gateway) trusted(a netip.Addr) bool {
+	for _, p := range g.proxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }
 
 // sourceKey is the subject of the per-address session budget: the address,

@@ -6,16 +6,18 @@
 // instances: opening a new session, minting new tokens or reaching another
 // instance never buys another try.
 //
-// A budget is a number of units per fixed window; the window starts with
-// the first unit a subject reserves and the counters expire with it. Units
-// are reserved before the guarded attempt (so parallel attempts can never
-// spend more than the budget between them), then either kept (the attempt
-// counts: a wrong mask) or given back (it does not: a correct mask). Two
-// counters per subject tell the cases apart: "n" holds reserved and kept
-// units and is what a reservation is checked against; "kept" holds kept
-// units only and is what decides that a subject is exhausted. A
-// reservation refused while units are merely reserved by attempts in
-// flight is ErrBusy (try again in a moment), not ErrExhausted.
+// A budget is a number of units per fixed window: windows are aligned to
+// multiples of the budget's length on the limiter's clock, and every
+// counter of a subject belongs to one window (its key names it), so all of
+// them start and end together. Units are reserved before the guarded
+// attempt (so parallel attempts can never spend more than the budget
+// between them), then either kept (the attempt counts: a wrong mask) or
+// given back (it does not: a correct mask). Two counters per subject and
+// window tell the cases apart: "n" holds reserved and kept units and is
+// what a reservation is checked against; "k" holds kept units only and is
+// what decides that a subject is exhausted. A reservation refused while
+// units are merely reserved by attempts in flight is ErrBusy (try again in
+// a moment), not ErrExhausted.
 //
 // Windows are fixed, not sliding: a subject can spend Limit units at the end
 // of one window and Limit more at the start of the next, so any span of one
@@ -59,8 +61,26 @@ type Charge struct {
 // For is the charge of one unit of b to subject.
 func (b Budget) For(subject string) Charge { return Charge{b, subject} }
 
-func (c Charge) key() string     { return "lim:" + c.Budget.Name + ":n:" + c.Subject }
-func (c Charge) keptKey() string { return "lim:" + c.Budget.Name + ":k:" + c.Subject }
+// window is a charge's counters in one window.
+type window struct {
+	c        Charge
+	n, k     string        // the keys of the reservation and kept counters
+	ttl      time.Duration // until the window ends, and a minute for clocks
+	disabled bool          // an unlimited budget
+}
+
+func (l *Limiter) window(c Charge) window {
+	w := c.Budget.Window
+	if c.Budget.Limit <= 0 || w <= 0 {
+		return window{c: c, disabled: true}
+	}
+	now := l.now()
+	idx := now.UnixMilli() / w.Milliseconds()
+	end := time.UnixMilli((idx + 1) * w.Milliseconds())
+	at := ":" + strconv.FormatInt(idx, 10) + ":"
+	return window{c: c, n: "lim:" + c.Budget.Name + ":n" + at + c.Subject, k: "lim:" + c.Budget.Name + ":k" + at + c.Subject,
+		ttl: end.Sub(now) + time.Minute}
+}
 
 // ErrExhausted is returned (wrapped in *ExhaustedError) when a budget has
 // no unit left for its subject.
@@ -79,15 +99,24 @@ func (e *ExhaustedError) Error() string { return fmt.Sprintf("limit: budget %q e
 func (e *ExhaustedError) Unwrap() error { return ErrExhausted }
 
 // Limiter counts budgets in the ephemeral store.
-type Limiter struct{ c Counter }
+type Limiter struct {
+	c   Counter
+	now func() time.Time
+}
 
-// New returns a limiter over c.
-func New(c Counter) *Limiter { return &Limiter{c: c} }
+// New returns a limiter over c whose windows follow the clock now (nil:
+// time.Now). Windows shorter than a millisecond are not supported.
+func New(c Counter, now func() time.Time) *Limiter {
+	if now == nil {
+		now = time.Now
+	}
+	return &Limiter{c: c, now: now}
+}
 
 // Reservation is the units one Reserve took.
 type Reservation struct {
 	l       *Limiter
-	charges []Charge
+	windows []window
 }
 
 // Spend takes one unit of every charge for good, all or none: the budgets
@@ -97,15 +126,16 @@ type Reservation struct {
 func (l *Limiter) Spend(ctx context.Context, charges ...Charge) error {
 	r := &Reservation{l: l}
 	for _, c := range charges {
-		if c.Budget.Limit <= 0 {
+		w := l.window(c)
+		if w.disabled {
 			continue
 		}
-		n, err := l.c.Incr(ctx, c.key(), c.Budget.Window)
+		n, err := l.c.Incr(ctx, w.n, w.ttl)
 		if err != nil {
 			r.Refund(ctx)
 			return fmt.Errorf("limit %s: %w", c.Budget.Name, err)
 		}
-		r.charges = append(r.charges, c)
+		r.windows = append(r.windows, w)
 		if n > int64(c.Budget.Limit) {
 			r.Refund(ctx)
 			return &ExhaustedError{Budget: c.Budget.Name}
@@ -123,21 +153,22 @@ func (l *Limiter) Spend(ctx context.Context, charges ...Charge) error {
 func (l *Limiter) Reserve(ctx context.Context, charges ...Charge) (*Reservation, error) {
 	r := &Reservation{l: l}
 	for _, c := range charges {
-		if c.Budget.Limit <= 0 {
+		w := l.window(c)
+		if w.disabled {
 			continue
 		}
 		// "n" counts kept units too, so a spent budget always fails here;
-		// only then is "kept" read, to tell spent from busy. The common
-		// case costs one store operation per budget.
-		n, err := l.c.Incr(ctx, c.key(), c.Budget.Window)
+		// only then is "k" read, to tell spent from busy. The common case
+		// costs one store operation per budget.
+		n, err := l.c.Incr(ctx, w.n, w.ttl)
 		if err != nil {
 			r.Refund(ctx)
 			return nil, fmt.Errorf("limit %s: %w", c.Budget.Name, err)
 		}
-		r.charges = append(r.charges, c)
+		r.windows = append(r.windows, w)
 		if n > int64(c.Budget.Limit) {
 			r.Refund(ctx)
-			if err := l.check(ctx, c); err != nil {
+			if err := l.check(ctx, w); err != nil {
 				return nil, err
 			}
 			return nil, fmt.Errorf("limit %s: %w", c.Budget.Name, ErrBusy)
@@ -152,16 +183,16 @@ func (l *Limiter) Reserve(ctx context.Context, charges ...Charge) (*Reservation,
 // budget, -1.
 func (r *Reservation) Keep(ctx context.Context) (int, error) {
 	left := -1
-	for _, c := range r.charges {
-		n, err := r.l.c.Incr(ctx, c.keptKey(), c.Budget.Window)
+	for _, w := range r.windows {
+		n, err := r.l.c.Incr(ctx, w.k, w.ttl)
 		if err != nil {
-			return 0, fmt.Errorf("limit %s: keep: %w", c.Budget.Name, err)
+			return 0, fmt.Errorf("limit %s: keep: %w", w.c.Budget.Name, err)
 		}
-		if l := max(c.Budget.Limit-int(n), 0); left < 0 || l < left {
+		if l := max(w.c.Budget.Limit-int(n), 0); left < 0 || l < left {
 			left = l
 		}
 	}
-	r.charges = nil
+	r.windows = nil
 	return left, nil
 }
 
@@ -170,12 +201,12 @@ func (r *Reservation) Keep(ctx context.Context) (int, error) {
 // the side of the person the budget protects. It reports the first failure.
 func (r *Reservation) Refund(ctx context.Context) error {
 	var first error
-	for _, c := range r.charges {
-		if _, err := r.l.c.Decr(ctx, c.key()); err != nil && first == nil {
-			first = fmt.Errorf("limit %s: refund: %w", c.Budget.Name, err)
+	for _, w := range r.windows {
+		if _, err := r.l.c.Decr(ctx, w.n); err != nil && first == nil {
+			first = fmt.Errorf("limit %s: refund: %w", w.c.Budget.Name, err)
 		}
 	}
-	r.charges = nil
+	r.windows = nil
 	return first
 }
 
@@ -184,18 +215,20 @@ func (r *Reservation) Refund(ctx context.Context) error {
 // merely reserved by attempts in flight do not exhaust a budget here.
 func (l *Limiter) Check(ctx context.Context, charges ...Charge) error {
 	for _, c := range charges {
-		if c.Budget.Limit <= 0 {
+		w := l.window(c)
+		if w.disabled {
 			continue
 		}
-		if err := l.check(ctx, c); err != nil {
+		if err := l.check(ctx, w); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (l *Limiter) check(ctx context.Context, c Charge) error {
-	v, err := l.c.Get(ctx, c.keptKey())
+func (l *Limiter) check(ctx context.Context, w window) error {
+	c := w.c
+	v, err := l.c.Get(ctx, w.k)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil
 	}

@@ -16,7 +16,7 @@ func newLimiter(t *testing.T) *limit.Limiter {
 	t.Helper()
 	m := memory.New()
 	t.Cleanup(func() { m.Close() })
-	return limit.New(m)
+	return limit.New(m, nil)
 }
 
 func exhausted(t *testing.T, err error, budget, what string) {
@@ -233,5 +233,45 @@ func TestWindowEnds(t *testing.T) {
 	}
 	if _, err := l.Reserve(ctx, b.For("s")); err != nil {
 		t.Fatalf("reserve in the next window: %v", err)
+	}
+}
+
+// TestCountersShareTheirWindow: the reservation and kept counters of a
+// subject start and end together (their keys name the aligned window), so
+// neither can outlive the other: no window holds more than Limit kept
+// units, and a new window is neither busy nor exhausted.
+func TestCountersShareTheirWindow(t *testing.T) {
+	ctx := context.Background()
+	m := memory.New()
+	t.Cleanup(func() { m.Close() })
+	var now atomic.Int64
+	start := time.Unix(1_800_000_000, 0).Truncate(time.Hour)
+	now.Store(start.UnixNano())
+	l := limit.New(m, func() time.Time { return time.Unix(0, now.Load()) })
+	b := limit.Budget{Name: "mask", Limit: 3, Window: time.Hour}
+	at := func(d time.Duration) { now.Store(start.Add(d).UnixNano()) }
+
+	r, err := l.Reserve(ctx, b.For("num")) // a correct login opens the window
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Refund(ctx)
+	at(50 * time.Minute) // three wrong masks late in the window
+	for i := 0; i < 3; i++ {
+		r, err := l.Reserve(ctx, b.For("num"))
+		if err != nil {
+			t.Fatalf("wrong mask %d: %v", i, err)
+		}
+		r.Keep(ctx)
+	}
+	_, err = l.Reserve(ctx, b.For("num"))
+	exhausted(t, err, "mask", "a fourth attempt in the window")
+	at(61 * time.Minute) // the next window: both counters are new
+	r, err = l.Reserve(ctx, b.For("num"))
+	if err != nil {
+		t.Fatalf("first attempt of the next window: %v (busy or exhausted by the last window's counters)", err)
+	}
+	if left, _ := r.Keep(ctx); left != 2 {
+		t.Fatalf("the next window's first kept unit leaves %d, want 2", left)
 	}
 }

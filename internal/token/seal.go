@@ -101,18 +101,28 @@ type SP struct {
 	Masked    string `json:"m,omitempty"`
 	Issued    int64  `json:"n"` // unix milliseconds
 	Expires   int64  `json:"e"` // unix milliseconds
+	// Epoch is the ephemeral store's epoch marker when the token was
+	// minted; 0 in tokens of older versions. The token's outcome state is
+	// trusted only while the marker still holds it.
+	Epoch int64 `json:"ep,omitempty"`
 }
 
 func (p *SP) encode(w *wire.Writer) {
 	w.Strings(p.ID, p.AccountID, p.Scheme, p.Kind, p.Operator, p.Adapter, p.Ticket, p.Masked)
 	w.Int(p.Issued)
 	w.Int(p.Expires)
+	if p.Epoch != 0 {
+		w.Int(p.Epoch)
+	}
 }
 
 func (p *SP) decode(r *wire.Reader) {
 	p.ID, p.AccountID, p.Scheme, p.Kind = r.String(), r.String(), r.String(), r.String()
 	p.Operator, p.Adapter, p.Ticket, p.Masked = r.String(), r.String(), r.String(), r.String()
 	p.Issued, p.Expires = r.Int(), r.Int()
+	if r.More() { // appended by a later version
+		p.Epoch = r.Int()
+	}
 }
 
 // payload is a sealed token's content.

@@ -115,6 +115,10 @@ func (r *Reader) Bytes() []byte {
 	return append([]byte(nil), p...)
 }
 
+// More reports whether bytes are left to read (for fields appended by a
+// later version of a payload).
+func (r *Reader) More() bool { return r.err == nil && len(r.b) > 0 }
+
 // Done reports the first error, or ErrMalformed if bytes are left over.
 func (r *Reader) Done() error {
 	if r.err == nil && len(r.b) > 0 {

@@ -57,7 +57,7 @@ var mutants = []mutant{
 		old: "if n >= int64(c.Budget.Limit) {", new: "if n >= int64(c.Budget.Limit)+1_000_000 {"},
 	{name: "a wrong mask is given back instead of kept",
 		file: "internal/auth/login.go", pkg: "./internal/auth", run: "Mask",
-		old: "left, err := res.Keep(ctx)", new: "left, err := 1, res.Refund(ctx)"},
+		old: "left, err := res.Keep(settleCtx)", new: "left, err := 1, res.Refund(settleCtx)"},
 	{name: "REJECT is not billable",
 		file: "internal/auth/verify.go", pkg: "./internal/auth", run: "TestBillingRule",
 		old: "return v == carrier.Pass || v == carrier.Reject", new: "return v == carrier.Pass"},

@@ -136,8 +136,11 @@ func TestMultiInstance(t *testing.T) {
 				}
 				return err
 			})
-			if count["OK"] != 1 || count["isv.TOKEN_INVALID"] != callers-1 {
-				t.Errorf("round %d: %d parallel uses of one spToken over 3 instances answered %v; want 1 OK and %d isv.TOKEN_INVALID", round, callers, count, callers-1)
+			// The losers get isv.TOKEN_INVALID once the winner has answered,
+			// or ServiceUnavailable while it is still answering (a retry then
+			// gets the answer if the winner fails).
+			if count["OK"] != 1 || count["isv.TOKEN_INVALID"]+count["ServiceUnavailable"] != callers-1 {
+				t.Errorf("round %d: %d parallel uses of one spToken over 3 instances answered %v; want 1 OK and %d isv.TOKEN_INVALID or ServiceUnavailable", round, callers, count, callers-1)
 			}
 			after, err := queryInt(ctx, dsn, `SELECT count(*) FROM verifications`)
 			if err != nil || after-before != 1 {
