@@ -283,11 +283,13 @@ func (s *Service) settle(ctx context.Context, sp token.SP, cl *claim) error {
 // short deadline (the call's may be spent); if it fails, the claim's lease
 // runs out instead.
 func (s *Service) release(sp token.SP, cl *claim) {
+	// A few tries within one short bound: a blip passes, a hung store
+	// costs the caller no more than releaseTimeout.
+	ctx, cancel := context.WithTimeout(context.Background(), releaseTimeout)
+	defer cancel()
 	var err error
-	for try := 0; try < 3; try++ {
-		ctx, cancel := context.WithTimeout(context.Background(), releaseTimeout)
+	for try := 0; try < 3 && ctx.Err() == nil; try++ {
 		_, _, err = s.guardedSwap(ctx, stampOf(sp), cl.key, cl.held, []byte{stateReleased}, cl.ttl)
-		cancel()
 		if err == nil || errors.Is(err, errBeforeEpoch) {
 			return
 		}

@@ -69,7 +69,7 @@ var mutants = []mutant{
 		old: "\tif err != nil {\n\t\treturn store.Verification{}, storeErr(\"record\", err)\n\t}", new: "\t_ = err"},
 	{name: "the recorder acknowledges a failed write",
 		file: "internal/auth/recorder.go", pkg: "./internal/auth", run: "TestOutcomeExactlyOnce",
-		old: "\t\tfor _, b := range batch {\n\t\t\tb.out <- err\n\t\t}", new: "\t\tfor _, b := range batch {\n\t\t\tb.out <- nil\n\t\t}"},
+		old: "\t\tdefault:\n\t\t\tfor _, b := range batch {\n\t\t\t\tb.out <- err\n\t\t\t}", new: "\t\tdefault:\n\t\t\tfor _, b := range batch {\n\t\t\t\tb.out <- nil\n\t\t\t}"},
 	{name: "a withdrawn record is written anyway",
 		file: "internal/auth/recorder.go", pkg: "./internal/auth", run: "TestWithdrawnRecordIsNeverWritten",
 		old: "if req.state.CompareAndSwap(reqQueued, reqTaken) {", new: "if req.state.CompareAndSwap(reqQueued, reqTaken) || true {"},
