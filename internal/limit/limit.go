@@ -124,24 +124,8 @@ type Reservation struct {
 // any budget has no unit left, the units already taken are given back and
 // the error is an *ExhaustedError naming it.
 func (l *Limiter) Spend(ctx context.Context, charges ...Charge) error {
-	r := &Reservation{l: l}
-	for _, c := range charges {
-		w := l.window(c)
-		if w.disabled {
-			continue
-		}
-		n, err := l.c.Incr(ctx, w.n, w.ttl)
-		if err != nil {
-			r.Refund(ctx)
-			return fmt.Errorf("limit %s: %w", c.Budget.Name, err)
-		}
-		r.windows = append(r.windows, w)
-		if n > int64(c.Budget.Limit) {
-			r.Refund(ctx)
-			return &ExhaustedError{Budget: c.Budget.Name}
-		}
-	}
-	return nil
+	_, err := l.take(ctx, charges, func(w window) error { return &ExhaustedError{Budget: w.c.Budget.Name} })
+	return err
 }
 
 // Reserve takes one unit of every charge, all or none: if any budget has
@@ -151,15 +135,26 @@ func (l *Limiter) Spend(ctx context.Context, charges ...Charge) error {
 // (wrapping store.ErrUnavailable when the store is down), after giving back
 // what was taken where the store allows.
 func (l *Limiter) Reserve(ctx context.Context, charges ...Charge) (*Reservation, error) {
+	return l.take(ctx, charges, func(w window) error {
+		// "n" counts kept units too, so a spent budget always ends up
+		// here; only now is "k" read, to tell spent from busy. The common
+		// case costs one store operation per budget.
+		if err := l.check(ctx, w); err != nil {
+			return err
+		}
+		return fmt.Errorf("limit %s: %w", w.c.Budget.Name, ErrBusy)
+	})
+}
+
+// take counts one unit of every charge in its window's "n" counter, all
+// or none; over says what a budget whose counter went past its limit means.
+func (l *Limiter) take(ctx context.Context, charges []Charge, over func(window) error) (*Reservation, error) {
 	r := &Reservation{l: l}
 	for _, c := range charges {
 		w := l.window(c)
 		if w.disabled {
 			continue
 		}
-		// "n" counts kept units too, so a spent budget always fails here;
-		// only then is "k" read, to tell spent from busy. The common case
-		// costs one store operation per budget.
 		n, err := l.c.Incr(ctx, w.n, w.ttl)
 		if err != nil {
 			r.Refund(ctx)
@@ -168,10 +163,7 @@ func (l *Limiter) Reserve(ctx context.Context, charges ...Charge) (*Reservation,
 		r.windows = append(r.windows, w)
 		if n > int64(c.Budget.Limit) {
 			r.Refund(ctx)
-			if err := l.check(ctx, w); err != nil {
-				return nil, err
-			}
-			return nil, fmt.Errorf("limit %s: %w", c.Budget.Name, ErrBusy)
+			return nil, over(w)
 		}
 	}
 	return r, nil
