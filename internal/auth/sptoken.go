@@ -62,8 +62,10 @@ func (s *Service) mintSP(ctx context.Context, sess session, kind carrier.Kind, o
 // answer, and every later use is isv.TOKEN_INVALID. A call that takes over
 // (from R, or from a P whose lease passed because its instance died) first
 // looks for the durable record the earlier call may have written under the
-// token's own record id (recordIDFor), and answers that record instead of
-// asking the carrier again, so one token never yields two records.
+// token's own record id (recordIDFor): a verification answers that record
+// instead of asking the carrier again, a login asks the carrier for the
+// number again and checks it against the record. One token never yields
+// two records.
 const (
 	stateDone     = 'D'
 	stateReleased = 'R'
