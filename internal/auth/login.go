@@ -31,14 +31,9 @@ func (s *Service) maskCharges(account, phoneHash string) []limit.Charge {
 // the masked number to show the user. A number whose mask budget is spent
 // is refused before any digits are asked for.
 func (s *Service) H5LoginMask(ctx context.Context, sessionID, origin string, front carrier.FrontRequest) (SPResult, error) {
-	sess, err := s.getSession(ctx, sessionID, origin, carrier.KindLogin)
+	sess, line, err := s.frontLeg(ctx, sessionID, origin, carrier.KindLogin, front)
 	if err != nil {
 		return SPResult{}, err
-	}
-	front.Kind = carrier.KindLogin
-	line, err := s.cfg.Carrier.Identify(ctx, front)
-	if err != nil {
-		return SPResult{}, fmt.Errorf("carrier front leg: %w", err)
 	}
 	phone, err := s.cfg.Carrier.Number(ctx, line.Ticket)
 	if err != nil {

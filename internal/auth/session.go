@@ -213,3 +213,18 @@ func (s *Service) getSession(ctx context.Context, id, origin string, kind carrie
 	}
 	return sess, nil
 }
+
+// frontLeg opens the page's session for a flow and runs the carrier's
+// front leg for it over the request's connection.
+func (s *Service) frontLeg(ctx context.Context, sessionID, origin string, kind carrier.Kind, front carrier.FrontRequest) (session, carrier.Line, error) {
+	sess, err := s.getSession(ctx, sessionID, origin, kind)
+	if err != nil {
+		return session{}, carrier.Line{}, err
+	}
+	front.Kind = kind
+	line, err := s.cfg.Carrier.Identify(ctx, front)
+	if err != nil {
+		return session{}, carrier.Line{}, fmt.Errorf("carrier front leg: %w", err)
+	}
+	return sess, line, nil
+}

@@ -14,14 +14,9 @@ import (
 // H5VerifyToken runs the carrier's front leg for local-number verification
 // and returns a verification spToken.
 func (s *Service) H5VerifyToken(ctx context.Context, sessionID, origin string, front carrier.FrontRequest) (SPResult, error) {
-	sess, err := s.getSession(ctx, sessionID, origin, carrier.KindVerify)
+	sess, line, err := s.frontLeg(ctx, sessionID, origin, carrier.KindVerify, front)
 	if err != nil {
 		return SPResult{}, err
-	}
-	front.Kind = carrier.KindVerify
-	line, err := s.cfg.Carrier.Identify(ctx, front)
-	if err != nil {
-		return SPResult{}, fmt.Errorf("carrier front leg: %w", err)
 	}
 	return s.mintSP(ctx, sess, carrier.KindVerify, line.Operator, line.Ticket, "")
 }

@@ -12,7 +12,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/netip"
 	"slices"
@@ -24,6 +23,7 @@ import (
 	"github.com/numauth/numauth/internal/auth"
 	"github.com/numauth/numauth/internal/carrier"
 	"github.com/numauth/numauth/internal/h5/sdkasset"
+	"github.com/numauth/numauth/internal/ipset"
 	"github.com/numauth/numauth/internal/obs"
 )
 
@@ -182,7 +182,9 @@ func (g *Gateway) endpoint(op string) http.Handler {
 // also checked that the request's Origin is that origin; the gateway's own
 // comparison keeps the CORS rule true even if that check ever broke).
 func (g *Gateway) do(ctx context.Context, op string, r *http.Request, origin string, req request) (reply, string) {
-	front := carrier.FrontRequest{Source: sourceAddr(r), Header: r.Header}
+	// The TCP peer: the address the carrier sees. Forwarded headers are
+	// the adapter's business (trusted proxies only).
+	front := carrier.FrontRequest{Source: ipset.PeerAddr(r.RemoteAddr), Header: r.Header}
 	switch op {
 	case "check":
 		sess, err := g.svc.CheckH5(ctx, auth.H5Check{
@@ -282,20 +284,6 @@ func (g *Gateway) fail(ctx context.Context, op string, err error) reply {
 		g.log.ErrorContext(ctx, "gateway operation failed", "op", op, "err", err)
 	}
 	return res
-}
-
-// sourceAddr is the TCP peer of the request: the address the carrier sees.
-// Forwarded headers are the adapter's business (trusted proxies only).
-func sourceAddr(r *http.Request) netip.Addr {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	a, err := netip.ParseAddr(host)
-	if err != nil {
-		return netip.Addr{}
-	}
-	return a.Unmap()
 }
 
 // sameOrigin reports whether the request's Origin header names the bound
