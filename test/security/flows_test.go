@@ -38,6 +38,21 @@ func (s *server) loginSession(ctx context.Context, scheme string) (string, strin
 	return sid, ""
 }
 
+// verifyToken runs a verification flow's page side for scheme (from
+// 127.0.0.1, the sandbox line) and returns its spToken.
+func (s *server) verifyToken(ctx context.Context, scheme string) string {
+	s.t.Helper()
+	sid, err := s.session(ctx, "", scheme, flowOrigin, flowURL, flowOrigin, "verify")
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	sp := s.gateway(ctx, "", http.MethodPost, "verify-token", flowOrigin, map[string]string{"session": sid}).field("spToken")
+	if sp == "" {
+		s.t.Fatal("verify-token answered no spToken")
+	}
+	return sp
+}
+
 // Finding 1 (HIGH): the wrong-mask budget was per session, so the middle
 // four digits could be brute-forced with many sessions of two guesses
 // each (618 sessions, 0.6 s), and GetPhoneWithToken then gave the number.
@@ -234,12 +249,7 @@ func TestRetryAfterOutage(t *testing.T) {
 			s = startServer(t, b, serverOptions{Stores: &st, Args: []string{"--request-timeout", "1s"}})
 			breakStore, mendStore = lockTable(t, st.postgresDSN, "verifications")
 		}
-		scheme := s.scheme(ctx, flowOrigin, flowURL, nil)
-		sid, err := s.session(ctx, "", scheme, flowOrigin, flowURL, flowOrigin, "verify")
-		if err != nil {
-			t.Fatal(err)
-		}
-		sp := s.gateway(ctx, "", http.MethodPost, "verify-token", flowOrigin, map[string]string{"session": sid}).field("spToken")
+		sp := s.verifyToken(ctx, s.scheme(ctx, flowOrigin, flowURL, nil))
 		params := map[string]string{"SpToken": sp, "PhoneNumber": phone}
 		breakStore()
 		for i := 0; i < 3; i++ {

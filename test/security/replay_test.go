@@ -27,12 +27,7 @@ func TestReplayAfterEphemeralLoss(t *testing.T) {
 		dir := t.TempDir()
 		s := startServer(t, b, serverOptions{DataDir: dir, Stores: &st})
 		scheme := s.scheme(ctx, flowOrigin, flowURL, nil)
-		sid, err := s.session(ctx, "", scheme, flowOrigin, flowURL, flowOrigin, "verify")
-		if err != nil {
-			t.Fatal(err)
-		}
-		sp := s.gateway(ctx, "", http.MethodPost, "verify-token", flowOrigin, map[string]string{"session": sid}).field("spToken")
-		verify := map[string]string{"SpToken": sp, "PhoneNumber": phone}
+		verify := map[string]string{"SpToken": s.verifyToken(ctx, scheme), "PhoneNumber": phone}
 		if r := s.mustCall(ctx, "VerifyPhoneWithToken", verify); r.Get("GateVerify", "VerifyResult") != "PASS" {
 			t.Fatalf("first use: %v", r.Body)
 		}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/numauth/numauth/internal/store"
 	"github.com/numauth/numauth/internal/store/storetest"
+	"github.com/numauth/numauth/test/harness"
 )
 
 const defaultURL = "redis://127.0.0.1:6379/15"
@@ -74,26 +75,10 @@ func open(t testing.TB) *Store {
 }
 
 func deletePrefix(t testing.TB, prefix string) {
-	opt, _ := goredis.ParseURL(testURL())
-	c := goredis.NewClient(opt)
-	defer c.Close()
-	ctx := context.Background()
-	iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-	var keys []string
-	for iter.Next(ctx) {
-		keys = append(keys, iter.Val())
-	}
-	if err := iter.Err(); err != nil {
-		t.Errorf("scan %s*: %v", prefix, err)
-		return
-	}
-	for len(keys) > 0 {
-		n := min(len(keys), 1000)
-		if err := c.Del(ctx, keys[:n]...).Err(); err != nil {
-			t.Errorf("delete %s*: %v", prefix, err)
-			return
-		}
-		keys = keys[n:]
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := harness.DeleteRedisPrefix(ctx, testURL(), prefix); err != nil {
+		t.Error(err)
 	}
 }
 
