@@ -25,6 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"strings"
 	"sync"
 	"testing"
@@ -63,11 +64,18 @@ type World struct {
 	// Idempotent: a second Send of a message with the same ID delivers
 	// nothing more.
 	Idempotent bool
+	// Templated: the provider hands the peer the sign, the template code
+	// and the parameters (the peer renders the text), so the suite compares
+	// those instead of the text.
+	Templated bool
 }
 
 // Delivered is one message as the peer saw it.
 type Delivered struct {
 	Text string
+	// SignName, TemplateCode and Params: what a templated peer received.
+	SignName, TemplateCode string
+	Params                 map[string]string
 	// ID is the message's numauth ID where the peer's protocol carries it
 	// (an idempotency key, an outbox key), else "".
 	ID string
@@ -156,6 +164,22 @@ func message(to, id, code, body string) sms.Message {
 	}
 }
 
+// same reports whether d is the delivery of m, as w's peer sees messages.
+func same(w World, d Delivered, m sms.Message) bool {
+	if w.Templated {
+		return d.SignName == m.SignName && d.TemplateCode == m.TemplateCode && maps.Equal(d.Params, m.Params)
+	}
+	return d.Text == m.Text
+}
+
+// holds reports whether d carries code.
+func holds(w World, d Delivered, code string) bool {
+	if w.Templated {
+		return d.Params["code"] == code
+	}
+	return strings.Contains(d.Text, code)
+}
+
 // waitFor polls until cond holds or the deadline passes.
 func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
 	t.Helper()
@@ -196,14 +220,15 @@ func testDeliver(t *testing.T, h Harness) {
 		{"emoji", "5150", "验证码5150 ✅ 😀"},
 	}
 	type sent struct {
-		to, id, text string
-		acc          sms.Accepted
+		to, id string
+		m      sms.Message
+		acc    sms.Accepted
 	}
 	var all []sent
 	for _, tc := range cases {
 		to, id := fresh()
 		m := message(to, id, tc.code, tc.body)
-		all = append(all, sent{to, id, m.Text, send(t, w.Provider, m)})
+		all = append(all, sent{to, id, m, send(t, w.Provider, m)})
 	}
 	for i, s := range all {
 		t.Run(cases[i].name, func(t *testing.T) {
@@ -212,8 +237,8 @@ func testDeliver(t *testing.T, h Harness) {
 			if len(got) != 1 {
 				t.Fatalf("peer received %d messages for one send, want 1: %q", len(got), got)
 			}
-			if got[0].Text != s.text {
-				t.Fatalf("peer received %q, want %q", got[0].Text, s.text)
+			if !same(w, got[0], s.m) {
+				t.Fatalf("peer received %+v, want %+v", got[0], s.m)
 			}
 			if got[0].ID != "" && got[0].ID != s.id {
 				t.Fatalf("peer saw id %q, want %q", got[0].ID, s.id)
@@ -292,15 +317,15 @@ func testOutage(t *testing.T, h Harness) {
 	}
 	waitFor(t, "the message after the outage arrives", 15*time.Second, func() bool {
 		for _, d := range w.Received(t, to) {
-			if strings.Contains(d.Text, "3333") {
+			if holds(w, d, "3333") {
 				return true
 			}
 		}
 		return false
 	})
 	for _, d := range w.Received(t, to) {
-		if strings.Contains(d.Text, "2222") {
-			t.Fatalf("a message reported unavailable was delivered: %q", d.Text)
+		if holds(w, d, "2222") {
+			t.Fatalf("a message reported unavailable was delivered: %+v", d)
 		}
 	}
 }
@@ -331,7 +356,10 @@ func testCanceled(t *testing.T, h Harness) {
 func testParallel(t *testing.T, h Harness) {
 	w, _ := start(t, h)
 	const workers, each = 8, 4
-	type one struct{ to, id, text string }
+	type one struct {
+		to, id string
+		m      sms.Message
+	}
 	var (
 		mu   sync.Mutex
 		sent []one
@@ -358,7 +386,7 @@ func testParallel(t *testing.T, h Harness) {
 					errc <- fmt.Errorf("ProviderID %q given twice", a.ProviderID)
 				}
 				ids[a.ProviderID] = true
-				sent = append(sent, one{to, id, m.Text})
+				sent = append(sent, one{to, id, m})
 				mu.Unlock()
 			}
 		}()
@@ -370,8 +398,8 @@ func testParallel(t *testing.T, h Harness) {
 	}
 	for _, s := range sent {
 		waitFor(t, "parallel message "+s.id, 20*time.Second, func() bool { return len(w.Received(t, s.to)) > 0 })
-		if got := w.Received(t, s.to); len(got) != 1 || got[0].Text != s.text {
-			t.Fatalf("peer received %q for %s, want exactly %q", got, s.to, s.text)
+		if got := w.Received(t, s.to); len(got) != 1 || !same(w, got[0], s.m) {
+			t.Fatalf("peer received %+v for %s, want exactly %+v", got, s.to, s.m)
 		}
 	}
 }
