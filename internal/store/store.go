@@ -20,6 +20,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/numauth/numauth/internal/sms"
 )
 
 // Errors every backend returns (wrapped or bare); callers test with errors.Is.
@@ -132,6 +134,42 @@ type DayStat struct {
 	Unknown int64
 }
 
+// SmsSend is the durable record of one SendSmsVerifyCode that reached an
+// SMS provider: accepted (Status pending or delivered) or refused by it
+// (Status failed). Neither the code nor the whole number is stored.
+type SmsSend struct {
+	ID          string // BizId, unique
+	AccountID   string
+	SchemeName  string // the SMS scheme (方案) name, "默认方案" by default
+	PhoneHash   string // keyed hash of the E.164 number, as Verification's
+	MaskedPhone string // e.g. "138****5678"; for numbers outside +86 "+44 7700****23"
+	CountryCode string // e.g. "86"
+	SignName    string
+	Template    string // TemplateCode
+	// Content is the text as sent with the code replaced by '*'
+	// characters: what QuerySendDetails shows, never the code itself.
+	Content    string
+	OutID      string
+	Provider   string // the provider's registered name
+	ProviderID string // the provider's message id; "" when it refused
+	Status     int    // 1 pending receipt, 2 failed, 3 delivered (QuerySendDetails' SendStatus)
+	ErrCode    string // "DELIVERED", the network's error code, or numauth's refusal code
+	Billable   bool   // the provider accepted it
+	SentAt     time.Time
+	ReceivedAt time.Time // when delivery was reported; zero until then
+}
+
+// SmsFilter selects SMS send records. Every set field must match.
+type SmsFilter struct {
+	AccountID string    // "" = any (operators only)
+	PhoneHash string    // "" = any
+	ID        string    // BizId; "" = any
+	From, To  time.Time // SentAt in [From, To); a zero bound is open
+	// Offset and Limit page the answer (newest first); Limit 0 means no
+	// rows, only the total.
+	Offset, Limit int
+}
+
 // SigningKey is a key used to sign JWTs or to seal tokens. The private
 // material is sealed under the master key.
 type SigningKey struct {
@@ -170,6 +208,28 @@ type Durable interface {
 	RecordVerifications(ctx context.Context, v []Verification) error
 	GetVerification(ctx context.Context, id string) (Verification, error)
 	DailyStats(ctx context.Context, f VerificationFilter) ([]DayStat, error) // ordered by Day
+
+	// RecordSmsSends stores SMS send records atomically (all or none).
+	// Recording the same ID twice is ErrConflict and stores nothing.
+	RecordSmsSends(ctx context.Context, s []SmsSend) error
+	// SetSmsStatus records a delivery receipt on the record of one
+	// provider's message: Status (2 or 3), ErrCode and ReceivedAt. Only a
+	// record still pending (Status 1) changes; a receipt for a record that
+	// is already settled changes nothing and is not an error. ErrNotFound
+	// if no record has that provider and provider id.
+	SetSmsStatus(ctx context.Context, provider, providerID string, status int, errCode string, at time.Time) error
+	// ListSmsSends returns the records f selects, newest (SentAt, then ID)
+	// first, paged by f.Offset and f.Limit, and how many f selects in all.
+	ListSmsSends(ctx context.Context, f SmsFilter) ([]SmsSend, int64, error)
+	// SmsDailyStats counts the records f selects per UTC day of SentAt:
+	// Pass = delivered (3), Reject = failed (2), Unknown = pending (1).
+	// Paging fields are ignored; days without records are left out.
+	SmsDailyStats(ctx context.Context, f SmsFilter) ([]DayStat, error)
+	// PutOutbox and ListOutbox keep the sandbox SMS provider's outbox
+	// (sms.Outbox): an entry whose ID is stored already is not stored again
+	// and is not an error; the list is newest first (CreatedAt, then ID).
+	PutOutbox(ctx context.Context, e sms.OutboxEntry) error
+	ListOutbox(ctx context.Context, to string, limit int) ([]sms.OutboxEntry, error)
 
 	PutSigningKey(ctx context.Context, k SigningKey) error                 // ErrConflict if the ID exists
 	ListSigningKeys(ctx context.Context, use string) ([]SigningKey, error) // ordered by CreatedAt, ID
