@@ -27,6 +27,8 @@ package limit
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
@@ -40,6 +42,8 @@ type Counter interface {
 	Incr(ctx context.Context, key string, ttl time.Duration) (int64, error)
 	Decr(ctx context.Context, key string) (int64, error)
 	Get(ctx context.Context, key string) ([]byte, error)
+	PutIfAbsent(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error)
+	Swap(ctx context.Context, g store.Guard, key string, old, value []byte, ttl time.Duration) ([]byte, bool, error)
 }
 
 // Budget is Limit units per Window for each subject.
@@ -56,10 +60,21 @@ type Budget struct {
 type Charge struct {
 	Budget  Budget
 	Subject string
+	// until, when set, makes the budget one span for the subject that ends
+	// then, instead of aligned windows (see Until).
+	until time.Time
 }
 
 // For is the charge of one unit of b to subject.
-func (b Budget) For(subject string) Charge { return Charge{b, subject} }
+func (b Budget) For(subject string) Charge { return Charge{Budget: b, Subject: subject} }
+
+// Until is the charge of one unit of b to a subject that lives until end
+// (an SMS code, until it expires): its counters are not windowed but last
+// the subject's whole life, so the subject gets exactly Limit units,
+// however its life falls across window boundaries. b.Window is unused.
+func (b Budget) Until(subject string, end time.Time) Charge {
+	return Charge{Budget: b, Subject: subject, until: end}
+}
 
 // window is a charge's counters in one window.
 type window struct {
@@ -71,6 +86,14 @@ type window struct {
 
 func (l *Limiter) window(c Charge) window {
 	w := c.Budget.Window
+	if !c.until.IsZero() {
+		if c.Budget.Limit <= 0 {
+			return window{c: c, disabled: true}
+		}
+		pre := "lim:" + c.Budget.Name
+		return window{c: c, n: pre + ":n:life:" + c.Subject, k: pre + ":k:life:" + c.Subject,
+			ttl: max(c.until.Sub(l.now()), time.Millisecond) + time.Minute}
+	}
 	if c.Budget.Limit <= 0 || w <= 0 {
 		return window{c: c, disabled: true}
 	}
@@ -233,6 +256,58 @@ func (l *Limiter) check(ctx context.Context, w window) error {
 	}
 	if n >= int64(c.Budget.Limit) {
 		return &ExhaustedError{Budget: c.Budget.Name}
+	}
+	return nil
+}
+
+// Cooldown allows one event per Interval for each subject, measured from
+// the event itself rather than in aligned windows: the SMS Interval ("one
+// code per number per minute"), which must hold for two sends a second
+// apart on either side of a window boundary. A hold is one store entry
+// that lives for Interval; taking it is one atomic step, so of many
+// parallel claims exactly one succeeds, on every instance.
+type Cooldown struct {
+	Name     string // key family, as Budget.Name
+	Interval time.Duration
+}
+
+// Hold is a cooldown Claim took.
+type Hold struct {
+	l     *Limiter
+	key   string
+	token []byte
+}
+
+// Claim takes the cooldown for subject. If it is held (an event happened
+// less than Interval ago), the error is an *ExhaustedError naming it.
+func (l *Limiter) Claim(ctx context.Context, c Cooldown, subject string) (*Hold, error) {
+	if c.Interval <= 0 {
+		return &Hold{l: l}, nil
+	}
+	var tok [12]byte
+	rand.Read(tok[:])
+	h := &Hold{l: l, key: "lim:" + c.Name + ":c:" + subject, token: []byte(hex.EncodeToString(tok[:]))}
+	ok, err := l.c.PutIfAbsent(ctx, h.key, h.token, c.Interval)
+	if err != nil {
+		return nil, fmt.Errorf("limit %s: %w", c.Name, err)
+	}
+	if !ok {
+		return nil, &ExhaustedError{Budget: c.Name}
+	}
+	return h, nil
+}
+
+// Release gives the cooldown back (the event did not happen after all),
+// if it is still this hold's: a hold that expired and was claimed again
+// by another event is left alone.
+func (h *Hold) Release(ctx context.Context) error {
+	if h == nil || h.key == "" {
+		return nil
+	}
+	// A value that expires at once: Swap cannot delete, and a plain Delete
+	// could remove a later event's hold.
+	if _, _, err := h.l.c.Swap(ctx, store.Guard{}, h.key, h.token, []byte("released"), time.Millisecond); err != nil {
+		return fmt.Errorf("limit: release cooldown: %w", err)
 	}
 	return nil
 }

@@ -275,3 +275,92 @@ func TestCountersShareTheirWindow(t *testing.T) {
 		t.Fatalf("the next window's first kept unit leaves %d, want 2", left)
 	}
 }
+
+// TestUntilIgnoresWindows: a budget charged Until a subject's end gives the
+// subject exactly Limit kept units across any window boundary, and each
+// subject its own.
+func TestUntilIgnoresWindows(t *testing.T) {
+	ctx := context.Background()
+	m := memory.New()
+	t.Cleanup(func() { m.Close() })
+	now := time.Date(2026, 1, 1, 0, 0, 59, 900e6, time.UTC) // 100 ms before a minute boundary
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	l := limit.New(m, clock)
+	b := limit.Budget{Name: "check", Limit: 2, Window: time.Minute}
+	end := now.Add(5 * time.Minute)
+	for i := 0; i < 2; i++ {
+		r, err := l.Reserve(ctx, b.Until("code-1", end))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Keep(ctx)
+		mu.Lock()
+		now = now.Add(time.Second) // across the minute boundary
+		mu.Unlock()
+	}
+	_, err := l.Reserve(ctx, b.Until("code-1", end))
+	exhausted(t, err, "check", "Reserve after the boundary")
+	if _, err := l.Reserve(ctx, b.Until("code-2", end)); err != nil {
+		t.Fatalf("another subject: %v", err)
+	}
+}
+
+// TestCooldown: of parallel claims exactly one holds; a released hold can
+// be claimed again; a hold ends after its interval by itself.
+func TestCooldown(t *testing.T) {
+	ctx := context.Background()
+	l := newLimiter(t)
+	cd := limit.Cooldown{Name: "interval", Interval: 300 * time.Millisecond}
+	var won atomic.Int32
+	var wg sync.WaitGroup
+	for i := 0; i < 50; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := l.Claim(ctx, cd, "n1"); err == nil {
+				won.Add(1)
+			} else {
+				exhausted(t, err, "interval", "a parallel claim")
+			}
+		}()
+	}
+	wg.Wait()
+	if won.Load() != 1 {
+		t.Fatalf("%d of 50 parallel claims held the cooldown, want 1", won.Load())
+	}
+	h, err := l.Claim(ctx, cd, "n2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(5 * time.Millisecond)
+	if _, err := l.Claim(ctx, cd, "n2"); err != nil {
+		t.Fatalf("claim after release: %v", err)
+	}
+	time.Sleep(350 * time.Millisecond)
+	if _, err := l.Claim(ctx, cd, "n1"); err != nil {
+		t.Fatalf("claim after the interval: %v", err)
+	}
+}
+
+// TestStaleReleaseKeepsANewerHold: releasing a hold that expired must not
+// free a hold another event took since.
+func TestStaleReleaseKeepsANewerHold(t *testing.T) {
+	ctx := context.Background()
+	l := newLimiter(t)
+	cd := limit.Cooldown{Name: "interval", Interval: 50 * time.Millisecond}
+	old, err := l.Claim(ctx, cd, "n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(80 * time.Millisecond)
+	if _, err := l.Claim(ctx, limit.Cooldown{Name: "interval", Interval: time.Minute}, "n"); err != nil {
+		t.Fatal(err)
+	}
+	old.Release(ctx)
+	_, err = l.Claim(ctx, cd, "n")
+	exhausted(t, err, "interval", "claim after a stale release")
+}
