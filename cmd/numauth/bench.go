@@ -37,7 +37,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&cfg.Target, "target", envOr("NUMAUTH_TARGET", "http://"+envOr("NUMAUTH_ADDR", "127.0.0.1:8080")), "numauth base URL [NUMAUTH_TARGET]")
 	fs.StringVar(&cfg.AccessKeyID, "access-key-id", os.Getenv("NUMAUTH_ACCESS_KEY_ID"), "AccessKeyId that signs the server calls [NUMAUTH_ACCESS_KEY_ID]")
 	fs.StringVar(&cfg.AccessKeySecret, "access-key-secret", os.Getenv("NUMAUTH_ACCESS_KEY_SECRET"), "its secret [NUMAUTH_ACCESS_KEY_SECRET]")
-	kind := fs.String("kind", string(bench.KindVerify), "flow to drive: verify, login or mixed (alternating)")
+	kind := fs.String("kind", string(bench.KindVerify), "flow to drive: verify, login, mixed (alternating) or sms (send + check a code to a fresh number; the server needs --sms-account-per-day -1 for long runs)")
 	fs.IntVar(&cfg.Flows, "flows", 1000, "stop after this many flows (0: no count bound)")
 	fs.DurationVar(&cfg.Duration, "duration", 10*time.Minute, "stop after this long, whichever bound comes first (0: no time bound)")
 	fs.IntVar(&cfg.Concurrency, "concurrency", 1, "flows under way at once")

@@ -4,6 +4,7 @@
 //	numauth keys create|list|disable|enable
 //	numauth schemes list
 //	numauth sandbox subscribers add|list|remove, numauth sandbox faults list|set
+//	numauth sms outbox             what the sandbox SMS provider delivered
 //	numauth bench                  load-generate whole flows against a server
 //	numauth version
 package main
@@ -33,10 +34,11 @@ Usage:
   numauth schemes list [--account A]
   numauth sandbox subscribers list|add ADDR_OR_CIDR=PHONE|remove ADDR_OR_CIDR
   numauth sandbox faults list|set OPERATOR [--latency D] [--error-rate R] [--maintenance] [--quota-exhausted]
+  numauth sms outbox [--phone P] [--limit N] [--json]   what the sandbox SMS provider delivered
   numauth bench [flags]                         drive whole flows against a server (numauth bench -h)
   numauth version
 
-keys and schemes work on --data-dir (or --store); sandbox talks to a running
+keys, schemes and sms work on --data-dir (or --store); sandbox talks to a running
 server at --addr with the admin token from --data-dir.
 `
 
@@ -82,7 +84,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprint(stderr, usage)
 		return errNoCommand
 	}
-	if n := map[string]int{"keys": 1, "schemes": 1, "sandbox": 2}[args[0]]; asksHelp(args[1:], n) {
+	if n := map[string]int{"keys": 1, "schemes": 1, "sandbox": 2, "sms": 1}[args[0]]; asksHelp(args[1:], n) {
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
@@ -95,6 +97,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return schemesCmd(ctx, args[1:], stdout, stderr)
 	case "sandbox":
 		return sandboxCmd(ctx, args[1:], stdout, stderr)
+	case "sms":
+		return smsCmd(ctx, args[1:], stdout, stderr)
 	case "bench":
 		return benchCmd(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-v":

@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/numauth/numauth/internal/auth"
@@ -23,6 +24,7 @@ import (
 	"github.com/numauth/numauth/internal/h5"
 	"github.com/numauth/numauth/internal/obs"
 	"github.com/numauth/numauth/internal/openapi"
+	"github.com/numauth/numauth/internal/sms"
 	"github.com/numauth/numauth/internal/store"
 )
 
@@ -33,6 +35,7 @@ func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
 type serveFlags struct {
 	storeFlags
+	sms           smsFlags
 	addr          string
 	subscribers   multiFlag
 	sandboxFile   string
@@ -94,6 +97,7 @@ func newServeFlagSet(f *serveFlags) *flag.FlagSet {
 	fs.StringVar(&f.debugAddr, "debug-addr", "", "if set, serve Go's pprof profiles on this separate address (keep it private, e.g. 127.0.0.1:6060)")
 	fs.DurationVar(&f.reqTimeout, "request-timeout", 5*time.Second, "bound on one server API call's work; a hung store answers ServiceUnavailable after it")
 	fs.DurationVar(&f.shutdownGrace, "shutdown-grace", 20*time.Second, "time in-flight requests get to finish on SIGTERM")
+	f.sms.register(fs)
 	return fs
 }
 
@@ -135,7 +139,7 @@ func runServe(ctx context.Context, f serveFlags, stderr io.Writer) error {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	log.Info("numauth listening", "addr", ln.Addr().String(), "version", buildVersion(),
-		"store", srv.durableKind, "ephemeral", srv.ephemeralKind, "carrier", "sandbox")
+		"store", srv.durableKind, "ephemeral", srv.ephemeralKind, "carrier", "sandbox", "sms_provider", f.sms.provider)
 	if srv.ops != nil {
 		ops := &http.Server{Addr: f.opsAddr, Handler: srv.ops, ReadHeaderTimeout: 10 * time.Second}
 		opsLn, err := net.Listen("tcp", f.opsAddr)
@@ -245,14 +249,34 @@ func newServer(ctx context.Context, f serveFlags, log *slog.Logger) (*server, er
 		return fail(fmt.Errorf("sandbox carrier: %w", err))
 	}
 
+	smsCfg, err := f.sms.config()
+	if err != nil {
+		return fail(err)
+	}
+	// Receipts reach the service once it exists; a provider cannot have
+	// accepted anything before.
+	var receipts atomic.Pointer[auth.Service]
+	smsCfg.Provider, err = f.sms.build(ctx, f.sms.provider, sms.Env{
+		Logger: log.With("sms_provider", f.sms.provider), Outbox: durable,
+		Receipts: func(ctx context.Context, r sms.Receipt) {
+			if svc := receipts.Load(); svc != nil {
+				svc.SmsReceipt(ctx, r)
+			}
+		},
+	})
+	if err != nil {
+		return fail(err)
+	}
+	closers = append([]func(){func() { smsCfg.Provider.Close() }}, closers...)
 	svc, err := auth.New(ctx, auth.Config{
 		AccessTokenTTL: f.accessTTL, JwtTokenTTL: f.jwtTTL, MaskTries: f.maskTries, MaskLockTTL: f.maskLock,
 		MaskTriesGlobal: f.maskTriesAll, SessionsPerToken: f.sessPerToken, SessionsPerSource: f.sessPerSource,
-		Carrier: sb, Logger: log,
+		Carrier: sb, SMS: smsCfg, Logger: log,
 	}, durable, eph, box)
 	if err != nil {
 		return fail(err)
 	}
+	receipts.Store(svc)
 	closers = append([]func(){svc.Close}, closers...)
 	if err := svc.SettleEpoch(ctx); err != nil {
 		return fail(fmt.Errorf("ephemeral store epoch: %w", err))
@@ -306,9 +330,11 @@ func newServer(ctx context.Context, f serveFlags, log *slog.Logger) (*server, er
 		io.Copy(io.Discard, http.MaxBytesReader(w, r.Body, 64<<10))
 		w.Header().Set("Content-Type", "application/json;charset=utf-8")
 		w.Header().Set("X-Numauth-Carrier", sb.Name())
+		w.Header().Set("X-Numauth-Sms-Provider", f.sms.provider)
 		io.WriteString(w, `{"Code":"OK"}`)
 	})
 	mux.Handle("/admin/v1/sandbox/", requireToken(adminTok, http.StripPrefix("/admin/v1/sandbox", sb.AdminHandler())))
+	mux.Handle("GET /admin/v1/sms/outbox", requireToken(adminTok, outboxHandler(durable)))
 
 	return &server{
 		handler:       mux,

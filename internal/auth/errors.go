@@ -39,6 +39,24 @@ var (
 	// ErrThrottled: the caller's calls per second are spent.
 	ErrThrottled = errors.New("too many calls")
 
+	// SMS code errors (docs/sms.md). The protocol maps them, and
+	// ErrInvalidParameters and ErrMobileIllegal on the SMS actions, to the
+	// SMS actions' own codes.
+
+	// ErrSmsFrequency: a code was sent to this number less than Interval
+	// ago.
+	ErrSmsFrequency = errors.New("a code was sent to this number too recently")
+	// ErrSmsLimit: the number's hourly or daily sends, or the account's
+	// daily sends, are spent.
+	ErrSmsLimit = errors.New("SMS send limit reached")
+	// ErrSmsCountry: sending to the number's country is not enabled.
+	ErrSmsCountry = errors.New("SMS to this country is not enabled")
+	// ErrSmsRejected: the SMS provider refused the message; nothing was sent.
+	ErrSmsRejected = errors.New("the SMS provider refused the message")
+	// ErrSmsProviderDown: the SMS provider could not be reached or did not
+	// accept the message in time; nothing was sent.
+	ErrSmsProviderDown = errors.New("the SMS provider is unavailable")
+
 	// H5 gateway errors (see docs/h5-protocol.md).
 
 	// ErrBadArgument: a missing or malformed field from the page.

@@ -104,38 +104,11 @@ func (s *Service) H5LoginToken(ctx context.Context, sessionID, origin, mask stri
 	return SPResult{}, ErrMaskLocked
 }
 
-// reserveMask reserves a unit of the session's number's mask budgets. While
-// the units left are only reserved by attempts in flight (parallel logins
-// of one number), it waits for them to settle, a fraction of a millisecond
-// at a time, up to maskBusyWait; then it answers ErrUnavailable.
+// reserveMask reserves a unit of the session's number's mask budgets,
+// waiting a moment for parallel attempts on the number to settle.
 func (s *Service) reserveMask(ctx context.Context, sess session) (*limit.Reservation, error) {
-	// Units in flight are held for a few store round trips: wait about
-	// that long between tries, not longer.
-	const wait = 200 * time.Microsecond
-	for spent := time.Duration(0); ; spent += wait {
-		res, err := s.limits.Reserve(ctx, s.maskCharges(sess.AccountID, sess.PhoneHash)...)
-		switch {
-		case err == nil:
-			return res, nil
-		case errors.Is(err, limit.ErrExhausted):
-			return nil, fmt.Errorf("%w: %w", ErrMaskLocked, err)
-		case errors.Is(err, limit.ErrBusy) && spent < maskBusyWait:
-			select {
-			case <-time.After(wait):
-			case <-ctx.Done():
-				return nil, storeErr("wait for parallel mask attempts", ctx.Err())
-			}
-		case errors.Is(err, limit.ErrBusy):
-			return nil, fmt.Errorf("%w: too many parallel mask attempts for this number: %w", ErrUnavailable, err)
-		default:
-			return nil, storeErr("count mask tries", err)
-		}
-	}
+	return s.reserveWaiting(ctx, "mask tries", ErrMaskLocked, s.maskCharges(sess.AccountID, sess.PhoneHash)...)
 }
-
-// maskBusyWait bounds how long a mask attempt waits for parallel attempts
-// on the same number to settle.
-const maskBusyWait = 250 * time.Millisecond
 
 // GetPhoneWithToken returns the number of the line a login spToken came
 // from, once per token; a call that failed may be retried with the same

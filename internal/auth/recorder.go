@@ -37,18 +37,19 @@ var errClosed = fmt.Errorf("%w: auth: service is shutting down", store.ErrUnavai
 // a commit happened (the deadline or a lost connection during COMMIT); the
 // spToken's own record id makes even that case answer the one record to a
 // retry.
-type recorder struct {
-	d   store.Durable
-	log *slog.Logger
+type recorder[T any] struct {
+	put  func(context.Context, []T) error // stores a batch atomically
+	what string                           // the records' name, for the log
+	log  *slog.Logger
 
 	mu     sync.RWMutex
 	closed bool
-	in     chan recordReq
+	in     chan recordReq[T]
 	done   chan struct{}
 }
 
-type recordReq struct {
-	v        store.Verification
+type recordReq[T any] struct {
+	v        T
 	out      chan error
 	deadline time.Time     // the caller's; zero: none
 	state    *atomic.Int32 // reqQueued, then reqTaken by the writer or reqWithdrawn by the caller
@@ -60,14 +61,14 @@ const (
 	reqWithdrawn
 )
 
-func newRecorder(d store.Durable, log *slog.Logger) *recorder {
-	r := &recorder{d: d, log: log, in: make(chan recordReq, maxBatch), done: make(chan struct{})}
+func newRecorder[T any](what string, put func(context.Context, []T) error, log *slog.Logger) *recorder[T] {
+	r := &recorder[T]{put: put, what: what, log: log, in: make(chan recordReq[T], maxBatch), done: make(chan struct{})}
 	go r.loop()
 	return r
 }
 
-func (r *recorder) record(ctx context.Context, v store.Verification) error {
-	req := recordReq{v: v, out: make(chan error, 1), state: new(atomic.Int32)}
+func (r *recorder[T]) record(ctx context.Context, v T) error {
+	req := recordReq[T]{v: v, out: make(chan error, 1), state: new(atomic.Int32)}
 	req.deadline, _ = ctx.Deadline()
 	r.mu.RLock()
 	if r.closed {
@@ -92,12 +93,12 @@ func (r *recorder) record(ctx context.Context, v store.Verification) error {
 	}
 }
 
-func (r *recorder) loop() {
+func (r *recorder[T]) loop() {
 	defer close(r.done)
-	batch := make([]recordReq, 0, maxBatch)
-	carry := make([]recordReq, 0, maxBatch)
-	recs := make([]store.Verification, 0, maxBatch)
-	take := func(req recordReq) {
+	batch := make([]recordReq[T], 0, maxBatch)
+	carry := make([]recordReq[T], 0, maxBatch)
+	recs := make([]T, 0, maxBatch)
+	take := func(req recordReq[T]) {
 		if req.state.CompareAndSwap(reqQueued, reqTaken) {
 			batch = append(batch, req)
 		}
@@ -158,7 +159,7 @@ func (r *recorder) loop() {
 				if own.IsZero() {
 					own = time.Now().Add(recordWriteTimeout)
 				}
-				_, err := r.write([]store.Verification{b.v}, own)
+				_, err := r.write([]T{b.v}, own)
 				b.out <- err
 			}
 		default:
@@ -173,18 +174,18 @@ func (r *recorder) loop() {
 // every caller learns the outcome by its own deadline, so nobody is told
 // ServiceUnavailable for a record that is written later.
 // It reports whether the deadline ended the write.
-func (r *recorder) write(recs []store.Verification, deadline time.Time) (timedOut bool, err error) {
+func (r *recorder[T]) write(recs []T, deadline time.Time) (timedOut bool, err error) {
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
-	err = r.d.RecordVerifications(ctx, recs)
+	err = r.put(ctx, recs)
 	if err != nil {
-		r.log.Error("recording verifications failed", "records", len(recs), "err", err)
+		r.log.Error("recording "+r.what+" failed", "records", len(recs), "err", err)
 	}
 	return err != nil && ctx.Err() != nil, err
 }
 
 // close stops accepting records and waits until every queued one is written.
-func (r *recorder) close() {
+func (r *recorder[T]) close() {
 	r.mu.Lock()
 	if !r.closed {
 		r.closed = true

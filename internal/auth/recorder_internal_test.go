@@ -39,7 +39,7 @@ func (d *slowDurable) RecordVerifications(ctx context.Context, v []store.Verific
 func TestNeighbourDeadline(t *testing.T) {
 	g := make(chan struct{})
 	d := &slowDurable{gate: g, g0: g}
-	r := newRecorder(d, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	r := newRecorder("verifications", d.RecordVerifications, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	defer r.close()
 	go r.record(context.Background(), store.Verification{ID: "busy"}) // occupies the writer
 	time.Sleep(20 * time.Millisecond)

@@ -50,8 +50,11 @@ type Config struct {
 	// Carrier is the adapter used for the carrier leg; its Name is recorded
 	// in spTokens.
 	Carrier carrier.Adapter
-	Logger  *slog.Logger
-	Now     func() time.Time
+	// SMS configures SMS codes (sms.go); without a Provider, sends answer
+	// ErrSmsProviderDown.
+	SMS    SMSConfig
+	Logger *slog.Logger
+	Now    func() time.Time
 }
 
 func (c *Config) defaults() {
@@ -91,6 +94,7 @@ func (c *Config) defaults() {
 	if c.CacheTTL == 0 {
 		c.CacheTTL = 5 * time.Second
 	}
+	c.SMS.defaults()
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -111,17 +115,20 @@ type Caller struct {
 
 // Service implements numauth's actions.
 type Service struct {
-	cfg      Config
-	durable  store.Durable
-	eph      store.Ephemeral
-	box      *secret.Box
-	sealer   *token.Sealer
-	keys     *token.Keyring
-	phoneKey []byte
-	rec      *recorder
-	epoch    *epochWatch
-	limits   *limit.Limiter
-	budgets  budgets
+	cfg        Config
+	durable    store.Durable
+	eph        store.Ephemeral
+	box        *secret.Box
+	sealer     *token.Sealer
+	keys       *token.Keyring
+	phoneKey   []byte
+	smsKey     []byte // keys the hashes of SMS codes
+	rec        *recorder[store.Verification]
+	smsRec     *recorder[store.SmsSend]
+	epoch      *epochWatch
+	limits     *limit.Limiter
+	budgets    budgets
+	smsBudgets smsBudgets
 
 	keyCache    cache[Credential]
 	schemeCache cache[[]store.Scheme] // by account
@@ -161,14 +168,15 @@ func New(ctx context.Context, cfg Config, durable store.Durable, eph store.Ephem
 	keys.WithClock(cfg.Now)
 	s := &Service{
 		cfg: cfg, durable: durable, eph: eph, box: box, sealer: sealer, keys: keys,
-		phoneKey: box.Derive("numauth phone hash v1", 32),
-		limits:   limit.New(eph, cfg.Now), budgets: newBudgets(cfg),
+		phoneKey: box.Derive("numauth phone hash v1", 32), smsKey: box.Derive("numauth sms code v1", 32),
+		limits: limit.New(eph, cfg.Now), budgets: newBudgets(cfg), smsBudgets: newSmsBudgets(cfg.SMS),
 	}
 	s.keyCache.ttl, s.schemeCache.ttl = cfg.CacheTTL, cfg.CacheTTL
 	if s.epoch, err = startEpochWatch(ctx, eph, cfg.Now); err != nil {
 		return nil, storeErr("epoch marker", err)
 	}
-	s.rec = newRecorder(durable, cfg.Logger)
+	s.rec = newRecorder("verifications", durable.RecordVerifications, cfg.Logger)
+	s.smsRec = newRecorder("SMS sends", durable.RecordSmsSends, cfg.Logger)
 	return s, nil
 }
 
@@ -176,6 +184,7 @@ func New(ctx context.Context, cfg Config, durable store.Durable, eph store.Ephem
 func (s *Service) Close() {
 	s.epoch.close()
 	s.rec.close()
+	s.smsRec.close()
 }
 
 // Keyring returns the JWT keyring (for the JWKS endpoint and key rotation).

@@ -21,6 +21,7 @@ const (
 	kSession = "h5s:"   // gateway session
 	kSPUsed  = "spu:"   // spToken outcome state (see sptoken.go)
 	kNonce   = "nonce:" // seen signature nonces
+	kSmsCode = "smsc:"  // live SMS codes of one account, scheme and number (see sms.go)
 )
 
 // H5Check is the gateway's check call from the page.

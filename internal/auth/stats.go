@@ -12,7 +12,7 @@ import (
 // StatsInput is QueryGateVerifyStatisticPublic's request.
 type StatsInput struct {
 	// AuthenticationType as Alibaba's: 1 one-click login, 2 local-number
-	// verification.
+	// verification, 3 SMS codes.
 	AuthenticationType int
 	StartDate, EndDate string // yyyyMMdd, inclusive
 	SceneCode          string
@@ -32,17 +32,27 @@ func (s *Service) Statistics(ctx context.Context, c Caller, in StatsInput) (Stat
 		kind = string(carrier.KindLogin)
 	case 2:
 		kind = string(carrier.KindVerify)
+	case 3:
 	default:
-		return Stats{}, fmt.Errorf("%w: AuthenticationType must be 1 (login) or 2 (verification)", ErrInvalidParameters)
+		return Stats{}, fmt.Errorf("%w: AuthenticationType must be 1 (login), 2 (verification) or 3 (SMS)", ErrInvalidParameters)
 	}
 	from, err1 := time.Parse("20060102", in.StartDate)
 	to, err2 := time.Parse("20060102", in.EndDate)
 	if err1 != nil || err2 != nil || to.Before(from) || to.Sub(from) > 366*24*time.Hour {
 		return Stats{}, fmt.Errorf("%w: StartDate and EndDate must be yyyyMMdd, in order, at most a year apart", ErrInvalidParameters)
 	}
-	days, err := s.durable.DailyStats(ctx, store.VerificationFilter{
-		AccountID: c.AccountID, Kind: kind, SchemeCode: in.SceneCode, From: from, To: to.AddDate(0, 0, 1),
-	})
+	var days []store.DayStat
+	var err error
+	if in.AuthenticationType == 3 {
+		// SMS sends: success = delivered, fail = failed, unknown = awaiting
+		// a delivery receipt. SMS schemes are names, not scheme codes, so
+		// SceneCode does not narrow them.
+		days, err = s.durable.SmsDailyStats(ctx, store.SmsFilter{AccountID: c.AccountID, From: from, To: to.AddDate(0, 0, 1)})
+	} else {
+		days, err = s.durable.DailyStats(ctx, store.VerificationFilter{
+			AccountID: c.AccountID, Kind: kind, SchemeCode: in.SceneCode, From: from, To: to.AddDate(0, 0, 1),
+		})
+	}
 	if err != nil {
 		return Stats{}, storeErr("statistics", err)
 	}

@@ -19,6 +19,7 @@ package bench
 import (
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -44,6 +45,10 @@ const (
 	KindVerify Kind = "verify" // local-number verification: check → verify-token → VerifyPhoneWithToken
 	KindLogin  Kind = "login"  // one-click login: check → login-mask → login-token → GetPhoneWithToken
 	KindMixed  Kind = "mixed"  // the two, alternating
+	// KindSMS: SendSmsVerifyCode (ReturnVerifyCode) → CheckSmsVerifyCode,
+	// each flow to a fresh number, through the target's SMS provider
+	// (which must be the sandbox, as the carrier must).
+	KindSMS Kind = "sms"
 )
 
 // DefaultOrigin is the page origin the bench registers its scheme for: a
@@ -53,9 +58,11 @@ const DefaultOrigin = "http://bench.numauth.invalid"
 // CarrierHeader is the header of GET /bench/noop that names the target's
 // carrier adapter; the bench runs only when it says SandboxCarrier.
 const (
-	CarrierHeader  = "X-Numauth-Carrier"
-	SandboxCarrier = "sandbox"
-	noopPath       = "/bench/noop"
+	CarrierHeader = "X-Numauth-Carrier"
+	// SMSProviderHeader names the target's SMS provider on the same answer.
+	SMSProviderHeader = "X-Numauth-Sms-Provider"
+	SandboxCarrier    = "sandbox"
+	noopPath          = "/bench/noop"
 )
 
 // ErrNotSandbox is returned when the target's carrier is not (or may not
@@ -108,9 +115,9 @@ func (c *Config) normalize() error {
 		c.Kind = KindVerify
 	}
 	switch c.Kind {
-	case KindVerify, KindLogin, KindMixed:
+	case KindVerify, KindLogin, KindMixed, KindSMS:
 	default:
-		return fmt.Errorf("kind %q: want verify, login or mixed", c.Kind)
+		return fmt.Errorf("kind %q: want verify, login, mixed or sms", c.Kind)
 	}
 	if c.Concurrency == 0 {
 		c.Concurrency = 1
@@ -150,13 +157,15 @@ const (
 	stepLoginToken
 	stepVerifyPhone
 	stepGetPhone
+	stepSendSms
+	stepCheckSms
 	nSteps
 )
 
 // StepNames are the names of the steps as the report shows them.
 var StepNames = [nSteps]string{
 	"GetAuthToken", "check", "verify-token", "login-mask", "login-token",
-	"VerifyPhoneWithToken", "GetPhoneWithToken",
+	"VerifyPhoneWithToken", "GetPhoneWithToken", "SendSmsVerifyCode", "CheckSmsVerifyCode",
 }
 
 // run is the state of one bench run.
@@ -172,6 +181,7 @@ type run struct {
 	flow     *Recorder // successful flows, end to end
 
 	flowsOK, flowsFailed, aborted atomic.Int64
+	smsBase                       int64 // this run's first SMS number (its last 8 digits)
 
 	errMu sync.Mutex
 	errs  map[errKey]*ErrorCount
@@ -205,7 +215,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		r.steps[i] = NewRecorder()
 	}
 
-	carrierName, src, err := r.probe(ctx)
+	carrierName, smsProvider, src, err := r.probe(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -215,6 +225,21 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			shown = "unknown (no " + CarrierHeader + " header)"
 		}
 		return nil, fmt.Errorf("%w: GET %s%s says carrier %s; a bench run would bill real carriers", ErrNotSandbox, cfg.Target, noopPath, shown)
+	}
+	if cfg.Kind == KindSMS {
+		if smsProvider != SandboxCarrier && !cfg.AllowRealCarriers {
+			shown := smsProvider
+			if shown == "" {
+				shown = "unknown (no " + SMSProviderHeader + " header)"
+			}
+			return nil, fmt.Errorf("%w: GET %s%s says SMS provider %s; a bench run would send real text messages", ErrNotSandbox, cfg.Target, noopPath, shown)
+		}
+		// Fresh numbers of the 170 block for every flow, from a random
+		// start, so that no number meets its interval or daily limit.
+		var b [8]byte
+		rand.Read(b[:])
+		r.smsBase = int64(binary.BigEndian.Uint64(b[:])>>1) % 50_000_000
+		r.c.phone = "17000000000"
 	}
 	if r.c.phone == "" {
 		if r.c.phone, err = r.discoverPhone(ctx, src); err != nil {
@@ -235,17 +260,19 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 	}
 
-	if err := r.createScheme(ctx); err != nil {
-		return nil, err
+	if cfg.Kind != KindSMS { // SMS codes need no scheme
+		if err := r.createScheme(ctx); err != nil {
+			return nil, err
+		}
+		defer r.deleteScheme(ctx)
 	}
-	defer r.deleteScheme(ctx)
 
 	elapsed := r.drive(ctx, int64(cfg.Flows), r.flowProgress, func(ctx context.Context, i int64) {
 		kind := cfg.Kind
 		if kind == KindMixed {
 			kind = [2]Kind{KindVerify, KindLogin}[i%2]
 		}
-		r.oneFlow(ctx, kind)
+		r.oneFlow(ctx, kind, i)
 	})
 	r.fill(rep, elapsed)
 	rep.Interrupted = ctx.Err() != nil
@@ -254,27 +281,26 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 // probe calls GET /bench/noop once: it warms a connection, reads the
 // carrier header, and learns the source address the server sees.
-func (r *run) probe(ctx context.Context) (string, netip.Addr, error) {
+func (r *run) probe(ctx context.Context) (carrierName, smsProvider string, src netip.Addr, err error) {
 	var local net.Addr
 	trace := &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) { local = info.Conn.LocalAddr() }}
 	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), http.MethodGet, r.cfg.Target+noopPath, nil)
 	if err != nil {
-		return "", netip.Addr{}, err
+		return "", "", netip.Addr{}, err
 	}
 	res, err := r.c.hc.Do(req)
 	if err != nil {
-		return "", netip.Addr{}, fmt.Errorf("reach %s: %w", r.cfg.Target, err)
+		return "", "", netip.Addr{}, fmt.Errorf("reach %s: %w", r.cfg.Target, err)
 	}
 	io.Copy(io.Discard, io.LimitReader(res.Body, maxAnswer))
 	res.Body.Close()
-	var src netip.Addr
 	if ap, err := netip.ParseAddrPort(fmt.Sprint(local)); err == nil {
 		src = ap.Addr().Unmap()
 	}
 	if res.StatusCode != http.StatusOK {
-		return "", src, fmt.Errorf("GET %s%s answered %s: is this numauth?", r.cfg.Target, noopPath, res.Status)
+		return "", "", src, fmt.Errorf("GET %s%s answered %s: is this numauth?", r.cfg.Target, noopPath, res.Status)
 	}
-	return res.Header.Get(CarrierHeader), src, nil
+	return res.Header.Get(CarrierHeader), res.Header.Get(SMSProviderHeader), src, nil
 }
 
 // discoverPhone reads the sandbox subscriber table and returns the number
@@ -453,12 +479,15 @@ func (r *run) countError(step int, err error) {
 }
 
 // oneFlow runs one flow of kind and counts it.
-func (r *run) oneFlow(ctx context.Context, kind Kind) {
+func (r *run) oneFlow(ctx context.Context, kind Kind, i int64) {
 	t0 := time.Now()
 	var err error
-	if kind == KindLogin {
+	switch kind {
+	case KindLogin:
 		err = r.loginFlow(ctx)
-	} else {
+	case KindSMS:
+		err = r.smsFlow(ctx, i)
+	default:
 		err = r.verifyFlow(ctx)
 	}
 	switch {
@@ -566,6 +595,38 @@ func (r *run) loginFlow(ctx context.Context) error {
 	return nil
 }
 
+// smsFlow: SendSmsVerifyCode with ReturnVerifyCode → CheckSmsVerifyCode,
+// to the i-th fresh number of the run.
+func (r *run) smsFlow(ctx context.Context, i int64) error {
+	phone := fmt.Sprintf("170%08d", (r.smsBase+i)%100_000_000)
+	var a rpcAnswer
+	err := r.timed(stepSendSms, func() (err error) {
+		a, err = r.c.rpc(ctx, "SendSmsVerifyCode", url.Values{
+			"PhoneNumber": {phone}, "SignName": {"numauth"}, "TemplateCode": {"100001"},
+			"TemplateParam": {`{"code":"##code##"}`}, "ReturnVerifyCode": {"true"},
+		})
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if a.Model.VerifyCode == "" {
+		return r.check(stepSendSms, &CallError{Code: "NO_CODE", Detail: "the answer has no Model.VerifyCode"})
+	}
+	var c rpcAnswer
+	err = r.timed(stepCheckSms, func() (err error) {
+		c, err = r.c.rpc(ctx, "CheckSmsVerifyCode", url.Values{"PhoneNumber": {phone}, "VerifyCode": {a.Model.VerifyCode}})
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if c.Model.VerifyResult != "PASS" {
+		return r.check(stepCheckSms, &CallError{Code: "VerifyResult:" + c.Model.VerifyResult})
+	}
+	return nil
+}
+
 // maskPhone hides the middle of a number for the report and messages.
 func maskPhone(p string) string {
 	if len(p) < 7 {
@@ -581,6 +642,8 @@ func callsPerFlow(k Kind) float64 {
 		return 5
 	case KindMixed:
 		return 4.5
+	case KindSMS:
+		return 2
 	}
 	return 4
 }

@@ -96,6 +96,10 @@ type rpcAnswer struct {
 	GateVerifySchemeDTO struct {
 		SchemeCode string `json:"SchemeCode"`
 	} `json:"GateVerifySchemeDTO"`
+	Model struct {
+		VerifyCode   string `json:"VerifyCode"`
+		VerifyResult string `json:"VerifyResult"`
+	} `json:"Model"`
 }
 
 // gatewayRequest is a gateway call's body, as the web SDK sends it.

@@ -62,6 +62,7 @@ func (f *fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.count("noop")
 		if f.carrier != "" {
 			w.Header().Set(CarrierHeader, f.carrier)
+			w.Header().Set(SMSProviderHeader, f.carrier)
 		}
 		io.WriteString(w, `{"Code":"OK"}`)
 	case r.URL.Path == "/admin/v1/sandbox/subscribers":
@@ -120,6 +121,18 @@ func (f *fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			io.WriteString(w, `{"Code":"OK","GateVerify":{"VerifyResult":"`+or(f.verdict, "PASS")+`"}}`)
 		case "GetPhoneWithToken":
 			io.WriteString(w, `{"Code":"OK","Data":{"Mobile":"`+fakePhone+`"}}`)
+		case "SendSmsVerifyCode":
+			if !strings.HasPrefix(r.Form.Get("PhoneNumber"), "170") || r.Form.Get("ReturnVerifyCode") != "true" {
+				io.WriteString(w, `{"Code":"INVALID_PARAMETERS","Success":false}`)
+				return
+			}
+			io.WriteString(w, `{"Code":"OK","Success":true,"Model":{"BizId":"b","VerifyCode":"4821"}}`)
+		case "CheckSmsVerifyCode":
+			result := "UNKNOWN"
+			if r.Form.Get("VerifyCode") == "4821" {
+				result = "PASS"
+			}
+			io.WriteString(w, `{"Code":"OK","Success":true,"Model":{"VerifyResult":"`+result+`"}}`)
 		default:
 			w.WriteHeader(http.StatusNotFound)
 			io.WriteString(w, `{"Code":"InvalidAction.NotFound"}`)
@@ -146,7 +159,7 @@ func TestConfigErrors(t *testing.T) {
 		want string
 	}{
 		{"unbounded", func(c *Config) { c.Flows, c.Duration = 0, 0 }, "bounded"},
-		{"bad kind", func(c *Config) { c.Kind = "sms" }, `kind "sms"`},
+		{"bad kind", func(c *Config) { c.Kind = "fax" }, `kind "fax"`},
 		{"negative", func(c *Config) { c.Concurrency = -1 }, "negative"},
 		{"bad target", func(c *Config) { c.Target = "127.0.0.1:8080" }, "base URL"},
 		{"no key", func(c *Config) { c.AccessKeySecret = "" }, "AccessKey"},
@@ -197,7 +210,8 @@ func TestRunCountsFlowsAndCalls(t *testing.T) {
 	}{
 		{KindVerify, []string{"GetAuthToken", "check", "verify-token", "VerifyPhoneWithToken"}},
 		{KindLogin, []string{"GetAuthToken", "check", "login-mask", "login-token", "GetPhoneWithToken"}},
-		{KindMixed, StepNames[:]},
+		{KindMixed, StepNames[:stepSendSms]},
+		{KindSMS, []string{"SendSmsVerifyCode", "CheckSmsVerifyCode"}},
 	} {
 		t.Run(string(tc.kind), func(t *testing.T) {
 			f := &fake{carrier: SandboxCarrier}
@@ -229,8 +243,11 @@ func TestRunCountsFlowsAndCalls(t *testing.T) {
 			if rep.Baseline.CallsRatio <= 0 || rep.Baseline.FlowP99Ratio <= 0 {
 				t.Fatalf("ratios not computed: %+v", rep.Baseline)
 			}
-			if !f.deleted {
+			if tc.kind != KindSMS && !f.deleted {
 				t.Fatal("the bench's scheme was not deleted at the end")
+			}
+			if tc.kind == KindSMS && f.n("CreateVerifyScheme") != 0 {
+				t.Fatal("an SMS run registered a scheme")
 			}
 		})
 	}

@@ -24,6 +24,9 @@ func (s *Server) actionTable() map[string]action {
 		"DescribeVerifyScheme":           s.describeVerifyScheme,
 		"DeleteVerifyScheme":             s.deleteVerifyScheme,
 		"QueryGateVerifyStatisticPublic": s.queryStatistics,
+		"SendSmsVerifyCode":              s.sendSmsVerifyCode,
+		"CheckSmsVerifyCode":             s.checkSmsVerifyCode,
+		"QuerySendDetails":               s.querySendDetails,
 	}
 }
 

@@ -36,6 +36,9 @@ type APIError struct {
 	Status  int // HTTP status
 	Message string
 	cause   error
+	// unsuccessful: the action's answers carry "Success", so its refusals
+	// carry "Success": false (the SMS actions).
+	unsuccessful bool
 }
 
 func (e *APIError) Error() string { return e.Code + ": " + e.Message }

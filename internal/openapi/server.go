@@ -67,6 +67,9 @@ type Service interface {
 	VerifyPhoneWithToken(ctx context.Context, c auth.Caller, spToken, phone string) (auth.VerifyResult, error)
 	GetPhoneWithToken(ctx context.Context, c auth.Caller, spToken string) (string, error)
 	Statistics(ctx context.Context, c auth.Caller, in auth.StatsInput) (auth.Stats, error)
+	SendSmsCode(ctx context.Context, c auth.Caller, in auth.SmsSendInput) (auth.SmsSendResult, error)
+	CheckSmsCode(ctx context.Context, c auth.Caller, in auth.SmsCheckInput) (bool, error)
+	QuerySmsSends(ctx context.Context, c auth.Caller, in auth.SmsQueryInput) ([]store.SmsSend, int64, error)
 }
 
 // Call is one authenticated call handed to an action.
@@ -128,6 +131,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ae = toAPIError(err)
 		body = Body{{"RequestId", reqID}, {"HostId", hostOf(r)}, {"Code", ae.Code}, {"Message", ae.Message},
 			{"Recommend", "https://api.aliyun.com/troubleshoot?q=" + ae.Code}}
+		if ae.unsuccessful {
+			body = append(body, Field{"Success", false})
+		}
 	} else {
 		body = append(Body{{"RequestId", reqID}, {"Code", codeOK}, {"Message", codeOK}}, body...)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/numauth/numauth/internal/carrier"
 	"github.com/numauth/numauth/internal/carrier/sandbox"
 	"github.com/numauth/numauth/internal/secret"
+	smssandbox "github.com/numauth/numauth/internal/sms/sandbox"
 	"github.com/numauth/numauth/internal/store"
 	"github.com/numauth/numauth/internal/store/memory"
 	"github.com/numauth/numauth/internal/store/sqlite"
@@ -46,6 +47,9 @@ type Stack struct {
 	Eph     store.Ephemeral
 	Box     *secret.Box
 	Sandbox *sandbox.Sandbox
+	// SMS is the sandbox SMS provider delivering into Durable's outbox,
+	// unless Options.Config.SMS named another provider.
+	SMS *smssandbox.Provider
 }
 
 // New starts a Stack or fails the test.
@@ -85,10 +89,17 @@ func New(t testing.TB, o Options) *Stack {
 	if o.WrapEphemeral != nil {
 		se = o.WrapEphemeral(eph)
 	}
+	var smsSB *smssandbox.Provider
+	if cfg.SMS.Provider == nil {
+		if smsSB, err = smssandbox.New(smssandbox.Config{Outbox: d}); err != nil {
+			t.Fatal(err)
+		}
+		cfg.SMS.Provider, cfg.SMS.ProviderName = smsSB, smssandbox.Name
+	}
 	svc, err := auth.New(ctx, cfg, sd, se, box)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(svc.Close)
-	return &Stack{Svc: svc, Durable: d, Eph: eph, Box: box, Sandbox: sb}
+	return &Stack{Svc: svc, Durable: d, Eph: eph, Box: box, Sandbox: sb, SMS: smsSB}
 }
