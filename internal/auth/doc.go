@@ -8,6 +8,8 @@
 //	login.go    one-click login (login-mask, login-token, GetPhoneWithToken)
 //	sptoken.go  minting spTokens and their exactly-once outcome
 //	nonce.go    signature nonces and per-key throttling
+//	sms.go      SMS codes (SendSmsVerifyCode, CheckSmsVerifyCode, QuerySendDetails)
+//	budget.go   reserving budget units while parallel attempts settle
 //
 // # The H5 flows
 //
@@ -35,4 +37,17 @@
 // never yields two records; a verification retry answers that record, a
 // login retry asks the carrier for the number again and checks it against
 // the record.
+//
+// # An SMS code
+//
+//	send: claim Interval ─▶ reserve hour/day/global/account units ─▶ add code hash ─▶ provider
+//	        │ held: FREQUENCY_FAIL  │ spent: BUSINESS_LIMIT_CONTROL           accepted: keep units, record
+//	                                                                          refused:  refund, release, withdraw code, record as failed
+//	check:  live codes of (account, scheme, number) ─▶ reserve a check unit of their generation
+//	        ─▶ match: remove that code (one Swap), give the unit back: PASS
+//	        ─▶ no match: keep the unit; the last one ends the generation: UNKNOWN
+//
+// DuplicatePolicy 1 starts a new generation (and check budget) with every
+// send; 2 adds the code to the live generation. The Interval is a cooldown
+// from the accepted send, the other limits aligned windows (internal/limit).
 package auth

@@ -447,10 +447,7 @@ func (s *Service) addSmsCode(ctx context.Context, key, code string, in SmsSendIn
 		}
 		st.Codes = append(st.live(now), nc)
 		next, _ := json.Marshal(st)
-		ttl := time.Until(st.end()) + time.Second
-		if d := st.end().Sub(now) + time.Second; d > 0 {
-			ttl = d
-		}
+		ttl := st.end().Sub(now) + time.Second // the new code expires after now
 		_, ok, err := s.eph.Swap(ctx, store.Guard{}, key, prev, next, ttl)
 		if err != nil {
 			return nil, storeErr("store SMS code", err)
@@ -535,11 +532,33 @@ func (s *Service) CheckSmsCode(ctx context.Context, c Caller, in SmsCheckInput) 
 	}
 	if left == 0 {
 		// The last try is spent: the generation's codes die with it.
-		if err := s.eph.Delete(settle, key); err != nil {
+		if err := s.endSmsGeneration(settle, key, st.Gen); err != nil {
 			s.cfg.Logger.WarnContext(ctx, "could not end spent SMS codes", "err", err)
 		}
 	}
 	return false, nil
+}
+
+// endSmsGeneration ends the live codes of generation gen, and only those:
+// a send that started a new generation meanwhile keeps its code.
+func (s *Service) endSmsGeneration(ctx context.Context, key, gen string) error {
+	for range 32 {
+		raw, err := s.eph.Get(ctx, key)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		var st smsCodeState
+		if json.Unmarshal(raw, &st) != nil || st.Gen != gen {
+			return nil
+		}
+		if _, ok, err := s.eph.Swap(ctx, store.Guard{}, key, raw, []byte("{}"), time.Millisecond); err != nil || ok {
+			return err
+		}
+	}
+	return fmt.Errorf("%w: too much contention", ErrUnavailable)
 }
 
 // spendSmsCode removes the live code of generation gen whose hash matches,

@@ -42,7 +42,6 @@ type Counter interface {
 	Incr(ctx context.Context, key string, ttl time.Duration) (int64, error)
 	Decr(ctx context.Context, key string) (int64, error)
 	Get(ctx context.Context, key string) ([]byte, error)
-	PutIfAbsent(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error)
 	Swap(ctx context.Context, g store.Guard, key string, old, value []byte, ttl time.Duration) ([]byte, bool, error)
 }
 
@@ -287,7 +286,12 @@ func (l *Limiter) Claim(ctx context.Context, c Cooldown, subject string) (*Hold,
 	var tok [12]byte
 	rand.Read(tok[:])
 	h := &Hold{l: l, key: "lim:" + c.Name + ":c:" + subject, token: []byte(hex.EncodeToString(tok[:]))}
-	ok, err := l.c.PutIfAbsent(ctx, h.key, h.token, c.Interval)
+	// Absent, or released and not yet expired: either way free to take,
+	// each in one atomic step.
+	prev, ok, err := l.c.Swap(ctx, store.Guard{}, h.key, nil, h.token, c.Interval)
+	if err == nil && !ok && string(prev) == released {
+		_, ok, err = l.c.Swap(ctx, store.Guard{}, h.key, []byte(released), h.token, c.Interval)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("limit %s: %w", c.Name, err)
 	}
@@ -296,6 +300,9 @@ func (l *Limiter) Claim(ctx context.Context, c Cooldown, subject string) (*Hold,
 	}
 	return h, nil
 }
+
+// released is a given-back hold's value until it expires.
+const released = "released"
 
 // Release gives the cooldown back (the event did not happen after all),
 // if it is still this hold's: a hold that expired and was claimed again
@@ -306,7 +313,7 @@ func (h *Hold) Release(ctx context.Context) error {
 	}
 	// A value that expires at once: Swap cannot delete, and a plain Delete
 	// could remove a later event's hold.
-	if _, _, err := h.l.c.Swap(ctx, store.Guard{}, h.key, h.token, []byte("released"), time.Millisecond); err != nil {
+	if _, _, err := h.l.c.Swap(ctx, store.Guard{}, h.key, h.token, []byte(released), time.Millisecond); err != nil {
 		return fmt.Errorf("limit: release cooldown: %w", err)
 	}
 	return nil

@@ -387,11 +387,14 @@ func (s *Store) DailyStats(ctx context.Context, f store.VerificationFilter) ([]s
 			count(*) FILTER (WHERE result = 'UNKNOWN') AS unknown
 		FROM verifications WHERE ` + strings.Join(where, " AND ") + `
 		GROUP BY day) d ORDER BY day`
-	return list(s, ctx, func(r pgx.Row) (store.DayStat, error) {
-		var d store.DayStat
-		err := r.Scan(&d.Day, &d.Pass, &d.Reject, &d.Unknown)
-		return d, err
-	}, q, args...)
+	return list(s, ctx, scanDay, q, args...)
+}
+
+// scanDay reads a (yyyy-mm-dd, pass, reject, unknown) row.
+func scanDay(r pgx.Row) (store.DayStat, error) {
+	var d store.DayStat
+	err := r.Scan(&d.Day, &d.Pass, &d.Reject, &d.Unknown)
+	return d, err
 }
 
 const signingKeyCols = `id, use, alg, sealed, public, created_at, not_after`

@@ -55,6 +55,7 @@ type Store struct {
 	cerr   error
 
 	insVerification *sql.Stmt // on w
+	insSmsSend      *sql.Stmt // on w
 	getAccessKey    *sql.Stmt // on r
 	getVerification *sql.Stmt // on r
 }
@@ -122,6 +123,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}{
 		{w, &s.insVerification, `INSERT INTO verifications (id, account_id, scheme_code, kind, carrier, result,
 			masked_phone, phone_hash, billable, latency_us, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)`},
+		{w, &s.insSmsSend, `INSERT INTO sms_sends (` + smsSendCols + `) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`},
 		{s.r, &s.getAccessKey, `SELECT ` + accessKeyCols + ` FROM access_keys WHERE id = ?`},
 		{s.r, &s.getVerification, `SELECT ` + verificationCols + ` FROM verifications WHERE id = ?`},
 	} {
@@ -378,10 +380,20 @@ const verificationCols = `id, account_id, scheme_code, kind, carrier, result, ma
 // RecordVerifications implements store.Durable: one IMMEDIATE transaction
 // (one fsync) per call, one prepared insert per record.
 func (s *Store) RecordVerifications(ctx context.Context, vs []store.Verification) error {
+	return insertAll(s, ctx, s.insVerification, vs, func(v *store.Verification) (string, []any) {
+		return "verification " + strconv.Quote(v.ID), []any{v.ID, v.AccountID, v.SchemeCode, v.Kind, v.Carrier, v.Result,
+			v.MaskedPhone, v.PhoneHash, v.Billable, v.LatencyUS, micros(v.CreatedAt)}
+	})
+}
+
+// insertAll runs the prepared insert ins once per record in one
+// transaction: all or none. row gives a record's name (for the error) and
+// its arguments.
+func insertAll[T any](s *Store, ctx context.Context, ins *sql.Stmt, recs []T, row func(*T) (string, []any)) error {
 	if err := s.check(); err != nil {
 		return err
 	}
-	if len(vs) == 0 {
+	if len(recs) == 0 {
 		return nil
 	}
 	tx, err := s.w.BeginTx(ctx, nil)
@@ -389,12 +401,11 @@ func (s *Store) RecordVerifications(ctx context.Context, vs []store.Verification
 		return mapErr(err)
 	}
 	defer tx.Rollback()
-	st := tx.StmtContext(ctx, s.insVerification)
-	for i := range vs {
-		v := &vs[i]
-		if _, err := st.ExecContext(ctx, v.ID, v.AccountID, v.SchemeCode, v.Kind, v.Carrier, v.Result,
-			v.MaskedPhone, v.PhoneHash, v.Billable, v.LatencyUS, micros(v.CreatedAt)); err != nil {
-			return fmt.Errorf("verification %q: %w", v.ID, mapErr(err))
+	st := tx.StmtContext(ctx, ins)
+	for i := range recs {
+		name, args := row(&recs[i])
+		if _, err := st.ExecContext(ctx, args...); err != nil {
+			return fmt.Errorf("%s: %w", name, mapErr(err))
 		}
 	}
 	return mapErr(tx.Commit())
@@ -451,13 +462,16 @@ func (s *Store) DailyStats(ctx context.Context, f store.VerificationFilter) ([]s
 		strconv.Itoa(usPerDay) + `) / ` + strconv.Itoa(usPerDay) + ` AS day,
 		sum(result = 'PASS'), sum(result = 'REJECT'), sum(result = 'UNKNOWN')
 		FROM verifications WHERE ` + strings.Join(where, " AND ") + ` GROUP BY day ORDER BY day`
-	return list(s, ctx, func(r scanner) (store.DayStat, error) {
-		var d store.DayStat
-		var day int64
-		err := r.Scan(&day, &d.Pass, &d.Reject, &d.Unknown)
-		d.Day = time.Unix(day*86400, 0).UTC().Format(time.DateOnly)
-		return d, err
-	}, q, args...)
+	return list(s, ctx, scanDay, q, args...)
+}
+
+// scanDay reads a (day number, pass, reject, unknown) row.
+func scanDay(r scanner) (store.DayStat, error) {
+	var d store.DayStat
+	var day int64
+	err := r.Scan(&day, &d.Pass, &d.Reject, &d.Unknown)
+	d.Day = time.Unix(day*86400, 0).UTC().Format(time.DateOnly)
+	return d, err
 }
 
 const signingKeyCols = `id, use, alg, sealed, public, created_at, not_after`
@@ -523,7 +537,7 @@ func (s *Store) Close() error {
 	s.once.Do(func() {
 		s.closed.Store(true)
 		var errs []error
-		for _, st := range []*sql.Stmt{s.insVerification, s.getAccessKey, s.getVerification} {
+		for _, st := range []*sql.Stmt{s.insVerification, s.insSmsSend, s.getAccessKey, s.getVerification} {
 			if st != nil {
 				errs = append(errs, st.Close())
 			}

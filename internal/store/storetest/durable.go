@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/numauth/numauth/internal/sms"
 	"github.com/numauth/numauth/internal/store"
 )
 
@@ -41,6 +42,7 @@ func RunDurable(t *testing.T, open func(t *testing.T) store.Durable) {
 		{"ConcurrentCreate", testDurableConcurrentCreate},
 		{"Closed", testDurableClosed},
 	}
+	tests = append(tests, smsTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)
@@ -744,4 +746,8 @@ func testDurableClosed(t *testing.T, s store.Durable) {
 	mustIs(t, s.RecordVerifications(ctx, []store.Verification{verification("v", base)}), store.ErrUnavailable, "RecordVerifications after Close")
 	_, err = s.DailyStats(ctx, store.VerificationFilter{})
 	mustIs(t, err, store.ErrUnavailable, "DailyStats after Close")
+	mustIs(t, s.RecordSmsSends(ctx, []store.SmsSend{smsSend("s", "a", "h", base)}), store.ErrUnavailable, "RecordSmsSends after Close")
+	_, _, err = s.ListSmsSends(ctx, store.SmsFilter{})
+	mustIs(t, err, store.ErrUnavailable, "ListSmsSends after Close")
+	mustIs(t, s.PutOutbox(ctx, sms.OutboxEntry{ID: "o", CreatedAt: base}), store.ErrUnavailable, "PutOutbox after Close")
 }
