@@ -71,10 +71,12 @@ func TestPage(t *testing.T) {
 			`<meta name="referrer" content="origin">`,
 			`<script src="http://127.0.0.1:8080/sdk/numberauth-web-sdk.js"></script>`,
 			`<script src="static/app.js" defer></script>`,
-			`id="verify-form"`, `id="login-mask-form"`,
+			`id="verify-form"`, `id="login-mask-form"`, `<div id="sms" class="fallback" hidden>`, `id="sms-code"`,
 		}},
-		{"/static/app.js", "text/javascript", []string{"new window.PhoneNumberServer()", "getLoginToken", `api("api/verify"`}},
-		{"/static/app.css", "text/css", []string{".result.pass"}},
+		{"/static/app.js", "text/javascript", []string{
+			"new window.PhoneNumberServer()", "getLoginToken", `api("api/verify"`, `api("api/sms/send"`, `api("api/sms/check"`,
+		}},
+		{"/static/app.css", "text/css", []string{".result.pass", ".result.info"}},
 	} {
 		rec := httptest.NewRecorder()
 		s.ServeHTTP(rec, httptest.NewRequest("GET", c.path, nil))
