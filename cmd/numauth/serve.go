@@ -249,6 +249,11 @@ func newServer(ctx context.Context, f serveFlags, log *slog.Logger) (*server, er
 		return fail(fmt.Errorf("sandbox carrier: %w", err))
 	}
 
+	if f.sms.build == nil {
+		// serveFlags made by hand (tests) rather than parsed: the SMS
+		// flags' defaults.
+		f.sms.register(flag.NewFlagSet("sms", flag.ContinueOnError))
+	}
 	smsCfg, err := f.sms.config()
 	if err != nil {
 		return fail(err)
