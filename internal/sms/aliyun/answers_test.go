@@ -1,6 +1,9 @@
 package aliyun
 
 import (
+	"os"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/numauth/numauth/internal/sms"
@@ -42,6 +45,37 @@ func TestClassify(t *testing.T) {
 		}
 		if row.concern == concernConfig && row.class != sms.ErrUnavailable {
 			t.Errorf("%s: a configuration problem is numauth's, not the number's: want ErrUnavailable", code)
+		}
+	}
+}
+
+// TestDocListsEveryCode keeps the package doc's table equal to the table
+// the provider uses.
+func TestDocListsEveryCode(t *testing.T) {
+	src, err := os.ReadFile("doc.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := regexp.MustCompile(`(?m)^//\t((?:isv|isp)\.[A-Z_]+|[A-Z][A-Za-z]+(?:\.[A-Za-z]+)?)\s+(ErrRejected|ErrUnavailable)\b(.*)$`)
+	seen := map[string]bool{}
+	for _, m := range row.FindAllStringSubmatch(string(src), -1) {
+		code, class, note := m[1], m[2], m[3]
+		o, ok := codes[code]
+		if !ok {
+			t.Errorf("doc.go lists %s, which the table does not have", code)
+			continue
+		}
+		if want := map[error]string{sms.ErrRejected: "ErrRejected", sms.ErrUnavailable: "ErrUnavailable"}[o.class]; class != want {
+			t.Errorf("doc.go says %s → %s, the table %s", code, class, want)
+		}
+		if (o.concern == concernConfig) != strings.Contains(note, "configuration") || (o.concern == concernAccount) != strings.Contains(note, "account") {
+			t.Errorf("doc.go's note for %s (%q) does not match concern %d", code, note, o.concern)
+		}
+		seen[code] = true
+	}
+	for code := range codes {
+		if !seen[code] {
+			t.Errorf("doc.go does not list %s", code)
 		}
 	}
 }
