@@ -221,7 +221,11 @@ func covers(doc endpoint, pattern string) bool {
 func TestREADMEListsEveryEndpoint(t *testing.T) {
 	t.Setenv("NUMAUTH_BOOTSTRAP_ACCESS_KEY_ID", "")
 	t.Setenv("NUMAUTH_BOOTSTRAP_ACCESS_KEY_SECRET", "")
-	srv, err := newServer(context.Background(), serveFlags{storeFlags: storeFlags{dataDir: t.TempDir()}}, slog.New(slog.DiscardHandler))
+	var f serveFlags
+	if err := newServeFlagSet(&f).Parse([]string{"--data-dir", t.TempDir()}); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := newServer(context.Background(), f, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

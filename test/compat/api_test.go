@@ -141,8 +141,8 @@ func TestSchemesAndAuthTokens(t *testing.T) {
 		if st.Total != 0 || len(st.DayStatistic) != 0 {
 			t.Errorf("statistics of a scheme without verifications: %+v", st)
 		}
-		_, o = s.Statistics(t, 3, today(), today(), "")
-		o.want(t, "QueryGateVerifyStatisticPublic AuthenticationType=3", http.StatusOK, "isv.INVALID_PARAMETERS")
+		_, o = s.Statistics(t, 4, today(), today(), "")
+		o.want(t, "QueryGateVerifyStatisticPublic AuthenticationType=4 (face, not served)", http.StatusOK, "isv.INVALID_PARAMETERS")
 
 		// A second scheme for the same page: Url and Origin alone no
 		// longer tell which one, SceneCode does.

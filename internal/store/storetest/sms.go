@@ -23,6 +23,7 @@ var smsTests = []struct {
 	{"SmsDailyStats", testSmsDailyStats},
 	{"SmsConcurrentRecord", testSmsConcurrentRecord},
 	{"Outbox", testOutbox},
+	{"WriteBatch", testWriteBatch},
 }
 
 func smsSend(id, account, hash string, at time.Time) store.SmsSend {
@@ -148,6 +149,9 @@ func testSmsStatus(t *testing.T, s store.Durable) {
 	mustIs(t, s.SetSmsStatus(ctx, "smpp", "unknown", 3, "DELIVERED", at), store.ErrNotFound, "unknown provider id")
 	mustIs(t, s.SetSmsStatus(ctx, "aliyun", r.ProviderID, 3, "DELIVERED", at), store.ErrNotFound, "another provider")
 	mustIs(t, s.SetSmsStatus(ctx, "smpp", "", 3, "DELIVERED", at), store.ErrNotFound, "an empty provider id")
+	if err := s.SetSmsStatus(ctx, "webhook", other.ProviderID, 1, "", at); err == nil {
+		t.Error("a receipt that sets a send back to pending was accepted")
+	}
 	got, _, err := s.ListSmsSends(ctx, store.SmsFilter{AccountID: "acct", Limit: 10})
 	must(t, err, "ListSmsSends")
 	for _, g := range got {
@@ -222,28 +226,63 @@ func testOutbox(t *testing.T, s store.Durable) {
 			Text: "【numauth】验证码1234，" + id, CreatedAt: at}
 	}
 	a, b, c := e("o1", "+8613800138000", base), e("o2", "+8613900139000", base.Add(time.Second)), e("o3", "+8613800138000", base.Add(time.Second))
-	for _, x := range []sms.OutboxEntry{a, b, c} {
-		must(t, s.PutOutbox(ctx, x), "PutOutbox")
-	}
+	must(t, s.PutOutbox(ctx, a), "PutOutbox")
+	must(t, s.PutOutbox(ctx, b, c), "PutOutbox of two")
 	dup := a
 	dup.Text = "changed"
-	must(t, s.PutOutbox(ctx, dup), "PutOutbox of a stored id")
+	d := e("o4", "+8613800138000", base.Add(2*time.Second))
+	must(t, s.PutOutbox(ctx, dup, d), "PutOutbox of a stored id and a new one")
+	must(t, s.PutOutbox(ctx), "PutOutbox of none")
 	all, err := s.ListOutbox(ctx, "", 10)
 	must(t, err, "ListOutbox")
-	if len(all) != 3 || all[0].ID != "o3" || all[1].ID != "o2" || all[2].ID != "o1" {
-		t.Fatalf("outbox %+v: want o3, o2, o1", all)
+	if len(all) != 4 || all[0].ID != "o4" || all[1].ID != "o3" || all[2].ID != "o2" || all[3].ID != "o1" {
+		t.Fatalf("outbox %+v: want o4, o3, o2, o1", all)
 	}
-	if d := diff(all[2], a); d != "" {
+	if d := diff(all[3], a); d != "" {
 		t.Errorf("entry o1 (a duplicate must not overwrite it):%s", d)
 	}
-	mine, err := s.ListOutbox(ctx, "+8613800138000", 1)
+	mine, err := s.ListOutbox(ctx, "+8613800138000", 2)
 	must(t, err, "ListOutbox for one number")
-	if len(mine) != 1 || mine[0].ID != "o3" {
+	if len(mine) != 2 || mine[0].ID != "o4" || mine[1].ID != "o3" {
 		t.Fatalf("one number, limit 1: %+v", mine)
 	}
 	none, err := s.ListOutbox(ctx, "+447700900123", 10)
 	must(t, err, "ListOutbox for a number without messages")
 	if len(none) != 0 {
 		t.Fatalf("%+v", none)
+	}
+}
+
+// testWriteBatch: records of every kind in one transaction, all or none.
+func testWriteBatch(t *testing.T, s store.Durable) {
+	ctx := ctxFor(t)
+	ob := sms.OutboxEntry{ID: "wb-o1", ProviderID: "sandbox-wb-o1", To: "+8613800138000", Text: "t", CreatedAt: base}
+	must(t, s.WriteBatch(ctx, store.Batch{
+		Verifications: []store.Verification{verification("wb-v1", base)},
+		SmsSends:      []store.SmsSend{smsSend("wb-s1", "acct", "h", base)},
+		Outbox:        []sms.OutboxEntry{ob},
+	}), "WriteBatch of every kind")
+	must(t, s.WriteBatch(ctx, store.Batch{}), "an empty batch")
+	if _, err := s.GetVerification(ctx, "wb-v1"); err != nil {
+		t.Fatalf("the batch's verification: %v", err)
+	}
+	// A batch with a stored verification id stores none of its records.
+	err := s.WriteBatch(ctx, store.Batch{
+		Verifications: []store.Verification{verification("wb-v1", base)},
+		SmsSends:      []store.SmsSend{smsSend("wb-s2", "acct", "h", base)},
+		Outbox:        []sms.OutboxEntry{{ID: "wb-o2", To: "+8613800138000", CreatedAt: base}},
+	})
+	mustIs(t, err, store.ErrConflict, "a batch with a stored verification id")
+	if _, total, _ := s.ListSmsSends(ctx, store.SmsFilter{AccountID: "acct"}); total != 1 {
+		t.Errorf("the failed batch stored its SMS send (total %d)", total)
+	}
+	if es, _ := s.ListOutbox(ctx, "", 10); len(es) != 1 {
+		t.Errorf("the failed batch stored its outbox entry (%d entries)", len(es))
+	}
+	// A stored outbox id is skipped, the rest is stored.
+	must(t, s.WriteBatch(ctx, store.Batch{SmsSends: []store.SmsSend{smsSend("wb-s3", "acct", "h", base)}, Outbox: []sms.OutboxEntry{ob}}),
+		"a batch with a stored outbox id")
+	if _, total, _ := s.ListSmsSends(ctx, store.SmsFilter{AccountID: "acct"}); total != 2 {
+		t.Errorf("SMS sends after the batch with a stored outbox id: %d, want 2", total)
 	}
 }
