@@ -2,5 +2,6 @@ package main
 
 // The SMS providers serve can use; each registers itself under its name.
 import (
+	_ "github.com/numauth/numauth/internal/sms/aliyun"
 	_ "github.com/numauth/numauth/internal/sms/sandbox"
 )

@@ -40,18 +40,18 @@ func TestNeighbourDeadline(t *testing.T) {
 	g := make(chan struct{})
 	d := &slowDurable{gate: g, g0: g}
 	r := newRecorder("verifications", d.RecordVerifications, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	defer r.close()
-	go r.record(context.Background(), store.Verification{ID: "busy"}) // occupies the writer
+	defer r.Close()
+	go r.Write(context.Background(), store.Verification{ID: "busy"}) // occupies the writer
 	time.Sleep(20 * time.Millisecond)
 	short, c1 := context.WithTimeout(context.Background(), 130*time.Millisecond)
 	defer c1()
 	long, c2 := context.WithTimeout(context.Background(), 5*time.Second)
 	defer c2()
 	errs := make(chan error, 2)
-	go func() { errs <- r.record(short, store.Verification{ID: "short"}) }()
+	go func() { errs <- r.Write(short, store.Verification{ID: "short"}) }()
 	time.Sleep(5 * time.Millisecond)
 	go func() {
-		err := r.record(long, store.Verification{ID: "long"})
+		err := r.Write(long, store.Verification{ID: "long"})
 		errs <- err
 		if err != nil {
 			t.Errorf("caller with 5 s left: %v", err)

@@ -183,8 +183,8 @@ func New(ctx context.Context, cfg Config, durable store.Durable, eph store.Ephem
 // Close flushes pending verification records and stops the writer.
 func (s *Service) Close() {
 	s.epoch.close()
-	s.rec.close()
-	s.smsRec.close()
+	s.rec.Close()
+	s.smsRec.Close()
 }
 
 // Keyring returns the JWT keyring (for the JWKS endpoint and key rotation).

@@ -24,6 +24,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/numauth/numauth/internal/carrier"
+	"github.com/numauth/numauth/internal/groupcommit"
 	"github.com/numauth/numauth/internal/limit"
 	"github.com/numauth/numauth/internal/sms"
 	"github.com/numauth/numauth/internal/store"
@@ -399,7 +400,7 @@ func (s *Service) SendSmsCode(ctx context.Context, c Caller, in SmsSendInput) (S
 		s.cfg.Logger.WarnContext(ctx, "SMS provider did not accept a code", "biz_id", res.BizID, "to", num.masked, "err", perr)
 		// The refusal is recorded for QuerySendDetails; the caller learns
 		// of the provider's answer whether or not the record is written.
-		if err := s.smsRec.record(ctx, rec); err != nil {
+		if err := s.smsRec.Write(ctx, rec); err != nil {
 			s.cfg.Logger.WarnContext(ctx, "could not record a refused SMS", "biz_id", res.BizID, "err", err)
 		}
 		return SmsSendResult{}, fmt.Errorf("%w: %w", want, perr)
@@ -412,7 +413,7 @@ func (s *Service) SendSmsCode(ctx context.Context, c Caller, in SmsSendInput) (S
 	if acc.Status == sms.StatusDelivered {
 		rec.ErrCode, rec.ReceivedAt = "DELIVERED", rec.SentAt
 	}
-	if err := s.smsRec.record(ctx, rec); err != nil {
+	if err := s.smsRec.Write(ctx, rec); err != nil {
 		// The text is out and its code is live; only the record is
 		// missing, and the caller is told so.
 		return SmsSendResult{}, storeErr("record SMS send "+res.BizID, err)
@@ -652,7 +653,7 @@ func (s *Service) QuerySmsSends(ctx context.Context, c Caller, in SmsQueryInput)
 func (s *Service) SmsReceipt(ctx context.Context, r sms.Receipt) {
 	go func() {
 		for i := range 10 {
-			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordWriteTimeout)
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), groupcommit.WriteTimeout)
 			err := s.durable.SetSmsStatus(rctx, s.cfg.SMS.ProviderName, r.ProviderID, int(r.Status), r.ErrCode, r.At.UTC())
 			cancel()
 			if err == nil {

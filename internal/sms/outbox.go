@@ -21,9 +21,10 @@ type OutboxEntry struct {
 // Outbox is the sandbox provider's storage role, kept by the durable store
 // so every instance and the CLI see one outbox.
 type Outbox interface {
-	// PutOutbox stores e. Storing an ID that is already there stores
-	// nothing and is not an error (a retried Send delivers once).
-	PutOutbox(ctx context.Context, e OutboxEntry) error
+	// PutOutbox stores the entries in one transaction, all or none. An
+	// entry whose ID is there already is skipped, which is not an error (a
+	// retried Send delivers once).
+	PutOutbox(ctx context.Context, es ...OutboxEntry) error
 	// ListOutbox lists entries newest first, for one recipient (E.164) or
 	// for all when to is "", at most limit of them.
 	ListOutbox(ctx context.Context, to string, limit int) ([]OutboxEntry, error)

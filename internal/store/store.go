@@ -226,9 +226,10 @@ type Durable interface {
 	// Paging fields are ignored; days without records are left out.
 	SmsDailyStats(ctx context.Context, f SmsFilter) ([]DayStat, error)
 	// PutOutbox and ListOutbox keep the sandbox SMS provider's outbox
-	// (sms.Outbox): an entry whose ID is stored already is not stored again
-	// and is not an error; the list is newest first (CreatedAt, then ID).
-	PutOutbox(ctx context.Context, e sms.OutboxEntry) error
+	// (sms.Outbox): entries are stored all or none, an entry whose ID is
+	// stored already is skipped and is not an error; the list is newest
+	// first (CreatedAt, then ID).
+	PutOutbox(ctx context.Context, es ...sms.OutboxEntry) error
 	ListOutbox(ctx context.Context, to string, limit int) ([]sms.OutboxEntry, error)
 
 	PutSigningKey(ctx context.Context, k SigningKey) error                 // ErrConflict if the ID exists

@@ -94,6 +94,7 @@ func New(t testing.TB, o Options) *Stack {
 		if smsSB, err = smssandbox.New(smssandbox.Config{Outbox: d}); err != nil {
 			t.Fatal(err)
 		}
+		t.Cleanup(func() { smsSB.Close() })
 		cfg.SMS.Provider, cfg.SMS.ProviderName = smsSB, smssandbox.Name
 	}
 	svc, err := auth.New(ctx, cfg, sd, se, box)

@@ -18,13 +18,14 @@ type memOutbox struct {
 	es []sms.OutboxEntry
 }
 
-func (o *memOutbox) PutOutbox(_ context.Context, e sms.OutboxEntry) error {
+func (o *memOutbox) PutOutbox(_ context.Context, es ...sms.OutboxEntry) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if slices.ContainsFunc(o.es, func(x sms.OutboxEntry) bool { return x.ID == e.ID }) {
-		return nil
+	for _, e := range es {
+		if !slices.ContainsFunc(o.es, func(x sms.OutboxEntry) bool { return x.ID == e.ID }) {
+			o.es = append(o.es, e)
+		}
 	}
-	o.es = append(o.es, e)
 	return nil
 }
 

@@ -66,6 +66,9 @@ func (s *Store) SetSmsStatus(ctx context.Context, provider, providerID string, s
 	if providerID == "" {
 		return store.ErrNotFound
 	}
+	if status != 2 && status != 3 {
+		return fmt.Errorf("%s: a receipt settles a send as failed (2) or delivered (3), not %d", "postgres", status)
+	}
 	var when *time.Time
 	if !at.IsZero() {
 		when = &at
@@ -166,11 +169,24 @@ func (s *Store) SmsDailyStats(ctx context.Context, f store.SmsFilter) ([]store.D
 	return list(s, ctx, scanDay, q, args...)
 }
 
-// PutOutbox implements store.Durable (sms.Outbox).
-func (s *Store) PutOutbox(ctx context.Context, e sms.OutboxEntry) error {
+// PutOutbox implements store.Durable (sms.Outbox) with one multi-row
+// INSERT.
+func (s *Store) PutOutbox(ctx context.Context, es ...sms.OutboxEntry) error {
+	if err := s.check(); err != nil {
+		return err
+	}
+	if len(es) == 0 {
+		return nil
+	}
+	n := len(es)
+	ids, pids, to, signs, tpls, texts := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	at := make([]time.Time, n)
+	for i, e := range es {
+		ids[i], pids[i], to[i], signs[i], tpls[i], texts[i], at[i] = e.ID, e.ProviderID, e.To, e.SignName, e.TemplateCode, e.Text, e.CreatedAt
+	}
 	return s.write(ctx, false, `INSERT INTO sms_outbox (id, provider_id, recipient, sign_name, template_code, text, created_at)
-		VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT (id) DO NOTHING`,
-		e.ID, e.ProviderID, e.To, e.SignName, e.TemplateCode, e.Text, e.CreatedAt)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[])
+		ON CONFLICT (id) DO NOTHING`, ids, pids, to, signs, tpls, texts, at)
 }
 
 // ListOutbox implements store.Durable (sms.Outbox).

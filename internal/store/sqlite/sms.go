@@ -32,6 +32,9 @@ func (s *Store) SetSmsStatus(ctx context.Context, provider, providerID string, s
 	if providerID == "" {
 		return store.ErrNotFound
 	}
+	if status != 2 && status != 3 {
+		return fmt.Errorf("%s: a receipt settles a send as failed (2) or delivered (3), not %d", "sqlite", status)
+	}
 	res, err := s.w.ExecContext(ctx, `UPDATE sms_sends SET status = ?, err_code = ?, received_at = ?
 		WHERE provider = ? AND provider_id = ? AND provider_id <> '' AND status = 1`,
 		status, errCode, nullMicros(at), provider, providerID)
@@ -132,10 +135,10 @@ func (s *Store) SmsDailyStats(ctx context.Context, f store.SmsFilter) ([]store.D
 }
 
 // PutOutbox implements store.Durable (sms.Outbox).
-func (s *Store) PutOutbox(ctx context.Context, e sms.OutboxEntry) error {
-	return s.exec(ctx, false, `INSERT INTO sms_outbox (id, provider_id, recipient, sign_name, template_code, text, created_at)
-		VALUES (?,?,?,?,?,?,?) ON CONFLICT (id) DO NOTHING`,
-		e.ID, e.ProviderID, e.To, e.SignName, e.TemplateCode, e.Text, micros(e.CreatedAt))
+func (s *Store) PutOutbox(ctx context.Context, es ...sms.OutboxEntry) error {
+	return insertAll(s, ctx, s.insOutbox, es, func(e *sms.OutboxEntry) (string, []any) {
+		return "outbox entry " + strconv.Quote(e.ID), []any{e.ID, e.ProviderID, e.To, e.SignName, e.TemplateCode, e.Text, micros(e.CreatedAt)}
+	})
 }
 
 // ListOutbox implements store.Durable (sms.Outbox).

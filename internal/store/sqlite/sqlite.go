@@ -56,6 +56,7 @@ type Store struct {
 
 	insVerification *sql.Stmt // on w
 	insSmsSend      *sql.Stmt // on w
+	insOutbox       *sql.Stmt // on w
 	getAccessKey    *sql.Stmt // on r
 	getVerification *sql.Stmt // on r
 }
@@ -123,6 +124,8 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}{
 		{w, &s.insVerification, `INSERT INTO verifications (id, account_id, scheme_code, kind, carrier, result,
 			masked_phone, phone_hash, billable, latency_us, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)`},
+		{w, &s.insOutbox, `INSERT INTO sms_outbox (id, provider_id, recipient, sign_name, template_code, text, created_at)
+			VALUES (?,?,?,?,?,?,?) ON CONFLICT (id) DO NOTHING`},
 		{w, &s.insSmsSend, `INSERT INTO sms_sends (` + smsSendCols + `) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`},
 		{s.r, &s.getAccessKey, `SELECT ` + accessKeyCols + ` FROM access_keys WHERE id = ?`},
 		{s.r, &s.getVerification, `SELECT ` + verificationCols + ` FROM verifications WHERE id = ?`},
@@ -537,7 +540,7 @@ func (s *Store) Close() error {
 	s.once.Do(func() {
 		s.closed.Store(true)
 		var errs []error
-		for _, st := range []*sql.Stmt{s.insVerification, s.insSmsSend, s.getAccessKey, s.getVerification} {
+		for _, st := range []*sql.Stmt{s.insVerification, s.insSmsSend, s.insOutbox, s.getAccessKey, s.getVerification} {
 			if st != nil {
 				errs = append(errs, st.Close())
 			}

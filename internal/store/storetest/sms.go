@@ -148,6 +148,9 @@ func testSmsStatus(t *testing.T, s store.Durable) {
 	mustIs(t, s.SetSmsStatus(ctx, "smpp", "unknown", 3, "DELIVERED", at), store.ErrNotFound, "unknown provider id")
 	mustIs(t, s.SetSmsStatus(ctx, "aliyun", r.ProviderID, 3, "DELIVERED", at), store.ErrNotFound, "another provider")
 	mustIs(t, s.SetSmsStatus(ctx, "smpp", "", 3, "DELIVERED", at), store.ErrNotFound, "an empty provider id")
+	if err := s.SetSmsStatus(ctx, "webhook", other.ProviderID, 1, "", at); err == nil {
+		t.Error("a receipt that sets a send back to pending was accepted")
+	}
 	got, _, err := s.ListSmsSends(ctx, store.SmsFilter{AccountID: "acct", Limit: 10})
 	must(t, err, "ListSmsSends")
 	for _, g := range got {
@@ -222,23 +225,24 @@ func testOutbox(t *testing.T, s store.Durable) {
 			Text: "【numauth】验证码1234，" + id, CreatedAt: at}
 	}
 	a, b, c := e("o1", "+8613800138000", base), e("o2", "+8613900139000", base.Add(time.Second)), e("o3", "+8613800138000", base.Add(time.Second))
-	for _, x := range []sms.OutboxEntry{a, b, c} {
-		must(t, s.PutOutbox(ctx, x), "PutOutbox")
-	}
+	must(t, s.PutOutbox(ctx, a), "PutOutbox")
+	must(t, s.PutOutbox(ctx, b, c), "PutOutbox of two")
 	dup := a
 	dup.Text = "changed"
-	must(t, s.PutOutbox(ctx, dup), "PutOutbox of a stored id")
+	d := e("o4", "+8613800138000", base.Add(2*time.Second))
+	must(t, s.PutOutbox(ctx, dup, d), "PutOutbox of a stored id and a new one")
+	must(t, s.PutOutbox(ctx), "PutOutbox of none")
 	all, err := s.ListOutbox(ctx, "", 10)
 	must(t, err, "ListOutbox")
-	if len(all) != 3 || all[0].ID != "o3" || all[1].ID != "o2" || all[2].ID != "o1" {
-		t.Fatalf("outbox %+v: want o3, o2, o1", all)
+	if len(all) != 4 || all[0].ID != "o4" || all[1].ID != "o3" || all[2].ID != "o2" || all[3].ID != "o1" {
+		t.Fatalf("outbox %+v: want o4, o3, o2, o1", all)
 	}
-	if d := diff(all[2], a); d != "" {
+	if d := diff(all[3], a); d != "" {
 		t.Errorf("entry o1 (a duplicate must not overwrite it):%s", d)
 	}
-	mine, err := s.ListOutbox(ctx, "+8613800138000", 1)
+	mine, err := s.ListOutbox(ctx, "+8613800138000", 2)
 	must(t, err, "ListOutbox for one number")
-	if len(mine) != 1 || mine[0].ID != "o3" {
+	if len(mine) != 2 || mine[0].ID != "o4" || mine[1].ID != "o3" {
 		t.Fatalf("one number, limit 1: %+v", mine)
 	}
 	none, err := s.ListOutbox(ctx, "+447700900123", 10)
