@@ -21,6 +21,7 @@ import (
 
 	"github.com/numauth/numauth/internal/auth"
 	"github.com/numauth/numauth/internal/carrier/sandbox"
+	"github.com/numauth/numauth/internal/groupcommit"
 	"github.com/numauth/numauth/internal/h5"
 	"github.com/numauth/numauth/internal/obs"
 	"github.com/numauth/numauth/internal/openapi"
@@ -261,8 +262,12 @@ func newServer(ctx context.Context, f serveFlags, log *slog.Logger) (*server, er
 	// Receipts reach the service once it exists; a provider cannot have
 	// accepted anything before.
 	var receipts atomic.Pointer[auth.Service]
+	// One group-commit writer for every durable record: the service's and
+	// the sandbox SMS outbox's writes share transactions.
+	records := groupcommit.New("records", store.WriteBatches(durable), log)
+	closers = append([]func(){records.Close}, closers...)
 	smsCfg.Provider, err = f.sms.build(ctx, f.sms.provider, sms.Env{
-		Logger: log.With("sms_provider", f.sms.provider), Outbox: durable,
+		Logger: log.With("sms_provider", f.sms.provider), Outbox: queuedOutbox{records, durable},
 		Receipts: func(ctx context.Context, r sms.Receipt) {
 			if svc := receipts.Load(); svc != nil {
 				svc.SmsReceipt(ctx, r)
@@ -276,7 +281,7 @@ func newServer(ctx context.Context, f serveFlags, log *slog.Logger) (*server, er
 	svc, err := auth.New(ctx, auth.Config{
 		AccessTokenTTL: f.accessTTL, JwtTokenTTL: f.jwtTTL, MaskTries: f.maskTries, MaskLockTTL: f.maskLock,
 		MaskTriesGlobal: f.maskTriesAll, SessionsPerToken: f.sessPerToken, SessionsPerSource: f.sessPerSource,
-		Carrier: sb, SMS: smsCfg, Logger: log,
+		Carrier: sb, SMS: smsCfg, Records: records, Logger: log,
 	}, durable, eph, box)
 	if err != nil {
 		return fail(err)

@@ -13,6 +13,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/numauth/numauth/internal/auth"
+	"github.com/numauth/numauth/internal/groupcommit"
 	"github.com/numauth/numauth/internal/sms"
 	"github.com/numauth/numauth/internal/store"
 )
@@ -82,6 +83,20 @@ func (f *smsFlags) config() (auth.SMSConfig, error) {
 		c.TestNumbers[e164] = code
 	}
 	return c, nil
+}
+
+// queuedOutbox is the sandbox SMS provider's outbox in serve: entries go
+// into the writer of every durable record, queued ahead of the send's own
+// record, so they share its transaction (or an earlier one) without a
+// commit of their own: an SMS send that was answered has its outbox entry
+// stored, and a send costs one durable commit, not two.
+type queuedOutbox struct {
+	records *groupcommit.Writer[store.Batch]
+	store.Durable
+}
+
+func (q queuedOutbox) PutOutbox(ctx context.Context, es ...sms.OutboxEntry) error {
+	return q.records.Enqueue(ctx, store.Batch{Outbox: es})
 }
 
 // outboxHandler serves GET /admin/v1/sms/outbox: the sandbox provider's

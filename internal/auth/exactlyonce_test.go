@@ -15,19 +15,19 @@ import (
 	"github.com/numauth/numauth/internal/store"
 )
 
-// faultyDurable breaks RecordVerifications on purpose: hook decides what
-// each call does (nil: the real store).
+// faultyDurable breaks the service's record writes (WriteBatch) on
+// purpose: hook decides what each call does (nil: the real store).
 type faultyDurable struct {
 	store.Durable
 	mu   sync.Mutex
 	hook func(ctx context.Context, real func() error) error
 }
 
-func (f *faultyDurable) RecordVerifications(ctx context.Context, v []store.Verification) error {
+func (f *faultyDurable) WriteBatch(ctx context.Context, b store.Batch) error {
 	f.mu.Lock()
 	h := f.hook
 	f.mu.Unlock()
-	real := func() error { return f.Durable.RecordVerifications(ctx, v) }
+	real := func() error { return f.Durable.WriteBatch(ctx, b) }
 	if h == nil {
 		return real()
 	}

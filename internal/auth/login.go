@@ -154,7 +154,7 @@ func (s *Service) loginOnce(ctx context.Context, c Caller, sp token.SP, cl *clai
 				Carrier: sp.Operator, Result: string(carrier.Unknown), LatencyUS: time.Since(start).Microseconds(),
 				CreatedAt: s.cfg.Now().UTC(),
 			}
-			if rerr := s.rec.Write(ctx, fail); rerr != nil {
+			if rerr := s.writes.Write(ctx, store.Batch{Verifications: []store.Verification{fail}}); rerr != nil {
 				return "", storeErr("record login", rerr)
 			}
 		}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/numauth/numauth/internal/carrier"
+	"github.com/numauth/numauth/internal/groupcommit"
 	"github.com/numauth/numauth/internal/limit"
 	"github.com/numauth/numauth/internal/secret"
 	"github.com/numauth/numauth/internal/store"
@@ -52,9 +53,14 @@ type Config struct {
 	Carrier carrier.Adapter
 	// SMS configures SMS codes (sms.go); without a Provider, sends answer
 	// ErrSmsProviderDown.
-	SMS    SMSConfig
-	Logger *slog.Logger
-	Now    func() time.Time
+	SMS SMSConfig
+	// Records, if set, is the group-commit writer of durable records that
+	// the service shares with others (the sandbox SMS provider's outbox),
+	// so that their writes share transactions; its owner closes it after
+	// the service. Nil: the service writes through its own.
+	Records *groupcommit.Writer[store.Batch]
+	Logger  *slog.Logger
+	Now     func() time.Time
 }
 
 func (c *Config) defaults() {
@@ -122,9 +128,9 @@ type Service struct {
 	sealer     *token.Sealer
 	keys       *token.Keyring
 	phoneKey   []byte
-	smsKey     []byte // keys the hashes of SMS codes
-	rec        *recorder[store.Verification]
-	smsRec     *recorder[store.SmsSend]
+	smsKey     []byte                 // keys the hashes of SMS codes
+	writes     *recorder[store.Batch] // durable records, group-committed
+	ownWrites  bool                   // the service started writes and closes it
 	epoch      *epochWatch
 	limits     *limit.Limiter
 	budgets    budgets
@@ -175,16 +181,18 @@ func New(ctx context.Context, cfg Config, durable store.Durable, eph store.Ephem
 	if s.epoch, err = startEpochWatch(ctx, eph, cfg.Now); err != nil {
 		return nil, storeErr("epoch marker", err)
 	}
-	s.rec = newRecorder("verifications", durable.RecordVerifications, cfg.Logger)
-	s.smsRec = newRecorder("SMS sends", durable.RecordSmsSends, cfg.Logger)
+	if s.writes = cfg.Records; s.writes == nil {
+		s.writes, s.ownWrites = newRecorder("records", store.WriteBatches(durable), cfg.Logger), true
+	}
 	return s, nil
 }
 
 // Close flushes pending verification records and stops the writer.
 func (s *Service) Close() {
 	s.epoch.close()
-	s.rec.Close()
-	s.smsRec.Close()
+	if s.ownWrites {
+		s.writes.Close()
+	}
 }
 
 // Keyring returns the JWT keyring (for the JWKS endpoint and key rotation).

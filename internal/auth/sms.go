@@ -400,7 +400,7 @@ func (s *Service) SendSmsCode(ctx context.Context, c Caller, in SmsSendInput) (S
 		s.cfg.Logger.WarnContext(ctx, "SMS provider did not accept a code", "biz_id", res.BizID, "to", num.masked, "err", perr)
 		// The refusal is recorded for QuerySendDetails; the caller learns
 		// of the provider's answer whether or not the record is written.
-		if err := s.smsRec.Write(ctx, rec); err != nil {
+		if err := s.writes.Write(ctx, store.Batch{SmsSends: []store.SmsSend{rec}}); err != nil {
 			s.cfg.Logger.WarnContext(ctx, "could not record a refused SMS", "biz_id", res.BizID, "err", err)
 		}
 		return SmsSendResult{}, fmt.Errorf("%w: %w", want, perr)
@@ -413,7 +413,7 @@ func (s *Service) SendSmsCode(ctx context.Context, c Caller, in SmsSendInput) (S
 	if acc.Status == sms.StatusDelivered {
 		rec.ErrCode, rec.ReceivedAt = "DELIVERED", rec.SentAt
 	}
-	if err := s.smsRec.Write(ctx, rec); err != nil {
+	if err := s.writes.Write(ctx, store.Batch{SmsSends: []store.SmsSend{rec}}); err != nil {
 		// The text is out and its code is live; only the record is
 		// missing, and the caller is told so.
 		return SmsSendResult{}, storeErr("record SMS send "+res.BizID, err)

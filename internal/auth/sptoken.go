@@ -312,7 +312,7 @@ func (s *Service) recorded(ctx context.Context, cl *claim) (store.Verification, 
 // recordOnce writes the token's one record. If an earlier call for the same
 // token wrote it first, that record is returned and is the answer.
 func (s *Service) recordOnce(ctx context.Context, rec store.Verification) (store.Verification, error) {
-	err := s.rec.Write(ctx, rec)
+	err := s.writes.Write(ctx, store.Batch{Verifications: []store.Verification{rec}})
 	if errors.Is(err, store.ErrConflict) {
 		earlier, gerr := s.durable.GetVerification(ctx, rec.ID)
 		if gerr != nil {

@@ -73,6 +73,26 @@ func New[T any](what string, put func(context.Context, []T) error, log *slog.Log
 	return r
 }
 
+// Enqueue queues v without waiting for it to be stored: it is written in
+// the same batch as the records queued with it or in an earlier one, so a
+// record queued after it and stored (Write returned nil) means v is stored
+// too, unless v alone failed (the failure is logged). ctx bounds only the
+// wait for room in the queue.
+func (r *Writer[T]) Enqueue(ctx context.Context, v T) error {
+	req := recordReq[T]{v: v, out: make(chan error, 1), state: new(atomic.Int32)}
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if r.closed {
+		return ErrClosed
+	}
+	select {
+	case r.in <- req:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // Write queues v and returns once it is stored (nil), could not be stored
 // (the store's error), or ctx ended while it still waited in the queue (it
 // is then never written).

@@ -170,6 +170,35 @@ type SmsFilter struct {
 	Offset, Limit int
 }
 
+// Batch is records of several kinds to store in one transaction.
+type Batch struct {
+	Verifications []Verification
+	SmsSends      []SmsSend
+	Outbox        []sms.OutboxEntry
+}
+
+// Merge appends o's records to b.
+func (b *Batch) Merge(o Batch) {
+	b.Verifications = append(b.Verifications, o.Verifications...)
+	b.SmsSends = append(b.SmsSends, o.SmsSends...)
+	b.Outbox = append(b.Outbox, o.Outbox...)
+}
+
+// WriteBatches returns the function that stores batches in d as one
+// (for a group-commit writer of Batch).
+func WriteBatches(d Durable) func(context.Context, []Batch) error {
+	return func(ctx context.Context, bs []Batch) error {
+		if len(bs) == 1 {
+			return d.WriteBatch(ctx, bs[0])
+		}
+		var all Batch
+		for _, b := range bs {
+			all.Merge(b)
+		}
+		return d.WriteBatch(ctx, all)
+	}
+}
+
 // SigningKey is a key used to sign JWTs or to seal tokens. The private
 // material is sealed under the master key.
 type SigningKey struct {
@@ -209,6 +238,11 @@ type Durable interface {
 	GetVerification(ctx context.Context, id string) (Verification, error)
 	DailyStats(ctx context.Context, f VerificationFilter) ([]DayStat, error) // ordered by Day
 
+	// WriteBatch stores every record of b in one transaction, all or none,
+	// as RecordVerifications, RecordSmsSends and PutOutbox would: a
+	// verification or SMS send id stored already is ErrConflict and stores
+	// nothing; an outbox id stored already is skipped.
+	WriteBatch(ctx context.Context, b Batch) error
 	// RecordSmsSends stores SMS send records atomically (all or none).
 	// Recording the same ID twice is ErrConflict and stores nothing.
 	RecordSmsSends(ctx context.Context, s []SmsSend) error

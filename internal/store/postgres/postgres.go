@@ -309,21 +309,14 @@ func (s *Store) DeleteScheme(ctx context.Context, code string) error {
 const verificationCols = `id, account_id, scheme_code, kind, carrier, result, masked_phone, phone_hash,
 	billable, latency_us, created_at`
 
-// insertVerifications is one statement whatever the batch size, so the
-// server plans it once and the batch is atomic without a BEGIN/COMMIT.
-const insertVerifications = `INSERT INTO verifications (` + verificationCols + `)
-	SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-		$7::text[], $8::text[], $9::boolean[], $10::bigint[], $11::timestamptz[])`
-
 // RecordVerifications implements store.Durable with one multi-row INSERT
 // (one round trip, one commit) per call.
 func (s *Store) RecordVerifications(ctx context.Context, vs []store.Verification) error {
-	if err := s.check(); err != nil {
-		return err
-	}
-	if len(vs) == 0 {
-		return nil
-	}
+	return s.WriteBatch(ctx, store.Batch{Verifications: vs})
+}
+
+// verificationArgs are the unnest arrays of verification records.
+func verificationArgs(vs []store.Verification) []any {
 	n := len(vs)
 	var (
 		ids, accounts, schemes, kinds, carriers = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
@@ -338,8 +331,67 @@ func (s *Store) RecordVerifications(ctx context.Context, vs []store.Verification
 		results[i], masked[i], hashes[i] = v.Result, v.MaskedPhone, v.PhoneHash
 		billable[i], latency[i], at[i] = v.Billable, v.LatencyUS, v.CreatedAt
 	}
-	return s.write(ctx, false, insertVerifications,
-		ids, accounts, schemes, kinds, carriers, results, masked, hashes, billable, latency, at)
+	return []any{ids, accounts, schemes, kinds, carriers, results, masked, hashes, billable, latency, at}
+}
+
+// batchPart is one table's multi-row INSERT of a batch.
+type batchPart struct {
+	table, cols string
+	types       []string // the unnest arrays' element types, one per column
+	conflict    string   // appended to the INSERT, e.g. "ON CONFLICT (id) DO NOTHING"
+	args        []any
+}
+
+// WriteBatch implements store.Durable as one statement (one round trip,
+// one commit, all or none): each kind's multi-row INSERT is a
+// data-modifying WITH of it, which PostgreSQL runs to completion whether
+// or not the statement reads its output.
+func (s *Store) WriteBatch(ctx context.Context, b store.Batch) error {
+	if err := s.check(); err != nil {
+		return err
+	}
+	var parts []batchPart
+	if len(b.Verifications) > 0 {
+		parts = append(parts, batchPart{"verifications", verificationCols,
+			[]string{"text", "text", "text", "text", "text", "text", "text", "text", "boolean", "bigint", "timestamptz"}, "", verificationArgs(b.Verifications)})
+	}
+	if len(b.SmsSends) > 0 {
+		parts = append(parts, batchPart{"sms_sends", smsSendCols, smsSendTypes, "", smsSendArgs(b.SmsSends)})
+	}
+	if len(b.Outbox) > 0 {
+		parts = append(parts, batchPart{"sms_outbox", outboxCols, outboxTypes, "ON CONFLICT (id) DO NOTHING", outboxArgs(b.Outbox)})
+	}
+	if len(parts) == 0 {
+		return nil
+	}
+	var q strings.Builder
+	var args []any
+	for i, p := range parts {
+		if len(parts) > 1 {
+			if i == 0 {
+				q.WriteString("WITH ")
+			} else {
+				q.WriteString(", ")
+			}
+			fmt.Fprintf(&q, "p%d AS (", i)
+		}
+		fmt.Fprintf(&q, "INSERT INTO %s (%s) SELECT * FROM unnest(", p.table, p.cols)
+		for j, typ := range p.types {
+			if j > 0 {
+				q.WriteString(", ")
+			}
+			fmt.Fprintf(&q, "$%d::%s[]", len(args)+j+1, typ)
+		}
+		q.WriteString(") " + p.conflict)
+		if len(parts) > 1 {
+			q.WriteString(")")
+		}
+		args = append(args, p.args...)
+	}
+	if len(parts) > 1 {
+		q.WriteString(" SELECT 1")
+	}
+	return s.write(ctx, false, q.String(), args...)
 }
 
 // GetVerification implements store.Durable.

@@ -16,26 +16,23 @@ import (
 const smsSendCols = `id, account_id, scheme_name, phone_hash, masked_phone, country_code, sign_name, template,
 	content, out_id, provider, provider_id, status, err_code, billable, sent_at, received_at`
 
-const insertSmsSends = `INSERT INTO sms_sends (` + smsSendCols + `)
-	SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-		$8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::smallint[], $14::text[],
-		$15::boolean[], $16::timestamptz[], $17::timestamptz[])`
+var smsSendTypes = []string{"text", "text", "text", "text", "text", "text", "text", "text", "text", "text", "text", "text",
+	"smallint", "text", "boolean", "timestamptz", "timestamptz"}
 
 // RecordSmsSends implements store.Durable with one multi-row INSERT (one
 // round trip, one commit) per call.
 func (s *Store) RecordSmsSends(ctx context.Context, ms []store.SmsSend) error {
-	if err := s.check(); err != nil {
-		return err
-	}
-	if len(ms) == 0 {
-		return nil
-	}
+	return s.WriteBatch(ctx, store.Batch{SmsSends: ms})
+}
+
+// smsSendArgs are the unnest arrays of SMS send records, in smsSendCols' order.
+func smsSendArgs(ms []store.SmsSend) []any {
 	n := len(ms)
 	cols := make([][]string, 12)
 	for i := range cols {
 		cols[i] = make([]string, n)
 	}
-	status, billable := make([]int16, n), make([]bool, n)
+	status, errCodes, billable := make([]int16, n), make([]string, n), make([]bool, n)
 	sent, recv := make([]time.Time, n), make([]*time.Time, n)
 	for i := range ms {
 		m := &ms[i]
@@ -43,7 +40,7 @@ func (s *Store) RecordSmsSends(ctx context.Context, ms []store.SmsSend) error {
 			m.SignName, m.Template, m.Content, m.OutID, m.Provider, m.ProviderID} {
 			cols[j][i] = v
 		}
-		status[i], billable[i], sent[i] = int16(m.Status), m.Billable, m.SentAt
+		status[i], errCodes[i], billable[i], sent[i] = int16(m.Status), m.ErrCode, m.Billable, m.SentAt
 		if !m.ReceivedAt.IsZero() {
 			r := m.ReceivedAt
 			recv[i] = &r
@@ -53,12 +50,7 @@ func (s *Store) RecordSmsSends(ctx context.Context, ms []store.SmsSend) error {
 	for _, c := range cols {
 		args = append(args, c)
 	}
-	errCodes := make([]string, n)
-	for i := range ms {
-		errCodes[i] = ms[i].ErrCode
-	}
-	args = append(args, status, errCodes, billable, sent, recv)
-	return s.write(ctx, false, insertSmsSends, args...)
+	return append(args, status, errCodes, billable, sent, recv)
 }
 
 // SetSmsStatus implements store.Durable.
@@ -169,24 +161,23 @@ func (s *Store) SmsDailyStats(ctx context.Context, f store.SmsFilter) ([]store.D
 	return list(s, ctx, scanDay, q, args...)
 }
 
-// PutOutbox implements store.Durable (sms.Outbox) with one multi-row
-// INSERT.
+const outboxCols = `id, provider_id, recipient, sign_name, template_code, text, created_at`
+
+var outboxTypes = []string{"text", "text", "text", "text", "text", "text", "timestamptz"}
+
+// PutOutbox implements store.Durable (sms.Outbox) with one multi-row INSERT.
 func (s *Store) PutOutbox(ctx context.Context, es ...sms.OutboxEntry) error {
-	if err := s.check(); err != nil {
-		return err
-	}
-	if len(es) == 0 {
-		return nil
-	}
+	return s.WriteBatch(ctx, store.Batch{Outbox: es})
+}
+
+func outboxArgs(es []sms.OutboxEntry) []any {
 	n := len(es)
 	ids, pids, to, signs, tpls, texts := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	at := make([]time.Time, n)
 	for i, e := range es {
 		ids[i], pids[i], to[i], signs[i], tpls[i], texts[i], at[i] = e.ID, e.ProviderID, e.To, e.SignName, e.TemplateCode, e.Text, e.CreatedAt
 	}
-	return s.write(ctx, false, `INSERT INTO sms_outbox (id, provider_id, recipient, sign_name, template_code, text, created_at)
-		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[])
-		ON CONFLICT (id) DO NOTHING`, ids, pids, to, signs, tpls, texts, at)
+	return []any{ids, pids, to, signs, tpls, texts, at}
 }
 
 // ListOutbox implements store.Durable (sms.Outbox).
@@ -194,7 +185,7 @@ func (s *Store) ListOutbox(ctx context.Context, to string, limit int) ([]sms.Out
 	if limit <= 0 {
 		return nil, nil
 	}
-	q := `SELECT id, provider_id, recipient, sign_name, template_code, text, created_at FROM sms_outbox`
+	q := `SELECT ` + outboxCols + ` FROM sms_outbox`
 	args := []any{limit}
 	if to != "" {
 		q += ` WHERE recipient = $2`

@@ -17,11 +17,13 @@ const smsSendCols = `id, account_id, scheme_name, phone_hash, masked_phone, coun
 
 // RecordSmsSends implements store.Durable.
 func (s *Store) RecordSmsSends(ctx context.Context, ms []store.SmsSend) error {
-	return insertAll(s, ctx, s.insSmsSend, ms, func(m *store.SmsSend) (string, []any) {
-		return "SMS send " + strconv.Quote(m.ID), []any{m.ID, m.AccountID, m.SchemeName, m.PhoneHash, m.MaskedPhone,
-			m.CountryCode, m.SignName, m.Template, m.Content, m.OutID, m.Provider, m.ProviderID, m.Status, m.ErrCode,
-			m.Billable, micros(m.SentAt), nullMicros(m.ReceivedAt)}
-	})
+	return s.WriteBatch(ctx, store.Batch{SmsSends: ms})
+}
+
+func smsSendRow(m *store.SmsSend) (string, []any) {
+	return "SMS send " + strconv.Quote(m.ID), []any{m.ID, m.AccountID, m.SchemeName, m.PhoneHash, m.MaskedPhone,
+		m.CountryCode, m.SignName, m.Template, m.Content, m.OutID, m.Provider, m.ProviderID, m.Status, m.ErrCode,
+		m.Billable, micros(m.SentAt), nullMicros(m.ReceivedAt)}
 }
 
 // SetSmsStatus implements store.Durable.
@@ -136,9 +138,11 @@ func (s *Store) SmsDailyStats(ctx context.Context, f store.SmsFilter) ([]store.D
 
 // PutOutbox implements store.Durable (sms.Outbox).
 func (s *Store) PutOutbox(ctx context.Context, es ...sms.OutboxEntry) error {
-	return insertAll(s, ctx, s.insOutbox, es, func(e *sms.OutboxEntry) (string, []any) {
-		return "outbox entry " + strconv.Quote(e.ID), []any{e.ID, e.ProviderID, e.To, e.SignName, e.TemplateCode, e.Text, micros(e.CreatedAt)}
-	})
+	return s.WriteBatch(ctx, store.Batch{Outbox: es})
+}
+
+func outboxRow(e *sms.OutboxEntry) (string, []any) {
+	return "outbox entry " + strconv.Quote(e.ID), []any{e.ID, e.ProviderID, e.To, e.SignName, e.TemplateCode, e.Text, micros(e.CreatedAt)}
 }
 
 // ListOutbox implements store.Durable (sms.Outbox).

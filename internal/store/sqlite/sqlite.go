@@ -383,20 +383,20 @@ const verificationCols = `id, account_id, scheme_code, kind, carrier, result, ma
 // RecordVerifications implements store.Durable: one IMMEDIATE transaction
 // (one fsync) per call, one prepared insert per record.
 func (s *Store) RecordVerifications(ctx context.Context, vs []store.Verification) error {
-	return insertAll(s, ctx, s.insVerification, vs, func(v *store.Verification) (string, []any) {
-		return "verification " + strconv.Quote(v.ID), []any{v.ID, v.AccountID, v.SchemeCode, v.Kind, v.Carrier, v.Result,
-			v.MaskedPhone, v.PhoneHash, v.Billable, v.LatencyUS, micros(v.CreatedAt)}
-	})
+	return s.WriteBatch(ctx, store.Batch{Verifications: vs})
 }
 
-// insertAll runs the prepared insert ins once per record in one
-// transaction: all or none. row gives a record's name (for the error) and
-// its arguments.
-func insertAll[T any](s *Store, ctx context.Context, ins *sql.Stmt, recs []T, row func(*T) (string, []any)) error {
+func verificationRow(v *store.Verification) (string, []any) {
+	return "verification " + strconv.Quote(v.ID), []any{v.ID, v.AccountID, v.SchemeCode, v.Kind, v.Carrier, v.Result,
+		v.MaskedPhone, v.PhoneHash, v.Billable, v.LatencyUS, micros(v.CreatedAt)}
+}
+
+// WriteBatch implements store.Durable: one transaction, all or none.
+func (s *Store) WriteBatch(ctx context.Context, b store.Batch) error {
 	if err := s.check(); err != nil {
 		return err
 	}
-	if len(recs) == 0 {
+	if len(b.Verifications)+len(b.SmsSends)+len(b.Outbox) == 0 {
 		return nil
 	}
 	tx, err := s.w.BeginTx(ctx, nil)
@@ -404,6 +404,24 @@ func insertAll[T any](s *Store, ctx context.Context, ins *sql.Stmt, recs []T, ro
 		return mapErr(err)
 	}
 	defer tx.Rollback()
+	if err := insertEach(ctx, tx, s.insVerification, b.Verifications, verificationRow); err != nil {
+		return err
+	}
+	if err := insertEach(ctx, tx, s.insSmsSend, b.SmsSends, smsSendRow); err != nil {
+		return err
+	}
+	if err := insertEach(ctx, tx, s.insOutbox, b.Outbox, outboxRow); err != nil {
+		return err
+	}
+	return mapErr(tx.Commit())
+}
+
+// insertEach runs the prepared insert ins in tx once per record; row gives
+// a record's name (for the error) and its arguments.
+func insertEach[T any](ctx context.Context, tx *sql.Tx, ins *sql.Stmt, recs []T, row func(*T) (string, []any)) error {
+	if len(recs) == 0 {
+		return nil
+	}
 	st := tx.StmtContext(ctx, ins)
 	for i := range recs {
 		name, args := row(&recs[i])
@@ -411,7 +429,7 @@ func insertAll[T any](s *Store, ctx context.Context, ins *sql.Stmt, recs []T, ro
 			return fmt.Errorf("%s: %w", name, mapErr(err))
 		}
 	}
-	return mapErr(tx.Commit())
+	return nil
 }
 
 // GetVerification implements store.Durable.

@@ -23,6 +23,7 @@ var smsTests = []struct {
 	{"SmsDailyStats", testSmsDailyStats},
 	{"SmsConcurrentRecord", testSmsConcurrentRecord},
 	{"Outbox", testOutbox},
+	{"WriteBatch", testWriteBatch},
 }
 
 func smsSend(id, account, hash string, at time.Time) store.SmsSend {
@@ -249,5 +250,39 @@ func testOutbox(t *testing.T, s store.Durable) {
 	must(t, err, "ListOutbox for a number without messages")
 	if len(none) != 0 {
 		t.Fatalf("%+v", none)
+	}
+}
+
+// testWriteBatch: records of every kind in one transaction, all or none.
+func testWriteBatch(t *testing.T, s store.Durable) {
+	ctx := ctxFor(t)
+	ob := sms.OutboxEntry{ID: "wb-o1", ProviderID: "sandbox-wb-o1", To: "+8613800138000", Text: "t", CreatedAt: base}
+	must(t, s.WriteBatch(ctx, store.Batch{
+		Verifications: []store.Verification{verification("wb-v1", base)},
+		SmsSends:      []store.SmsSend{smsSend("wb-s1", "acct", "h", base)},
+		Outbox:        []sms.OutboxEntry{ob},
+	}), "WriteBatch of every kind")
+	must(t, s.WriteBatch(ctx, store.Batch{}), "an empty batch")
+	if _, err := s.GetVerification(ctx, "wb-v1"); err != nil {
+		t.Fatalf("the batch's verification: %v", err)
+	}
+	// A batch with a stored verification id stores none of its records.
+	err := s.WriteBatch(ctx, store.Batch{
+		Verifications: []store.Verification{verification("wb-v1", base)},
+		SmsSends:      []store.SmsSend{smsSend("wb-s2", "acct", "h", base)},
+		Outbox:        []sms.OutboxEntry{{ID: "wb-o2", To: "+8613800138000", CreatedAt: base}},
+	})
+	mustIs(t, err, store.ErrConflict, "a batch with a stored verification id")
+	if _, total, _ := s.ListSmsSends(ctx, store.SmsFilter{AccountID: "acct"}); total != 1 {
+		t.Errorf("the failed batch stored its SMS send (total %d)", total)
+	}
+	if es, _ := s.ListOutbox(ctx, "", 10); len(es) != 1 {
+		t.Errorf("the failed batch stored its outbox entry (%d entries)", len(es))
+	}
+	// A stored outbox id is skipped, the rest is stored.
+	must(t, s.WriteBatch(ctx, store.Batch{SmsSends: []store.SmsSend{smsSend("wb-s3", "acct", "h", base)}, Outbox: []sms.OutboxEntry{ob}}),
+		"a batch with a stored outbox id")
+	if _, total, _ := s.ListSmsSends(ctx, store.SmsFilter{AccountID: "acct"}); total != 2 {
+		t.Errorf("SMS sends after the batch with a stored outbox id: %d, want 2", total)
 	}
 }
