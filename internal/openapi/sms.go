@@ -19,20 +19,27 @@ import (
 var smsCodes = []struct {
 	err  error
 	code string
+	// msg is the answer's Message; "" gives the error's own text, which
+	// for these two names the parameter and never repeats a number.
+	msg string
 }{
-	{auth.ErrInvalidParameters, "INVALID_PARAMETERS"},
-	{auth.ErrMobileIllegal, "MOBILE_NUMBER_ILLEGAL"},
-	{auth.ErrSmsFrequency, "FREQUENCY_FAIL"},
-	{auth.ErrSmsLimit, "BUSINESS_LIMIT_CONTROL"},
-	{auth.ErrSmsCountry, "FUNCTION_NOT_OPENED"},
-	{auth.ErrSmsRejected, "PROVIDER_REJECTED"},
-	{auth.ErrSmsProviderDown, "PROVIDER_UNAVAILABLE"},
+	{auth.ErrInvalidParameters, "INVALID_PARAMETERS", ""},
+	{auth.ErrMobileIllegal, "MOBILE_NUMBER_ILLEGAL", ""},
+	{auth.ErrSmsFrequency, "FREQUENCY_FAIL", "A code was sent to this number less than Interval seconds ago."},
+	{auth.ErrSmsLimit, "BUSINESS_LIMIT_CONTROL", "The number's or the account's SMS limit for this hour or day is reached."},
+	{auth.ErrSmsCountry, "FUNCTION_NOT_OPENED", "Sending SMS codes to this country code is not enabled."},
+	{auth.ErrSmsRejected, "PROVIDER_REJECTED", "The SMS provider refused the message; nothing was sent."},
+	{auth.ErrSmsProviderDown, "PROVIDER_UNAVAILABLE", "The SMS provider could not take the message; nothing was sent. Try again later."},
 }
 
 func smsErr(err error) error {
 	for _, c := range smsCodes {
 		if errors.Is(err, c.err) {
-			return &APIError{Code: c.code, Status: http.StatusOK, Message: err.Error(), cause: err, unsuccessful: true}
+			msg := c.msg
+			if msg == "" {
+				msg = err.Error()
+			}
+			return &APIError{Code: c.code, Status: http.StatusOK, Message: msg, cause: err, unsuccessful: true}
 		}
 	}
 	return err

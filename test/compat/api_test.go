@@ -56,7 +56,12 @@ func allSDKs(t testing.TB, in *harness.Instance) []sdk {
 // (each uses its own site), so they also check that one account's
 // concurrent clients do not disturb each other.
 func eachSDK(t *testing.T, in *harness.Instance, fn func(t *testing.T, s sdk)) {
-	for _, s := range allSDKs(t, in) {
+	runEach(t, allSDKs(t, in), fn)
+}
+
+// runEach runs fn as a parallel subtest for every client, named by its flavour.
+func runEach(t *testing.T, sdks []sdk, fn func(t *testing.T, s sdk)) {
+	for _, s := range sdks {
 		t.Run(s.Name(), func(t *testing.T) {
 			t.Parallel()
 			fn(t, s)

@@ -7,9 +7,11 @@ package harness
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -175,6 +177,51 @@ func (in *Instance) CLI(ctx context.Context, args ...string) (string, error) {
 		return out.String(), fmt.Errorf("numauth %s: %v: %s", strings.Join(args, " "), err, errOut.String())
 	}
 	return out.String(), nil
+}
+
+// AdminToken returns the token that guards the instance's /admin/
+// endpoints (the admin.token file serve writes into its data directory).
+func (in *Instance) AdminToken(t testing.TB) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(in.DataDir, "admin.token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// SmsMessage is one text in the sandbox SMS provider's outbox.
+type SmsMessage struct {
+	ID           string `json:"id"`
+	To           string `json:"to"` // E.164
+	SignName     string `json:"signName"`
+	TemplateCode string `json:"templateCode"`
+	Text         string `json:"text"`
+	CreatedAt    string `json:"createdAt"`
+}
+
+// Outbox returns the texts the sandbox SMS provider delivered to phone
+// (any form the admin endpoint takes), newest first, read from
+// GET /admin/v1/sms/outbox with the admin token.
+func (in *Instance) Outbox(t testing.TB, phone string) []SmsMessage {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, in.URL+"/admin/v1/sms/outbox?"+url.Values{"phone": {phone}}.Encode(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+in.AdminToken(t))
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("outbox: %v", err)
+	}
+	defer res.Body.Close()
+	var out struct {
+		Messages []SmsMessage `json:"messages"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&out); err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("outbox: HTTP %d, %v", res.StatusCode, err)
+	}
+	return out.Messages
 }
 
 // FreeAddr returns a free loopback address.

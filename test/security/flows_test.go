@@ -303,7 +303,7 @@ func TestReadyzOnFullDisk(t *testing.T) {
 	if strings.Contains(body, "durable") || strings.Contains(body, "disk") {
 		t.Fatalf("/readyz tells an anonymous caller why: %q", body)
 	}
-	if _, body := status(t, s.URL+"/readyz", s.adminToken(t)); !strings.Contains(body, "durable store") {
+	if _, body := status(t, s.URL+"/readyz", s.AdminToken(t)); !strings.Contains(body, "durable store") {
 		t.Fatalf("/readyz with the admin token does not name the failing store: %q", body)
 	}
 	disk.free()
@@ -467,13 +467,4 @@ func grepLines(s, sub string) string {
 		}
 	}
 	return strings.Join(out, "\n")
-}
-
-func (s *server) adminToken(t *testing.T) string {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(s.DataDir, "admin.token"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.TrimSpace(string(b))
 }
