@@ -363,11 +363,9 @@ func TestSMSAgainstNumauth(t *testing.T) {
 	if st != 200 || a.Code != "OK" || a.BizID == "" {
 		t.Fatalf("send: %d %+v, want OK with a BizId", st, a)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	out, err := in.SMSOutbox(ctx, phone)
-	if err != nil || len(out) != 1 {
-		t.Fatalf("outbox of %s: %v %+v, want one text", phone, err, out)
+	out := in.Outbox(t, phone)
+	if len(out) != 1 {
+		t.Fatalf("outbox of %s: %+v, want one text", phone, out)
 	}
 	if m := out[0]; m.To != "+86"+phone || m.SignName != "numauth" || m.TemplateCode != "100001" || !strings.HasPrefix(m.Text, "【numauth】验证码") {
 		t.Errorf("the text is %+v, want 【numauth】 and template 100001 to +86%s", m, phone)
@@ -394,8 +392,8 @@ func TestSMSAgainstNumauth(t *testing.T) {
 	if st, a := send(refused); st != 200 || a.Code != "PROVIDER_REJECTED" {
 		t.Errorf("refused number: %d %+v, want 200 PROVIDER_REJECTED", st, a)
 	}
-	if out, err := in.SMSOutbox(ctx, refused); err != nil || len(out) != 0 {
-		t.Errorf("outbox of the refused number: %v %+v, want nothing", err, out)
+	if out := in.Outbox(t, refused); len(out) != 0 {
+		t.Errorf("outbox of the refused number: %+v, want nothing", out)
 	}
 	if st, a := send("12345"); st != 200 || a.Code != "MOBILE_NUMBER_ILLEGAL" {
 		t.Errorf("not a mobile number: %d %+v, want 200 MOBILE_NUMBER_ILLEGAL", st, a)
