@@ -1,7 +1,8 @@
 // Command h5-demo is an integrator server as a numauth customer would write
-// it: one page that runs local-number verification and one-click login with
-// the numauth web SDK, and a back end that calls numauth's server API with
-// the official Alibaba Cloud Go SDK. See docs/demo.md.
+// it: one page that runs local-number verification (with a code by SMS where
+// the carrier cannot answer) and one-click login with the numauth web SDK,
+// and a back end that calls numauth's server API with the official Alibaba
+// Cloud Go SDK. See docs/demo.md.
 //
 //	numauth serve --sandbox-subscriber 127.0.0.1=13800138000   # in another terminal
 //	go run ./examples/h5-demo                                   # then open http://127.0.0.1:8090/

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
 )
 
 var updateScreenshot = flag.Bool("update-screenshot", false, "rewrite docs/img/h5-demo.png from the demo page")
@@ -63,8 +65,11 @@ func TestH5(t *testing.T) {
 			o := p.verify(lineNumber)
 			wantCode(t, o, "PASS")
 			wantSteps(t, o, verifySteps)
-			if !strings.Contains(o.Text, lineNumber) {
-				t.Errorf("result text %q does not name the number", o.Text)
+			if !strings.Contains(o.Text, lineNumber) || o.Via != "carrier" {
+				t.Errorf("result text %q (via %q) does not name the number and the carrier", o.Text, o.Via)
+			}
+			if n := p.smsOffered(); n != "" {
+				t.Errorf("after a carrier PASS the page offers an SMS to %q", n)
 			}
 			n, err := strconv.Atoi(o.TokenMs)
 			if err != nil {
@@ -217,6 +222,9 @@ func TestH5(t *testing.T) {
 				o := p.verify(lineNumber)
 				wantCode(t, o, c.code)
 				wantSteps(t, o, []step{{"GetAuthToken", "OK"}, {"checkAuthAvailable", "600000"}, {"getVerifyToken", c.code}})
+				if n := p.smsOffered(); n != lineNumber {
+					t.Errorf("the carrier failed, and the page offers an SMS to %q, want %s", n, lineNumber)
+				}
 			})
 		}
 		t.Run("Recovered", func(t *testing.T) {
@@ -275,9 +283,17 @@ func TestH5(t *testing.T) {
 			o := p.verify(lineNumber)
 			wantCode(t, o, "600008")
 			wantSteps(t, o, []step{{"GetAuthToken", "OK"}, {"checkAuthAvailable", "600000"}, {"getVerifyToken", "600008"}})
+			if n := p.smsOffered(); n != lineNumber {
+				t.Errorf("no line here, and the page offers an SMS to %q, want %s", n, lineNumber)
+			}
 			o = p.login(5)
 			wantCode(t, o, "600008")
 		})
+	})
+
+	t.Run("SMSFallback", func(t *testing.T) {
+		t.Parallel()
+		testSMSFallback(t)
 	})
 
 	t.Run("Screenshot", func(t *testing.T) {
@@ -305,6 +321,138 @@ func TestH5(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Logf("wrote %s (%dx%d)", out, cfg.Width, cfg.Height)
+		}
+	})
+}
+
+// wifiSteps are the steps of a verification where the browser has no
+// cellular line (Wi-Fi).
+var wifiSteps = []step{{"GetAuthToken", "OK"}, {"checkAuthAvailable", "600000"}, {"getVerifyToken", "600008"}}
+
+// smsPath verifies phone on a page whose browser has no cellular line, takes
+// the SMS the page offers, and returns the outcome of the send.
+func smsPath(t *testing.T, p *demoPage, phone string) outcome {
+	t.Helper()
+	o := p.verify(phone)
+	wantCode(t, o, "600008")
+	wantSteps(t, o, wifiSteps)
+	if n := p.smsOffered(); n != phone {
+		t.Fatalf("on Wi-Fi the page offers an SMS to %q, want %s", n, phone)
+	}
+	return p.sendSMS()
+}
+
+// wrongCode returns a code of the same length as code that is not code.
+func wrongCode(code string) string { return string('0'+(code[0]-'0'+1)%10) + code[1:] }
+
+// testSMSFallback runs the SMS path of verification for a visitor whose
+// address is no sandbox subscriber: getVerifyToken answers 600008, the page
+// offers a code by SMS to the typed number, the test reads the code from
+// numauth's sandbox outbox as the user reads their SMS, and types it.
+func testSMSFallback(t *testing.T) {
+	s := startStack(t, "", "--sms-sandbox-reject", "+86137")
+	sent := append(slices.Clip(wifiSteps), step{"SendSmsVerifyCode", "OK"})
+
+	t.Run("Pass", func(t *testing.T) {
+		t.Parallel()
+		p := openDemo(t, s.pageURL)
+		o := smsPath(t, p, lineNumber)
+		wantCode(t, o, "SENT")
+		wantSteps(t, o, sent)
+		if !p.smsCodeAsked() {
+			t.Fatal("the code is sent, and the page does not ask for it")
+		}
+		o = p.checkSMS(s.numauth.LastSMSCode(t, lineNumber))
+		wantCode(t, o, "PASS")
+		wantSteps(t, o, append(slices.Clip(sent), step{"CheckSmsVerifyCode", "OK"}))
+		if o.Via != "sms" || !strings.Contains(o.Text, lineNumber) || !strings.Contains(o.Text, "SMS") {
+			t.Errorf("SMS PASS shows %q (via %q), want the number confirmed by SMS", o.Text, o.Via)
+		}
+		if p.smsOffered() != "" || p.smsCodeAsked() {
+			t.Error("after the PASS the page still offers or asks for a code")
+		}
+		// A new verification of the number within the Interval: no second code.
+		o = smsPath(t, p, lineNumber)
+		wantCode(t, o, "FREQUENCY_FAIL")
+		if !strings.Contains(o.Text, "less than a minute ago") {
+			t.Errorf("FREQUENCY_FAIL shows %q, want it to say when a code was sent", o.Text)
+		}
+	})
+
+	t.Run("WrongCode", func(t *testing.T) {
+		t.Parallel()
+		p := openDemo(t, s.pageURL)
+		wantCode(t, smsPath(t, p, otherCM), "SENT")
+		code := s.numauth.LastSMSCode(t, otherCM)
+		o := p.checkSMS(wrongCode(code))
+		wantCode(t, o, "UNKNOWN")
+		if !strings.Contains(o.Text, "wrong code") {
+			t.Errorf("a wrong code shows %q, want the wrong-code message", o.Text)
+		}
+		if got := o.stepCode("CheckSmsVerifyCode"); got != "OK" {
+			t.Errorf("CheckSmsVerifyCode = %s, want OK (with UNKNOWN)", got)
+		}
+		if !p.smsCodeAsked() {
+			t.Fatal("after a wrong code the page no longer asks for the code")
+		}
+		// Asking for a new code at once is refused, and the first one stays good.
+		o = p.resendSMS()
+		wantCode(t, o, "FREQUENCY_FAIL")
+		if !p.smsCodeAsked() {
+			t.Fatal("after FREQUENCY_FAIL the page no longer asks for the code already sent")
+		}
+		o = p.checkSMS(code)
+		wantCode(t, o, "PASS")
+		if o.Via != "sms" {
+			t.Errorf("PASS via %q, want sms", o.Via)
+		}
+	})
+
+	t.Run("ProviderRejected", func(t *testing.T) {
+		t.Parallel()
+		const refused = "13700137000"
+		p := openDemo(t, s.pageURL)
+		o := smsPath(t, p, refused)
+		wantCode(t, o, "PROVIDER_REJECTED")
+		wantSteps(t, o, append(slices.Clip(wifiSteps), step{"SendSmsVerifyCode", "PROVIDER_REJECTED"}))
+		if !strings.Contains(o.Text, "nothing was sent") {
+			t.Errorf("PROVIDER_REJECTED shows %q, want it to say nothing was sent", o.Text)
+		}
+		if p.smsOffered() != refused {
+			t.Error("after the provider refused, the page no longer offers to send")
+		}
+	})
+
+	t.Run("PhoneScreen", func(t *testing.T) {
+		t.Parallel()
+		const phone = "15000150000"
+		p := openDemo(t, s.pageURL)
+		p.do(chromedp.EmulateViewport(360, 740))
+		// The page fits the screen: nothing sticks out sideways.
+		fits := func(screen string) {
+			t.Helper()
+			wide := eval[[]string](p.tab, `[...document.querySelectorAll("#verify *")]
+				.filter(e => e.getBoundingClientRect().right > innerWidth + 0.5).map(e => e.id || e.className || e.tagName)`)
+			if len(wide) > 0 || eval[bool](p.tab, `document.documentElement.scrollWidth > innerWidth`) {
+				t.Errorf("%s on a 360 px screen: these stick out: %v", screen, wide)
+			}
+		}
+		wantCode(t, p.verify(phone), "600008")
+		fits("the SMS offer")
+		wantCode(t, p.sendSMS(), "SENT")
+		fits("the code form")
+		wantCode(t, p.checkSMS(s.numauth.LastSMSCode(t, phone)), "PASS")
+	})
+
+	t.Run("Limit", func(t *testing.T) {
+		t.Parallel()
+		l := startStack(t, "", "--sms-account-per-day", "1") // its own account budget
+		p := openDemo(t, l.pageURL)
+		wantCode(t, smsPath(t, p, lineNumber), "SENT")
+		o := smsPath(t, p, otherCM)
+		wantCode(t, o, "BUSINESS_LIMIT_CONTROL")
+		if !strings.Contains(o.Text, "too many codes") {
+			t.Errorf("BUSINESS_LIMIT_CONTROL shows %q, want the limit message", o.Text)
 		}
 	})
 }

@@ -30,6 +30,7 @@ type outcome struct {
 	TriesLeft string `json:"triesLeft"`
 	TokenMs   string `json:"tokenMs"` // verify: checkAuthAvailable → spToken
 	Mobile    string `json:"mobile"`
+	Via       string `json:"via"`    // verify's PASS: carrier or sms
 	Masked    string `json:"masked"` // login: the masked number on show
 	Steps     []step `json:"steps"`
 }
@@ -68,7 +69,7 @@ func (p *demoPage) await(flow string, before int, orMask bool) outcome {
 		if (Number(r.dataset.run || 0) <= %[2]d || !(r.dataset.code || masking)) return null;
 		return {
 			code: r.dataset.code || "", text: r.textContent, triesLeft: r.dataset.triesLeft || "",
-			tokenMs: r.dataset.tokenMs || "", mobile: r.dataset.mobile || "",
+			tokenMs: r.dataset.tokenMs || "", mobile: r.dataset.mobile || "", via: r.dataset.via || "",
 			masked: masking ? document.getElementById("login-masked").textContent : "",
 			steps: [...document.querySelectorAll("#" + %[1]q + "-steps li")].map(li => ({name: li.dataset.step, code: li.dataset.code})),
 		};
@@ -127,4 +128,36 @@ func (p *demoPage) as(t *testing.T) *demoPage { return &demoPage{p.tab.as(t)} }
 // maskFormShown reports whether the page asks for the hidden digits.
 func (p *demoPage) maskFormShown() bool {
 	return !eval[bool](p.tab, `document.getElementById("login-mask-form").hidden`)
+}
+
+// smsOffered returns the number the page offers to send a code to by SMS
+// ("" when it offers none).
+func (p *demoPage) smsOffered() string {
+	return eval[string](p.tab, `(() => {
+		const shown = id => !document.getElementById(id).hidden;
+		return shown("sms") && shown("sms-send-form") ? document.getElementById("sms-phone").textContent : "";
+	})()`)
+}
+
+// smsCodeAsked reports whether the page asks for the code it had sent.
+func (p *demoPage) smsCodeAsked() bool {
+	return eval[bool](p.tab, `!document.getElementById("sms").hidden && !document.getElementById("sms-check-form").hidden`)
+}
+
+// sendSMS clicks "Send me a code by SMS" (once it is on show).
+func (p *demoPage) sendSMS() outcome {
+	p.t.Helper()
+	return p.act("verify", false, chromedp.Click(chromedp.ID("sms-send")))
+}
+
+// resendSMS clicks "Send a new code".
+func (p *demoPage) resendSMS() outcome {
+	p.t.Helper()
+	return p.act("verify", false, chromedp.Click(chromedp.ID("sms-resend")))
+}
+
+// checkSMS types the code from the SMS and clicks "Check the code".
+func (p *demoPage) checkSMS(code string) outcome {
+	p.t.Helper()
+	return p.act("verify", false, typeInto("sms-code", code), chromedp.Click(chromedp.ID("sms-check")))
 }

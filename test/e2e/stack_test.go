@@ -16,21 +16,23 @@ import (
 )
 
 // stack is one numauth process whose sandbox carrier maps the browser's
-// address (127.0.0.1) to phone, and the demo integrator server registered
-// with it, on its own loopback port.
+// address (127.0.0.1) to phone, or to no line when phone is "" (the browser
+// is on Wi-Fi), and the demo integrator server registered with it, on its
+// own loopback port.
 type stack struct {
 	numauth *harness.Instance
 	pageURL string // the demo page: http://127.0.0.1:PORT/
 	phone   string
 }
 
-// startStack starts numauth and the demo server for the test (stopped when
-// it ends).
-func startStack(t *testing.T, phone string) *stack {
+// startStack starts numauth, with serve's flags args, and the demo server
+// for the test (stopped when it ends).
+func startStack(t *testing.T, phone string, args ...string) *stack {
 	t.Helper()
-	in := harness.Start(t, harness.Options{
-		Args: []string{"--sandbox-subscriber", "127.0.0.1=" + phone},
-	})
+	if phone != "" {
+		args = append([]string{"--sandbox-subscriber", "127.0.0.1=" + phone}, args...)
+	}
+	in := harness.Start(t, harness.Options{Args: args})
 	d, _ := serveDemo(t, in.URL, "")
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()

@@ -8,7 +8,12 @@
 //     calls VerifyPhoneWithToken (PASS, REJECT or UNKNOWN);
 //   - one-click login: the page shows the masked number, the user types its
 //     four hidden digits, the page posts the login spToken to /api/login,
-//     which calls GetPhoneWithToken and gets the full number.
+//     which calls GetPhoneWithToken and gets the full number;
+//   - the SMS fallback of verification: when the carrier cannot answer
+//     (600008 on Wi-Fi, and the carrier's own failures), the page offers a
+//     code by SMS to the typed number: /api/sms/send calls SendSmsVerifyCode,
+//     the user types the code from the SMS, /api/sms/check calls
+//     CheckSmsVerifyCode (PASS or UNKNOWN).
 //
 // Endpoints:
 //
@@ -16,10 +21,12 @@
 //	GET  /api/tokens?biz=B       GetAuthToken for this page; B is verify or login
 //	POST /api/verify             {"spToken", "phoneNumber"} → VerifyPhoneWithToken
 //	POST /api/login              {"spToken"} → GetPhoneWithToken
+//	POST /api/sms/send           {"phoneNumber"} → SendSmsVerifyCode
+//	POST /api/sms/check          {"phoneNumber", "verifyCode"} → CheckSmsVerifyCode
 //
 // Every /api answer is JSON with a "code": "OK" on success, else numauth's
-// code (for example "isv.TOKEN_INVALID") or one of this server's own
-// ("BadRequest", "NumauthUnreachable"), and a "message".
+// code (for example "isv.TOKEN_INVALID" or "FREQUENCY_FAIL") or one of this
+// server's own ("BadRequest", "NumauthUnreachable"), and a "message".
 package demo
 
 import (
@@ -123,6 +130,8 @@ func New(cfg Config) (*Server, error) {
 	s.mux.HandleFunc("GET /api/tokens", s.tokens)
 	s.mux.HandleFunc("POST /api/verify", s.verify)
 	s.mux.HandleFunc("POST /api/login", s.login)
+	s.mux.HandleFunc("POST /api/sms/send", s.smsSend)
+	s.mux.HandleFunc("POST /api/sms/check", s.smsCheck)
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, fail(codeBadRequest, "no such endpoint"))
 	})
@@ -211,20 +220,22 @@ type answer struct {
 	VerifyResult string `json:"verifyResult,omitempty"`
 	VerifyID     string `json:"verifyId,omitempty"`
 	Mobile       string `json:"mobile,omitempty"`
+	BizID        string `json:"bizId,omitempty"`
 }
 
 func fail(code, msg string) answer { return answer{Code: code, Message: msg} }
 
 // apiFail answers a numauth error: 502 when numauth could not be reached or
 // refused the call itself (signature, throttling), 200 for a business
-// answer (a used token, an unknown scheme), which is a result to show.
+// answer (a used token, an unknown scheme, an SMS sent too soon), which is
+// a result to show.
 func (s *Server) apiFail(w http.ResponseWriter, r *http.Request, action string, err error) {
 	var ae *APIError
 	if !errors.As(err, &ae) {
 		ae = &APIError{Code: CodeUnreachable, Message: err.Error()}
 	}
 	status := http.StatusOK
-	if ae.Code == CodeUnreachable || !strings.HasPrefix(ae.Code, "isv.") {
+	if !ae.Business {
 		status = http.StatusBadGateway
 	}
 	s.log.WarnContext(r.Context(), "numauth call failed", "action", action, "code", ae.Code, "request_id", ae.RequestID)
@@ -259,18 +270,29 @@ const (
 	maxBody    = 16 << 10
 	maxSpToken = 8 << 10
 	maxPhone   = 32
+	maxCode    = 16 // numauth's codes have at most 8 characters
 )
 
-// verifyRequest is what the page posts to /api/verify and /api/login.
-type verifyRequest struct {
+// pageRequest is what the page posts to the POST endpoints.
+type pageRequest struct {
 	SpToken     string `json:"spToken"`
 	PhoneNumber string `json:"phoneNumber"`
+	VerifyCode  string `json:"verifyCode"`
 }
 
-// decodeRequest reads a page's JSON request body. wantPhone says whether
-// phoneNumber is required (verify) or must be absent (login).
-func decodeRequest(body io.Reader, wantPhone bool) (verifyRequest, error) {
-	var req verifyRequest
+// fields names the fields of a pageRequest that an endpoint takes.
+type fields uint8
+
+const (
+	spToken fields = 1 << iota
+	phoneNumber
+	verifyCode
+)
+
+// decodeRequest reads a page's JSON request body: each field in want is
+// required, and every other must be absent.
+func decodeRequest(body io.Reader, want fields) (pageRequest, error) {
+	var req pageRequest
 	dec := json.NewDecoder(io.LimitReader(body, maxBody+1))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
@@ -279,26 +301,43 @@ func decodeRequest(body io.Reader, wantPhone bool) (verifyRequest, error) {
 	if dec.More() {
 		return req, errors.New("body must hold one JSON object")
 	}
-	req.SpToken, req.PhoneNumber = strings.TrimSpace(req.SpToken), strings.TrimSpace(req.PhoneNumber)
-	switch {
-	case req.SpToken == "":
-		return req, errors.New("spToken is required")
-	case len(req.SpToken) > maxSpToken:
-		return req, fmt.Errorf("spToken is longer than %d bytes", maxSpToken)
-	case wantPhone && req.PhoneNumber == "":
-		return req, errors.New("phoneNumber is required")
-	case len(req.PhoneNumber) > maxPhone:
-		return req, fmt.Errorf("phoneNumber is longer than %d bytes", maxPhone)
-	case !wantPhone && req.PhoneNumber != "":
-		return req, errors.New("phoneNumber is not taken here")
+	for _, f := range []struct {
+		name string
+		v    *string
+		bit  fields
+		max  int
+	}{
+		{"spToken", &req.SpToken, spToken, maxSpToken},
+		{"phoneNumber", &req.PhoneNumber, phoneNumber, maxPhone},
+		{"verifyCode", &req.VerifyCode, verifyCode, maxCode},
+	} {
+		*f.v = strings.TrimSpace(*f.v)
+		switch {
+		case want&f.bit != 0 && *f.v == "":
+			return req, errors.New(f.name + " is required")
+		case want&f.bit == 0 && *f.v != "":
+			return req, errors.New(f.name + " is not taken here")
+		case len(*f.v) > f.max:
+			return req, fmt.Errorf("%s is longer than %d bytes", f.name, f.max)
+		}
 	}
 	return req, nil
 }
 
-func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
-	req, err := decodeRequest(r.Body, true)
+// decode reads the request body as decodeRequest does, answering 400 if it
+// is not what the endpoint takes.
+func decode(w http.ResponseWriter, r *http.Request, want fields) (pageRequest, bool) {
+	req, err := decodeRequest(r.Body, want)
 	if err != nil {
 		writeJSON(w, http.StatusBadRequest, fail(codeBadRequest, err.Error()))
+		return req, false
+	}
+	return req, true
+}
+
+func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
+	req, ok := decode(w, r, spToken|phoneNumber)
+	if !ok {
 		return
 	}
 	gv, err := call(r.Context(), func() (verdict, error) {
@@ -316,9 +355,8 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 type verdict struct{ result, id string }
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
-	req, err := decodeRequest(r.Body, false)
-	if err != nil {
-		writeJSON(w, http.StatusBadRequest, fail(codeBadRequest, err.Error()))
+	req, ok := decode(w, r, spToken)
+	if !ok {
 		return
 	}
 	phone, err := call(r.Context(), func() (string, error) { return s.api.phoneOf(req.SpToken) })
@@ -330,6 +368,39 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	// start a session for it.
 	s.log.InfoContext(r.Context(), "GetPhoneWithToken", "phone", mask(phone))
 	writeJSON(w, http.StatusOK, answer{Code: "OK", Mobile: phone})
+}
+
+// smsSend has numauth text a code to the number the user typed. A real
+// site would also bound how often one visitor may ask (numauth bounds it
+// per number and per account, not per visitor).
+func (s *Server) smsSend(w http.ResponseWriter, r *http.Request) {
+	req, ok := decode(w, r, phoneNumber)
+	if !ok {
+		return
+	}
+	bizID, err := call(r.Context(), func() (string, error) { return s.api.sendSmsCode(req.PhoneNumber) })
+	if err != nil {
+		s.apiFail(w, r, "SendSmsVerifyCode", err)
+		return
+	}
+	s.log.InfoContext(r.Context(), "SendSmsVerifyCode", "phone", mask(req.PhoneNumber), "biz_id", bizID)
+	writeJSON(w, http.StatusOK, answer{Code: "OK", BizID: bizID})
+}
+
+// smsCheck asks numauth whether the code the user typed is the one it texted.
+func (s *Server) smsCheck(w http.ResponseWriter, r *http.Request) {
+	req, ok := decode(w, r, phoneNumber|verifyCode)
+	if !ok {
+		return
+	}
+	result, err := call(r.Context(), func() (string, error) { return s.api.checkSmsCode(req.PhoneNumber, req.VerifyCode) })
+	if err != nil {
+		s.apiFail(w, r, "CheckSmsVerifyCode", err)
+		return
+	}
+	// A real site would now mark the number as verified for this visitor.
+	s.log.InfoContext(r.Context(), "CheckSmsVerifyCode", "phone", mask(req.PhoneNumber), "result", result)
+	writeJSON(w, http.StatusOK, answer{Code: "OK", VerifyResult: result})
 }
 
 // mask hides the middle four digits of a number for logs: 138****5678.

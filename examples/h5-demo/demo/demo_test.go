@@ -71,10 +71,12 @@ func TestPage(t *testing.T) {
 			`<meta name="referrer" content="origin">`,
 			`<script src="http://127.0.0.1:8080/sdk/numberauth-web-sdk.js"></script>`,
 			`<script src="static/app.js" defer></script>`,
-			`id="verify-form"`, `id="login-mask-form"`,
+			`id="verify-form"`, `id="login-mask-form"`, `<div id="sms" class="fallback" hidden>`, `id="sms-code"`,
 		}},
-		{"/static/app.js", "text/javascript", []string{"new window.PhoneNumberServer()", "getLoginToken", `api("api/verify"`}},
-		{"/static/app.css", "text/css", []string{".result.pass"}},
+		{"/static/app.js", "text/javascript", []string{
+			"new window.PhoneNumberServer()", "getLoginToken", `api("api/verify"`, `api("api/sms/send"`, `api("api/sms/check"`,
+		}},
+		{"/static/app.css", "text/css", []string{".result.pass", ".result.info"}},
 	} {
 		rec := httptest.NewRecorder()
 		s.ServeHTTP(rec, httptest.NewRequest("GET", c.path, nil))
@@ -131,6 +133,16 @@ func TestBadRequests(t *testing.T) {
 		{"POST", "/api/verify", `{"spToken":"x","phoneNumber":"` + strings.Repeat("1", maxPhone+1) + `"}`, 400},
 		{"POST", "/api/login", `{"spToken":" "}`, 400},
 		{"POST", "/api/login", `{"spToken":"x","phoneNumber":"13800138000"}`, 400},
+		{"POST", "/api/login", `{"spToken":"x","verifyCode":"1234"}`, 400},
+		{"POST", "/api/sms/send", `{}`, 400},
+		{"POST", "/api/sms/send", `{"phoneNumber":"  "}`, 400},
+		{"POST", "/api/sms/send", `{"phoneNumber":"13800138000","spToken":"x"}`, 400},
+		{"POST", "/api/sms/send", `{"phoneNumber":"13800138000","verifyCode":"1234"}`, 400},
+		{"POST", "/api/sms/send", `{"phoneNumber":"` + strings.Repeat("1", maxPhone+1) + `"}`, 400},
+		{"POST", "/api/sms/check", `{"phoneNumber":"13800138000"}`, 400},
+		{"POST", "/api/sms/check", `{"verifyCode":"1234"}`, 400},
+		{"POST", "/api/sms/check", `{"phoneNumber":"13800138000","verifyCode":"` + strings.Repeat("1", maxCode+1) + `"}`, 400},
+		{"GET", "/api/sms/send", "", 404},
 		{"GET", "/api/nothing", "", 404},
 	} {
 		rec := httptest.NewRecorder()
@@ -146,23 +158,29 @@ func FuzzDecodeRequest(f *testing.F) {
 	for _, s := range []string{
 		`{"spToken":"abc","phoneNumber":"13800138000"}`, `{"spToken":"abc"}`, `{}`, `[]`, `null`, `{"spToken":1}`,
 		`{"spToken":"a"} x`, "{\"spToken\":\"\\u0000\"}", `{"spToken":"a","phoneNumber":"+86 138-0013-8000"}`,
+		`{"phoneNumber":"13800138000","verifyCode":" 1234 "}`,
 	} {
-		f.Add([]byte(s), true)
-		f.Add([]byte(s), false)
+		for _, want := range []fields{spToken | phoneNumber, spToken, phoneNumber, phoneNumber | verifyCode} {
+			f.Add([]byte(s), uint8(want))
+		}
 	}
-	f.Fuzz(func(t *testing.T, body []byte, wantPhone bool) {
-		req, err := decodeRequest(strings.NewReader(string(body)), wantPhone)
+	f.Fuzz(func(t *testing.T, body []byte, w uint8) {
+		want := fields(w)
+		req, err := decodeRequest(strings.NewReader(string(body)), want)
 		if err != nil {
 			return
 		}
-		if req.SpToken == "" || len(req.SpToken) > maxSpToken || len(req.PhoneNumber) > maxPhone {
-			t.Fatalf("accepted out-of-bounds request %+v", req)
-		}
-		if wantPhone != (req.PhoneNumber != "") {
-			t.Fatalf("accepted %+v with wantPhone=%v", req, wantPhone)
-		}
-		if strings.TrimSpace(req.SpToken) != req.SpToken || strings.TrimSpace(req.PhoneNumber) != req.PhoneNumber {
-			t.Fatalf("fields not trimmed: %+v", req)
+		for _, c := range []struct {
+			v   string
+			bit fields
+			max int
+		}{{req.SpToken, spToken, maxSpToken}, {req.PhoneNumber, phoneNumber, maxPhone}, {req.VerifyCode, verifyCode, maxCode}} {
+			if len(c.v) > c.max || strings.TrimSpace(c.v) != c.v {
+				t.Fatalf("accepted out-of-bounds or untrimmed field %q of %+v", c.v, req)
+			}
+			if (want&c.bit != 0) != (c.v != "") {
+				t.Fatalf("accepted %+v for fields %03b", req, want)
+			}
 		}
 	})
 }
@@ -291,5 +309,125 @@ func TestAgainstNumauth(t *testing.T) {
 	}
 	if _, err := s2.EnsureScheme(ctx); err == nil {
 		t.Error("EnsureScheme with numauth stopped succeeded")
+	}
+}
+
+// TestSMSAgainstNumauth runs the SMS fallback through the demo server
+// against a real numauth whose sandbox SMS provider refuses +86137… and
+// whose account may send three codes a day: the code comes only through
+// the sandbox outbox, never in an answer, and the log names no number or
+// code.
+func TestSMSAgainstNumauth(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a numauth process")
+	}
+	const (
+		phone    = "13800138000"
+		other    = "13900139000"
+		third    = "15000150000"
+		refused  = "13700137000"
+		perDay   = "3"
+		pageAddr = "http://127.0.0.1:8090/"
+	)
+	in := harness.Start(t, harness.Options{
+		Args: []string{"--sms-sandbox-reject", "+86137", "--sms-account-per-day", perDay},
+		Env:  []string{"NUMAUTH_MASTER_KEY=" + masterKey},
+	})
+	logs := &strings.Builder{}
+	cfg := quietConfig(in.URL, pageAddr)
+	cfg.Logger = slog.New(slog.NewTextHandler(logs, nil))
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	post := func(path string, body any) (int, answer) {
+		t.Helper()
+		b, _ := json.Marshal(body)
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, httptest.NewRequest("POST", path, strings.NewReader(string(b))))
+		if strings.Contains(rec.Body.String(), `erifyCode"`) {
+			t.Errorf("%s answers with a code: %s", path, rec.Body)
+		}
+		return rec.Code, apiAnswer(t, rec.Result())
+	}
+	send := func(phone string) (int, answer) {
+		t.Helper()
+		return post("/api/sms/send", map[string]string{"phoneNumber": phone})
+	}
+	check := func(phone, code string) (int, answer) {
+		t.Helper()
+		return post("/api/sms/check", map[string]string{"phoneNumber": phone, "verifyCode": code})
+	}
+
+	st, a := send(phone)
+	if st != 200 || a.Code != "OK" || a.BizID == "" {
+		t.Fatalf("send: %d %+v, want OK with a BizId", st, a)
+	}
+	out := in.Outbox(t, phone)
+	if len(out) != 1 {
+		t.Fatalf("outbox of %s: %+v, want one text", phone, out)
+	}
+	if m := out[0]; m.To != "+86"+phone || m.SignName != "numauth" || m.TemplateCode != "100001" || !strings.HasPrefix(m.Text, "【numauth】验证码") {
+		t.Errorf("the text is %+v, want 【numauth】 and template 100001 to +86%s", m, phone)
+	}
+	code := in.LastSMSCode(t, phone)
+
+	// A second code within the Interval is refused: a result, not a
+	// gateway failure.
+	if st, a := send(phone); st != 200 || a.Code != "FREQUENCY_FAIL" || a.Message == "" || a.RequestID == "" {
+		t.Errorf("send again at once: %d %+v, want 200 FREQUENCY_FAIL", st, a)
+	}
+	wrong := string('0'+(code[0]-'0'+1)%10) + code[1:]
+	if st, a := check(phone, wrong); st != 200 || a.Code != "OK" || a.VerifyResult != "UNKNOWN" {
+		t.Errorf("wrong code: %d %+v, want OK UNKNOWN", st, a)
+	}
+	if st, a := check(phone, code); st != 200 || a.Code != "OK" || a.VerifyResult != "PASS" {
+		t.Errorf("right code after a wrong one: %d %+v, want OK PASS", st, a)
+	}
+	if st, a := check(phone, code); st != 200 || a.Code != "OK" || a.VerifyResult != "UNKNOWN" {
+		t.Errorf("the spent code again: %d %+v, want OK UNKNOWN", st, a)
+	}
+
+	// What the provider refuses is not sent, and costs nothing.
+	if st, a := send(refused); st != 200 || a.Code != "PROVIDER_REJECTED" {
+		t.Errorf("refused number: %d %+v, want 200 PROVIDER_REJECTED", st, a)
+	}
+	if out := in.Outbox(t, refused); len(out) != 0 {
+		t.Errorf("outbox of the refused number: %+v, want nothing", out)
+	}
+	if st, a := send("12345"); st != 200 || a.Code != "MOBILE_NUMBER_ILLEGAL" {
+		t.Errorf("not a mobile number: %d %+v, want 200 MOBILE_NUMBER_ILLEGAL", st, a)
+	}
+	// The account's third code of the day goes out; the fourth does not.
+	if st, a := send(other); st != 200 || a.Code != "OK" {
+		t.Errorf("send to another number: %d %+v", st, a)
+	}
+	if st, a := send(third); st != 200 || a.Code != "OK" {
+		t.Errorf("send to a third number: %d %+v", st, a)
+	}
+	if st, a := send("15100151000"); st != 200 || a.Code != "BUSINESS_LIMIT_CONTROL" {
+		t.Errorf("send beyond the account's %s a day: %d %+v, want 200 BUSINESS_LIMIT_CONTROL", perDay, st, a)
+	}
+
+	for _, secret := range []string{phone, other, code} {
+		if strings.Contains(logs.String(), secret) {
+			t.Errorf("the demo server's log holds %q:\n%s", secret, logs)
+		}
+	}
+	if !strings.Contains(logs.String(), "138****8000") {
+		t.Errorf("the log does not name the masked number:\n%s", logs)
+	}
+
+	// numauth gone: 502 NumauthUnreachable, as for every call.
+	in.Stop()
+	st, a = send(phone)
+	if st != 502 || a.Code != CodeUnreachable {
+		t.Errorf("numauth stopped: %d %+v, want 502 %s", st, a, CodeUnreachable)
+	}
+	// The page is not shown the signed request.
+	for _, secret := range []string{phone, harness.AccessKeyID, "Signature"} {
+		if strings.Contains(a.Message, secret) {
+			t.Errorf("the unreachable answer's message holds %q: %q", secret, a.Message)
+		}
 	}
 }

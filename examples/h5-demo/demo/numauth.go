@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -12,16 +13,23 @@ import (
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/auth/credentials"
 	sdkerrors "github.com/aliyun/alibaba-cloud-sdk-go/sdk/errors"
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
+	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/responses"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/dypnsapi"
 )
 
 // APIError is a numauth answer that is not OK, or a failure to reach it.
-// Code is numauth's code (for example "isv.TOKEN_INVALID" or
-// "SignatureDoesNotMatch"), or "NumauthUnreachable" when no answer came.
+// Code is numauth's code (for example "isv.TOKEN_INVALID",
+// "FREQUENCY_FAIL" or "SignatureDoesNotMatch"), or "NumauthUnreachable"
+// when no answer came.
 type APIError struct {
 	Code      string
 	Message   string
 	RequestID string
+	// Business is set for an answer of the action itself (HTTP 200 with a
+	// Code that is not OK: a used token, an SMS sent too soon), a result to
+	// show; it is unset when numauth refused the call (signature,
+	// throttling: HTTP 4xx/5xx) or could not be reached.
+	Business bool
 }
 
 func (e *APIError) Error() string { return e.Code + ": " + e.Message }
@@ -89,12 +97,28 @@ func check(err error, code, msg, requestID string) error {
 		if errors.As(err, &se) {
 			return &APIError{Code: se.ErrorCode(), Message: se.Message(), RequestID: se.RequestId()}
 		}
-		return &APIError{Code: CodeUnreachable, Message: err.Error()}
+		return unreachable(err)
 	}
 	if code != "OK" {
-		return &APIError{Code: code, Message: msg, RequestID: requestID}
+		return &APIError{Code: code, Message: msg, RequestID: requestID, Business: true}
 	}
 	return nil
+}
+
+// unreachable is the APIError of a call that got no answer. Its message,
+// which the page shows, leaves out the request's URL: that carries the
+// AccessKeyId, the signature and the call's parameters (a phone number).
+func unreachable(err error) *APIError {
+	msg := err.Error()
+	var ce *sdkerrors.ClientError
+	var ue *url.Error
+	switch {
+	case errors.As(err, &ce):
+		msg = ce.Message()
+	case errors.As(err, &ue):
+		msg = ue.Err.Error()
+	}
+	return &APIError{Code: CodeUnreachable, Message: "no answer from numauth: " + msg}
 }
 
 // getAuthToken mints the AccessToken/JwtToken pair for the page. biz is
@@ -163,4 +187,56 @@ func (a *api) phoneOf(spToken string) (string, error) {
 		return "", err
 	}
 	return res.Data.Mobile, nil
+}
+
+// requestID reads the RequestId of numauth's answer, which the SDK's
+// response types of the SMS actions do not declare ("" without an answer).
+func requestID(res *responses.BaseResponse) string {
+	var envelope struct{ RequestId string }
+	if res != nil {
+		_ = json.Unmarshal(res.GetHttpContentBytes(), &envelope) // no answer: no id
+	}
+	return envelope.RequestId
+}
+
+// What the demo's SMS codes are sent with: numauth's default sign and
+// template (验证码${code}，${min}分钟内有效，请勿泄露。), and a code that
+// numauth makes (##code##) and so can check.
+const (
+	smsSign          = "numauth"
+	smsTemplate      = "100001"
+	smsTemplateParam = `{"code":"##code##"}`
+)
+
+// sendSmsCode has numauth text a code to phone. The code reaches the user
+// by SMS only: ReturnVerifyCode stays false, so numauth's answer does not
+// carry it and this server never knows it. It returns the send's BizId.
+func (a *api) sendSmsCode(phone string) (string, error) {
+	c, err := a.client()
+	if err != nil {
+		return "", err
+	}
+	req := dypnsapi.CreateSendSmsVerifyCodeRequest()
+	req.PhoneNumber, req.SignName, req.TemplateCode, req.TemplateParam = phone, smsSign, smsTemplate, smsTemplateParam
+	res, err := c.SendSmsVerifyCode(req)
+	if err := check(err, res.Code, res.Message, requestID(res.BaseResponse)); err != nil {
+		return "", err
+	}
+	return res.Model.BizId, nil
+}
+
+// checkSmsCode asks whether code is the live code numauth texted to phone:
+// PASS (which spends it) or UNKNOWN (wrong, expired, spent or out of tries).
+func (a *api) checkSmsCode(phone, code string) (string, error) {
+	c, err := a.client()
+	if err != nil {
+		return "", err
+	}
+	req := dypnsapi.CreateCheckSmsVerifyCodeRequest()
+	req.PhoneNumber, req.VerifyCode = phone, code
+	res, err := c.CheckSmsVerifyCode(req)
+	if err := check(err, res.Code, res.Message, requestID(res.BaseResponse)); err != nil {
+		return "", err
+	}
+	return res.Model.VerifyResult, nil
 }

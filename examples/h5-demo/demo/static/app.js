@@ -1,6 +1,8 @@
 // The demo page's script: both H5 flows with the numauth web SDK
 // (window.PhoneNumberServer, window.PhoneServerCustomization) and this
-// page's own server (api/tokens, api/verify, api/login).
+// page's own server (api/tokens, api/verify, api/login), and verification's
+// fallback to a code by SMS (api/sms/send, api/sms/check) when the carrier
+// cannot answer.
 "use strict";
 
 (function () {
@@ -30,6 +32,10 @@
     "isv.SCENE_QUERY_FAIL": "No H5 scheme of this AccessKey allows this page's origin and URL.",
     "isv.TOKEN_INVALID": "An spToken works once, and only until it expires.",
     NumauthUnreachable: "This page's server could not reach numauth.",
+    SENT: "In the sandbox, the text lands in numauth's outbox: numauth sms outbox --phone <the number>.",
+    BUSINESS_LIMIT_CONTROL: "numauth serve --sms-per-hour, --sms-per-day, --sms-per-day-global and --sms-account-per-day set the limits.",
+    PROVIDER_REJECTED: "In the sandbox, numauth serve --sms-sandbox-reject <prefix> makes the provider refuse numbers.",
+    FUNCTION_NOT_OPENED: "numauth serve --sms-country <code> opens a country.",
   };
 
   // POSTs body as JSON (GET without one); always resolves to an answer with a code.
@@ -52,7 +58,7 @@
   }
 
   // View shows one flow: its steps, and its result in a box whose data-code is the
-  // outcome (PASS/REJECT/UNKNOWN, OK, or the failing code) and data-run counts runs.
+  // outcome (PASS/REJECT/UNKNOWN, OK, SENT, or the failing code) and data-run counts runs.
   function View(name) {
     this.steps = $(name + "-steps");
     this.result = $(name + "-result");
@@ -65,9 +71,7 @@
     r.hidden = true;
     r.className = "result";
     r.textContent = "";
-    delete r.dataset.code;
-    delete r.dataset.triesLeft;
-    delete r.dataset.tokenMs;
+    for (var k in r.dataset) delete r.dataset[k];
     r.dataset.run = String(++this.runs);
   };
 
@@ -96,11 +100,21 @@
   };
 
   View.prototype.finish = function (ok, code, text, data) {
+    this.show(ok ? "pass" : "fail", code, text, data);
+  };
+
+  // A result that is neither a pass nor a failure: a step the user takes next.
+  View.prototype.note = function (code, text, data) {
+    this.show("info", code, text, data);
+  };
+
+  // kind: pass, fail or info; a hint for the code goes with the last two.
+  View.prototype.show = function (kind, code, text, data) {
     var r = this.result;
-    r.className = "result " + (ok ? "pass" : "fail");
+    r.className = "result " + kind;
     r.textContent = text;
     var hint = HINTS[code];
-    if (!ok && hint) {
+    if (kind != "pass" && hint) {
       var h = document.createElement("span");
       h.className = "hint";
       h.textContent = hint;
@@ -116,6 +130,13 @@
     this.finish(false, code, code + " — " + (msg || "failed"), data);
   };
 
+  // ask shows a form, and empties and focuses its input.
+  function ask(form, input) {
+    $(input).value = "";
+    $(form).hidden = false;
+    $(input).focus();
+  }
+
   function busy(ids, on) {
     ids.forEach(function (id) {
       $(id).disabled = on;
@@ -126,10 +147,13 @@
 
   var V = new View("verify");
   var lastVerify = null; // {spToken, phoneNumber} of the last token, for the replay button
+  // The verification card's buttons: one request at a time.
+  var VERIFY_BUTTONS = ["verify-go", "verify-replay", "sms-send", "sms-check", "sms-resend"];
 
   async function verify(phone) {
     V.begin(true);
     $("verify-replay").hidden = true;
+    closeSms();
     var t = performance.now();
     var tok = await api("api/tokens?biz=verify");
     if (!V.step("GetAuthToken", "server", tok.code, tok.code == "OK" ? "tokens for this page" : tok.message, since(t))) {
@@ -142,7 +166,9 @@
     t = performance.now();
     r = await pns.getVerifyToken();
     if (!V.step("getVerifyToken", "sdk", r.code, r.code === 600000 ? "spToken from carrier " + (r.carrier || "?") : r.msg, since(t))) {
-      return V.fail(r.code, r.msg);
+      V.fail(r.code, r.msg);
+      if (NO_CARRIER[r.code]) offerSms(phone);
+      return;
     }
     var tokenMs = since(t0);
     lastVerify = { spToken: r.spToken, phoneNumber: phone };
@@ -156,7 +182,8 @@
     if (!V.step("VerifyPhoneWithToken", "server", v.code, v.code == "OK" ? v.verifyResult : v.message, since(t))) {
       return V.fail(v.code, v.message);
     }
-    var data = tokenMs === undefined ? {} : { tokenMs: tokenMs };
+    var data = { via: "carrier" };
+    if (tokenMs !== undefined) data.tokenMs = tokenMs;
     var took = tokenMs === undefined ? "" : " (spToken " + tokenMs + " ms after checkAuthAvailable)";
     var texts = {
       PASS: "PASS — " + req.phoneNumber + " is the number of this phone's data connection." + took,
@@ -165,11 +192,18 @@
     V.finish(v.verifyResult === "PASS", v.verifyResult, texts[v.verifyResult] || v.verifyResult + " — the carrier could not tell.", data);
   }
 
+  // runVerify runs one step of the verification card with its buttons disabled.
+  function runVerify(f) {
+    busy(VERIFY_BUTTONS, true);
+    f().finally(function () {
+      busy(VERIFY_BUTTONS, false);
+    });
+  }
+
   $("verify-form").addEventListener("submit", function (ev) {
     ev.preventDefault();
-    busy(["verify-go", "verify-replay"], true);
-    verify($("verify-phone").value.trim()).finally(function () {
-      busy(["verify-go", "verify-replay"], false);
+    runVerify(function () {
+      return verify($("verify-phone").value.trim());
     });
   });
 
@@ -177,9 +211,87 @@
   $("verify-replay").addEventListener("click", function () {
     if (!lastVerify) return;
     V.begin(false);
-    busy(["verify-go", "verify-replay"], true);
-    serverVerify(lastVerify).finally(function () {
-      busy(["verify-go", "verify-replay"], false);
+    runVerify(function () {
+      return serverVerify(lastVerify);
+    });
+  });
+
+  // ---- The SMS fallback -------------------------------------------------------------
+
+  // After these getVerifyToken codes the carrier cannot vouch for the number here
+  // (no cellular line, as on Wi-Fi; the carrier failed, is under maintenance, out of
+  // calls, or too slow): the page offers a code by SMS to the typed number. Its steps
+  // and result join the verification's.
+  var NO_CARRIER = { 600008: true, 600011: true, 600013: true, 600014: true, 600015: true };
+
+  // What the user is told for the SMS actions' answers (else numauth's message).
+  var SMS_TEXTS = {
+    FREQUENCY_FAIL: "A code went to this number less than a minute ago. Use that one, or wait a minute and ask again.",
+    BUSINESS_LIMIT_CONTROL: "This number has been sent too many codes for now. Try again later.",
+    PROVIDER_REJECTED: "The SMS provider refused to send to this number: nothing was sent.",
+    PROVIDER_UNAVAILABLE: "The SMS provider could not be reached: nothing was sent. Try again in a moment.",
+    MOBILE_NUMBER_ILLEGAL: "This is not a mobile number: check it and press Verify again.",
+    FUNCTION_NOT_OPENED: "Codes are not sent to this number's country.",
+    UNKNOWN: "wrong code, or it has expired or had too many wrong tries. Type the code from the SMS again, or send a new code.",
+  };
+
+  var smsPhone = ""; // the number the verification was for, which the code goes to
+
+  function offerSms(phone) {
+    smsPhone = phone;
+    $("sms-phone").textContent = phone;
+    $("sms-send-form").hidden = false;
+    $("sms-check-form").hidden = true;
+    $("sms").hidden = false;
+  }
+
+  function closeSms() {
+    smsPhone = "";
+    $("sms").hidden = true;
+  }
+
+  async function smsSend() {
+    V.begin(false);
+    var t = performance.now();
+    var s = await api("api/sms/send", { phoneNumber: smsPhone });
+    if (!V.step("SendSmsVerifyCode", "server", s.code, s.code == "OK" ? "a code by SMS to " + smsPhone : s.message, since(t))) {
+      // The form the user came from stays: a new try, or the code already sent.
+      return V.fail(s.code, SMS_TEXTS[s.code] || s.message);
+    }
+    V.note("SENT", "A code is on its way to " + smsPhone + " by SMS. Type it below.", { bizId: s.bizId });
+    $("sms-send-form").hidden = true;
+    $("sms-phone-sent").textContent = smsPhone;
+    ask("sms-check-form", "sms-code");
+  }
+
+  async function smsCheck(code) {
+    V.begin(false);
+    var t = performance.now();
+    var c = await api("api/sms/check", { phoneNumber: smsPhone, verifyCode: code });
+    if (!V.step("CheckSmsVerifyCode", "server", c.code, c.code == "OK" ? c.verifyResult : c.message, since(t))) {
+      return V.fail(c.code, SMS_TEXTS[c.code] || c.message);
+    }
+    if (c.verifyResult === "PASS") {
+      V.finish(true, "PASS", "PASS — " + smsPhone + " is confirmed by the code sent to it by SMS.", { via: "sms" });
+      return closeSms(); // the code is spent
+    }
+    ask("sms-check-form", "sms-code");
+    V.finish(false, c.verifyResult, c.verifyResult + " — " + SMS_TEXTS.UNKNOWN);
+  }
+
+  $("sms-send-form").addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    runVerify(smsSend);
+  });
+
+  $("sms-resend").addEventListener("click", function () {
+    runVerify(smsSend);
+  });
+
+  $("sms-check-form").addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    runVerify(function () {
+      return smsCheck($("sms-code").value.trim());
     });
   });
 
@@ -209,9 +321,7 @@
       return L.fail(r.code, r.msg);
     }
     $("login-masked").textContent = r.maskedPhone;
-    $("login-mask").value = "";
-    $("login-mask-form").hidden = false;
-    $("login-mask").focus();
+    ask("login-mask-form", "login-mask");
   }
 
   async function confirmMask(mask) {
