@@ -220,20 +220,23 @@ func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 		answer(http.StatusServiceUnavailable, "", "")
 		return
 	}
-	wait := func(d time.Duration) bool {
+	// wait waits d, or gives the request up when its client went away:
+	// then the connection is dropped without an answer (a handler that
+	// merely returned would answer 200, which a client closing the
+	// connection at that moment may still read).
+	wait := func(d time.Duration) {
 		select {
 		case <-time.After(d):
-			return true
 		case <-req.Context().Done():
-			return false
+			panic(http.ErrAbortHandler)
 		}
 	}
-	if f.before > 0 && !wait(f.before) {
-		return
+	if f.before > 0 {
+		wait(f.before)
 	}
 	if f.hang {
 		<-req.Context().Done()
-		return
+		panic(http.ErrAbortHandler)
 	}
 	if f.status != 0 {
 		if f.deliver {
@@ -250,8 +253,8 @@ func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	d, dup := r.deliver(p)
-	if f.after > 0 && !wait(f.after) {
-		return
+	if f.after > 0 {
+		wait(f.after)
 	}
 	if dup && r.conflict {
 		answer(http.StatusConflict, "", "")

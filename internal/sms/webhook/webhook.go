@@ -193,7 +193,7 @@ type Config struct {
 	URL     string        // required; https, or http to a loopback host
 	Secret  string        // required; "whsec_" + base64 of at least 24 bytes
 	Timeout time.Duration // one attempt's bound; DefaultTimeout when 0
-	Retries int           // retries after the first attempt, 0 to MaxRetries
+	Retries int           // retries after the first attempt, 0 (none) to MaxRetries
 	CAFile  string        // optional PEM file of extra trusted CAs
 	// Backoff is the wait before the first retry, before jitter
 	// (DefaultBackoff when 0).

@@ -98,9 +98,17 @@ func send(p sms.Provider, m sms.Message, d time.Duration) (sms.Accepted, time.Du
 }
 
 // checkSend holds for every Send: all its attempts carried its id as the
-// webhook-id, there were want of them (-1: any), and it delivered
-// delivered messages (0 or 1).
+// webhook-id, there were want of them, and it delivered delivered
+// messages (0 or 1).
 func checkSend(t *testing.T, r *receiver, mark int, m sms.Message, want, delivered int) []attempt {
+	t.Helper()
+	return checkSendBetween(t, r, mark, m, want, want, delivered)
+}
+
+// checkSendBetween is checkSend for a Send whose attempts the receiver
+// saw lo to hi of: where attempts time out, a loaded machine may not get
+// every one of them to the receiver in time.
+func checkSendBetween(t *testing.T, r *receiver, mark int, m sms.Message, lo, hi, delivered int) []attempt {
 	t.Helper()
 	as := r.since(mark)
 	for _, a := range as {
@@ -108,8 +116,8 @@ func checkSend(t *testing.T, r *receiver, mark int, m sms.Message, want, deliver
 			t.Errorf("an attempt of Send(%s) carried webhook-id %q", m.ID, a.ID)
 		}
 	}
-	if want >= 0 && len(as) != want {
-		t.Errorf("Send made %d attempts, want %d: %+v", len(as), want, as)
+	if len(as) < lo || len(as) > hi {
+		t.Errorf("the receiver saw %d attempts of one Send, want %d to %d: %+v", len(as), lo, hi, as)
 	}
 	if got := len(r.Received(t, m.To)); got != delivered {
 		t.Errorf("the receiver has %d messages of one Send, want %d", got, delivered)
@@ -136,6 +144,7 @@ func TestAnswers(t *testing.T) {
 		name      string
 		faults    []fault // per attempt; past the end, the usual answer
 		conflict  bool
+		timeout   time.Duration // per attempt; 2 s when 0
 		want      error
 		attempts  int
 		delivered int
@@ -157,7 +166,7 @@ func TestAnswers(t *testing.T) {
 		{name: "422", faults: []fault{st(422)}, want: sms.ErrRejected, attempts: 1},
 		{name: "301", faults: []fault{st(301)}, want: sms.ErrUnavailable, attempts: 1},
 		{name: "409 for a delivered id", faults: []fault{{status: 409, deliver: true}}, attempts: 1, delivered: 1, pid: "="},
-		{name: "409 after a late answer", faults: []fault{{after: 400 * time.Millisecond}}, conflict: true, attempts: 2, delivered: 1, pid: "="},
+		{name: "409 after a late answer", faults: []fault{{after: 3 * time.Second}}, timeout: time.Second, conflict: true, attempts: 2, delivered: 1, pid: "="},
 		{name: "202 without a body", faults: []fault{{status: 202, deliver: true}}, attempts: 1, delivered: 1, pid: "="},
 		{name: "200 with a numeric id", faults: []fault{{status: 200, deliver: true, body: `{"id": 12345}`}}, attempts: 1, delivered: 1, pid: "12345"},
 		{name: "200 with an unusable id", faults: []fault{{status: 200, deliver: true, body: `{"id":"a b\n"}`}}, attempts: 1, delivered: 1, pid: "="},
@@ -175,7 +184,11 @@ func TestAnswers(t *testing.T) {
 				}
 				return fault{}
 			})
-			p, _ := start(t, r, func(c *webhook.Config) { c.Timeout = 250 * time.Millisecond })
+			p, _ := start(t, r, func(c *webhook.Config) {
+				if tc.timeout != 0 {
+					c.Timeout = tc.timeout
+				}
+			})
 			m := newMessage()
 			a, _, err := send(p, m, 10*time.Second)
 			if !isKind(err, tc.want) {
@@ -221,15 +234,15 @@ func TestRedirectNotFollowed(t *testing.T) {
 // caller's deadline; nothing is delivered (the receiver gives up on a
 // request its client left).
 func TestSlowEndpoint(t *testing.T) {
-	const timeout = 150 * time.Millisecond
+	const timeout = 500 * time.Millisecond
 	cases := []struct {
 		name     string
 		retries  int
 		deadline time.Duration
-		attempts int // -1: as many as fit
+		most     int // attempts at the most
 	}{
 		{"retries spent", 2, 5 * time.Second, 3},
-		{"deadline first", 10, 500 * time.Millisecond, -1},
+		{"deadline first", 10, 1500 * time.Millisecond, 4},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -245,10 +258,10 @@ func TestSlowEndpoint(t *testing.T) {
 			if took > tc.deadline+500*time.Millisecond {
 				t.Fatalf("Send took %v, past its deadline %v", took, tc.deadline)
 			}
-			as := checkSend(t, r, 0, m, tc.attempts, 0)
-			if tc.attempts < 0 && len(as) < 2 {
-				t.Fatalf("%d attempts within %v, want a retry", len(as), tc.deadline)
+			if want := time.Duration(tc.retries+1) * timeout; tc.most == tc.retries+1 && took < want {
+				t.Fatalf("%d attempts of %v took %v", tc.most, timeout, took)
 			}
+			checkSendBetween(t, r, 0, m, 2, tc.most, 0)
 		})
 	}
 }
@@ -257,14 +270,15 @@ func TestSlowEndpoint(t *testing.T) {
 // delivers but answers after the timeout; the retry with the same
 // webhook-id is deduped: one message, accepted, the receiver's id.
 func TestSlowFirstAttempt(t *testing.T) {
+	t.Parallel()
 	r := newReceiver(t, receiverOpts{})
 	r.setFault(func(n int) fault {
 		if n == 1 {
-			return fault{after: time.Second}
+			return fault{after: 3 * time.Second}
 		}
 		return fault{}
 	})
-	p, _ := start(t, r, func(c *webhook.Config) { c.Timeout = 200 * time.Millisecond })
+	p, _ := start(t, r, func(c *webhook.Config) { c.Timeout = time.Second })
 	m := newMessage()
 	a, _, err := send(p, m, 10*time.Second)
 	if err != nil {
@@ -279,7 +293,8 @@ func TestSlowFirstAttempt(t *testing.T) {
 // TestTimeout: a receiver that never answers costs one timeout per attempt
 // and ends in ErrUnavailable wrapping the deadline.
 func TestTimeout(t *testing.T) {
-	const timeout = 200 * time.Millisecond
+	t.Parallel()
+	const timeout = 500 * time.Millisecond
 	r := newReceiver(t, receiverOpts{})
 	r.setFault(func(int) fault { return fault{hang: true} })
 	p, _ := start(t, r, func(c *webhook.Config) { c.Timeout, c.Retries = timeout, 1 })
@@ -291,7 +306,14 @@ func TestTimeout(t *testing.T) {
 	if took < 2*timeout || took > 2*timeout+2*time.Second {
 		t.Fatalf("two attempts took %v, want about %v", took, 2*timeout)
 	}
-	checkSend(t, r, 0, m, 2, 0)
+	checkSendBetween(t, r, 0, m, 1, 2, 0)
+}
+
+func fixed(v string) func() string { return func() string { return v } }
+
+// inSeconds is a Retry-After date s seconds from when it is made.
+func inSeconds(s int) func() string {
+	return func() string { return time.Now().Add(time.Duration(s) * time.Second).UTC().Format(http.TimeFormat) }
 }
 
 // TestRetryAfter: a Retry-After is waited for, unless it is too long or
@@ -299,17 +321,17 @@ func TestTimeout(t *testing.T) {
 func TestRetryAfter(t *testing.T) {
 	cases := []struct {
 		name       string
-		retryAfter string
+		retryAfter func() string // the header, made when the receiver answers
 		deadline   time.Duration
 		want       error
 		attempts   int
 		minGap     time.Duration
 	}{
-		{"one second", "1", 10 * time.Second, nil, 2, 900 * time.Millisecond},
-		{"an HTTP date", time.Now().Add(2 * time.Second).UTC().Format(http.TimeFormat), 10 * time.Second, nil, 2, 900 * time.Millisecond},
-		{"too long", "3600", 10 * time.Second, sms.ErrUnavailable, 1, 0},
-		{"past the deadline", "5", 2 * time.Second, sms.ErrUnavailable, 1, 0},
-		{"malformed", "soon", 10 * time.Second, nil, 2, 0},
+		{"one second", fixed("1"), 10 * time.Second, nil, 2, 900 * time.Millisecond},
+		{"an HTTP date", inSeconds(3), 10 * time.Second, nil, 2, 1900 * time.Millisecond}, // a date of whole seconds: 2 to 3 s
+		{"too long", fixed("3600"), 10 * time.Second, sms.ErrUnavailable, 1, 0},
+		{"past the deadline", fixed("5"), 2 * time.Second, sms.ErrUnavailable, 1, 0},
+		{"malformed", fixed("soon"), 10 * time.Second, nil, 2, 0},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -317,7 +339,7 @@ func TestRetryAfter(t *testing.T) {
 			r := newReceiver(t, receiverOpts{})
 			r.setFault(func(n int) fault {
 				if n == 1 {
-					return fault{status: http.StatusTooManyRequests, retryAfter: tc.retryAfter}
+					return fault{status: http.StatusTooManyRequests, retryAfter: tc.retryAfter()}
 				}
 				return fault{}
 			})
@@ -336,7 +358,7 @@ func TestRetryAfter(t *testing.T) {
 			}
 			as := checkSend(t, r, 0, m, tc.attempts, delivered)
 			if len(as) == 2 && as[1].At.Sub(as[0].At) < tc.minGap {
-				t.Fatalf("the retry came %v after a Retry-After of %s", as[1].At.Sub(as[0].At), tc.retryAfter)
+				t.Fatalf("the retry came %v after a Retry-After, want at least %v", as[1].At.Sub(as[0].At), tc.minGap)
 			}
 		})
 	}
