@@ -4,4 +4,5 @@ package main
 import (
 	_ "github.com/numauth/numauth/internal/sms/aliyun"
 	_ "github.com/numauth/numauth/internal/sms/sandbox"
+	_ "github.com/numauth/numauth/internal/sms/webhook"
 )
