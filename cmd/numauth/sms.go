@@ -49,6 +49,9 @@ func (f *smsFlags) config() (auth.SMSConfig, error) {
 		Signs: f.signs, Countries: nil, CheckTries: f.checkTries, PerHour: f.perHour, PerDay: f.perDay,
 		PerDayGlobal: f.perDayGlobal, AccountPerDay: f.accountPerDay, ProviderName: f.provider,
 	}
+	if f.checkTries < 1 {
+		return c, fmt.Errorf("--sms-check-tries %d: a code takes at least one check", f.checkTries)
+	}
 	for _, s := range f.signs {
 		if strings.TrimSpace(s) == "" || len(s) > 64 {
 			return c, fmt.Errorf("--sms-sign %q: want a name of at most 64 bytes", s)

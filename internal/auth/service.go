@@ -121,20 +121,21 @@ type Caller struct {
 
 // Service implements numauth's actions.
 type Service struct {
-	cfg        Config
-	durable    store.Durable
-	eph        store.Ephemeral
-	box        *secret.Box
-	sealer     *token.Sealer
-	keys       *token.Keyring
-	phoneKey   []byte
-	smsKey     []byte                 // keys the hashes of SMS codes
-	writes     *recorder[store.Batch] // durable records, group-committed
-	ownWrites  bool                   // the service started writes and closes it
-	epoch      *epochWatch
-	limits     *limit.Limiter
-	budgets    budgets
-	smsBudgets smsBudgets
+	cfg          Config
+	durable      store.Durable
+	eph          store.Ephemeral
+	box          *secret.Box
+	sealer       *token.Sealer
+	keys         *token.Keyring
+	phoneKey     []byte
+	smsKey       []byte                 // keys the hashes of SMS codes
+	receiptSlots chan struct{}          // bounds the delivery receipts being recorded at once
+	writes       *recorder[store.Batch] // durable records, group-committed
+	ownWrites    bool                   // the service started writes and closes it
+	epoch        *epochWatch
+	limits       *limit.Limiter
+	budgets      budgets
+	smsBudgets   smsBudgets
 
 	keyCache    cache[Credential]
 	schemeCache cache[[]store.Scheme] // by account
@@ -178,6 +179,7 @@ func New(ctx context.Context, cfg Config, durable store.Durable, eph store.Ephem
 		limits: limit.New(eph, cfg.Now), budgets: newBudgets(cfg), smsBudgets: newSmsBudgets(cfg.SMS),
 	}
 	s.keyCache.ttl, s.schemeCache.ttl = cfg.CacheTTL, cfg.CacheTTL
+	s.receiptSlots = make(chan struct{}, 1024)
 	if s.epoch, err = startEpochWatch(ctx, eph, cfg.Now); err != nil {
 		return nil, storeErr("epoch marker", err)
 	}

@@ -177,7 +177,8 @@ func parseSmsNumber(phone, country string) (smsNumber, error) {
 	if len(d) < 4 || len(country)+len(d) > 15 || strings.Trim(d, "0123456789") != "" || d[0] == '0' {
 		return smsNumber{}, fmt.Errorf("%w: want the national number's digits, at most 15 with the country code", ErrMobileIllegal)
 	}
-	masked := "+" + country + " " + d[:2] + strings.Repeat("*", len(d)-4) + d[len(d)-2:]
+	show := min(len(d)/4, 2) // at least half of the digits starred
+	masked := "+" + country + " " + d[:show] + strings.Repeat("*", len(d)-2*show) + d[len(d)-show:]
 	return smsNumber{e164: "+" + country + d, country: country, masked: masked}, nil
 }
 
@@ -254,8 +255,13 @@ func validateSend(in *SmsSendInput) error {
 // check budget they share. DuplicatePolicy 1 starts a new generation with
 // each send; 2 adds the new code to the current one.
 type smsCodeState struct {
-	Gen   string    `json:"g"`
-	Codes []smsCode `json:"c"`
+	Gen string `json:"g"`
+	// Horizon (Unix ms) is when the generation's check budget ends; no
+	// code of the generation outlives it, so its codes share one budget
+	// for their whole lives (a DuplicatePolicy 2 code that would outlive it
+	// starts a new generation).
+	Horizon int64     `json:"h"`
+	Codes   []smsCode `json:"c"`
 }
 
 type smsCode struct {
@@ -269,6 +275,9 @@ func (st *smsCodeState) live(now time.Time) []smsCode {
 	ms := now.UnixMilli()
 	return slices.DeleteFunc(slices.Clone(st.Codes), func(c smsCode) bool { return c.Exp <= ms })
 }
+
+// smsGenerationSpan is the least life of a generation's check budget.
+const smsGenerationSpan = 24 * time.Hour
 
 func (st *smsCodeState) end() time.Time {
 	var e int64
@@ -353,9 +362,9 @@ func (s *Service) SendSmsCode(ctx context.Context, c Caller, in SmsSendInput) (S
 	// is settled.
 	settle, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
 	defer cancel()
-	sent := false
+	sent, keepHold := false, false
 	defer func() {
-		if !sent {
+		if !sent && !keepHold {
 			hold.Release(settle)
 		}
 	}()
@@ -385,9 +394,17 @@ func (s *Service) SendSmsCode(ctx context.Context, c Caller, in SmsSendInput) (S
 		CountryCode: num.country, SignName: in.SignName, Template: in.TemplateCode, Content: redacted,
 		OutID: in.OutID, Provider: cfg.ProviderName, SentAt: s.cfg.Now().UTC(),
 	}
-	acc, perr := cfg.Provider.Send(ctx, sms.Message{
+	// The provider call is not cut short by a caller who hangs up (a text
+	// may be on its way); it is bounded by the call's own deadline.
+	pctx, pcancel := context.WithTimeout(context.WithoutCancel(ctx), providerTimeout(ctx))
+	acc, perr := cfg.Provider.Send(pctx, sms.Message{
 		ID: res.BizID, To: num.e164, SignName: in.SignName, TemplateCode: in.TemplateCode, Params: params.with(code), Text: text,
 	})
+	pcancel()
+	// Records are written whatever becomes of the caller's context: a text
+	// that went out is billed and queryable.
+	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), groupcommit.WriteTimeout)
+	defer rcancel()
 	if perr != nil {
 		if undo != nil {
 			undo()
@@ -396,11 +413,17 @@ func (s *Service) SendSmsCode(ctx context.Context, c Caller, in SmsSendInput) (S
 		want := ErrSmsProviderDown
 		if errors.Is(perr, sms.ErrRejected) {
 			rec.ErrCode, want = "PROVIDER_REJECTED", ErrSmsRejected
+		} else {
+			// An outage or a timeout: the provider may have sent the text
+			// after all. The Interval stays taken, so retries are paced;
+			// the hourly and daily units are given back (numauth's own
+			// failure must not lock the number for a day).
+			keepHold = true
 		}
 		s.cfg.Logger.WarnContext(ctx, "SMS provider did not accept a code", "biz_id", res.BizID, "to", num.masked, "err", perr)
 		// The refusal is recorded for QuerySendDetails; the caller learns
 		// of the provider's answer whether or not the record is written.
-		if err := s.writes.Write(ctx, store.Batch{SmsSends: []store.SmsSend{rec}}); err != nil {
+		if err := s.writes.Write(rctx, store.Batch{SmsSends: []store.SmsSend{rec}}); err != nil {
 			s.cfg.Logger.WarnContext(ctx, "could not record a refused SMS", "biz_id", res.BizID, "err", err)
 		}
 		return SmsSendResult{}, fmt.Errorf("%w: %w", want, perr)
@@ -413,12 +436,25 @@ func (s *Service) SendSmsCode(ctx context.Context, c Caller, in SmsSendInput) (S
 	if acc.Status == sms.StatusDelivered {
 		rec.ErrCode, rec.ReceivedAt = "DELIVERED", rec.SentAt
 	}
-	if err := s.writes.Write(ctx, store.Batch{SmsSends: []store.SmsSend{rec}}); err != nil {
+	err = s.writes.Write(rctx, store.Batch{SmsSends: []store.SmsSend{rec}})
+	if errors.Is(err, store.ErrConflict) {
+		err = nil // a batch that timed out committed after all: the record is there
+	}
+	if err != nil {
 		// The text is out and its code is live; only the record is
 		// missing, and the caller is told so.
 		return SmsSendResult{}, storeErr("record SMS send "+res.BizID, err)
 	}
 	return res, nil
+}
+
+// providerTimeout is how long a provider call may take: what is left of
+// the call's deadline, or 10 s without one.
+func providerTimeout(ctx context.Context) time.Duration {
+	if d, ok := ctx.Deadline(); ok {
+		return max(time.Until(d), time.Millisecond)
+	}
+	return 10 * time.Second
 }
 
 // addSmsCode stores a new code's hashes under the send's policy and returns
@@ -443,8 +479,8 @@ func (s *Service) addSmsCode(ctx context.Context, key, code string, in SmsSendIn
 				st = smsCodeState{}
 			}
 		}
-		if in.DuplicatePolicy == 1 || st.Gen == "" || len(st.live(now)) == 0 {
-			st = smsCodeState{Gen: bizID}
+		if in.DuplicatePolicy == 1 || st.Gen == "" || len(st.live(now)) == 0 || nc.Exp > st.Horizon {
+			st = smsCodeState{Gen: bizID, Horizon: max(now.Add(smsGenerationSpan).UnixMilli(), nc.Exp)}
 		}
 		st.Codes = append(st.live(now), nc)
 		next, _ := json.Marshal(st)
@@ -457,9 +493,14 @@ func (s *Service) addSmsCode(ctx context.Context, key, code string, in SmsSendIn
 			undo := func() {
 				uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
 				defer cancel()
-				restore, rttl := prev, ttl
-				if prev == nil {
-					restore, rttl = []byte("{}"), time.Millisecond
+				restore, rttl := []byte("{}"), time.Millisecond
+				if prev != nil {
+					var ps smsCodeState
+					if json.Unmarshal(prev, &ps) == nil {
+						if left := ps.end().Sub(s.cfg.Now()); left > 0 {
+							restore, rttl = prev, left+time.Second
+						}
+					}
 				}
 				if _, _, err := s.eph.Swap(uctx, store.Guard{}, key, next, restore, rttl); err != nil {
 					s.cfg.Logger.WarnContext(ctx, "could not withdraw the code of an SMS that was not sent", "err", err)
@@ -505,7 +546,11 @@ func (s *Service) CheckSmsCode(ctx context.Context, c Caller, in SmsCheckInput) 
 	if json.Unmarshal(raw, &st) != nil || st.Gen == "" || len(st.live(s.cfg.Now())) == 0 {
 		return false, nil
 	}
-	resv, err := s.reserveWaiting(ctx, "SMS code checks", nil, s.smsBudgets.check.Until(key+":"+st.Gen, st.end()))
+	horizon := time.UnixMilli(st.Horizon)
+	if horizon.Before(st.end()) {
+		horizon = st.end() // a state written without a horizon
+	}
+	resv, err := s.reserveWaiting(ctx, "SMS code checks", nil, s.smsBudgets.check.Until(key+":"+st.Gen, horizon))
 	if errors.Is(err, limit.ErrExhausted) {
 		return false, nil // the generation's checks are spent
 	}
@@ -625,7 +670,8 @@ func (s *Service) QuerySmsSends(ctx context.Context, c Caller, in SmsQueryInput)
 		return nil, 0, fmt.Errorf("%w: SendDate must be yyyyMMdd", ErrInvalidParameters)
 	}
 	today := s.cfg.Now().UTC().Truncate(24 * time.Hour)
-	if day.After(today) || day.Before(today.AddDate(0, 0, -30)) {
+	// Days are UTC; "today" of a caller east of UTC may be tomorrow there.
+	if day.After(today.AddDate(0, 0, 1)) || day.Before(today.AddDate(0, 0, -30)) {
 		return nil, 0, fmt.Errorf("%w: SendDate must be within the last 30 days", ErrInvalidParameters)
 	}
 	if in.PageSize < 1 || in.PageSize > 50 {
@@ -651,7 +697,16 @@ func (s *Service) QuerySmsSends(ctx context.Context, c Caller, in SmsQueryInput)
 // before its send's record is written (the record waits for the next group
 // commit), so a receipt for an unknown message is tried again for a while.
 func (s *Service) SmsReceipt(ctx context.Context, r sms.Receipt) {
+	select {
+	case s.receiptSlots <- struct{}{}:
+	default:
+		// A flood of receipts for unknown messages must not pile up
+		// goroutines: this one stays pending in QuerySendDetails.
+		s.cfg.Logger.Warn("too many SMS delivery receipts in flight; one is dropped", "provider_id", r.ProviderID)
+		return
+	}
 	go func() {
+		defer func() { <-s.receiptSlots }()
 		for i := range 10 {
 			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), groupcommit.WriteTimeout)
 			err := s.durable.SetSmsStatus(rctx, s.cfg.SMS.ProviderName, r.ProviderID, int(r.Status), r.ErrCode, r.At.UTC())
@@ -737,6 +792,13 @@ var templateVar = regexp.MustCompile(`\$\{([^{}]*)\}`)
 // as Alibaba's). Every ${name} of the template must have a value and every
 // variable must be used; ${min} defaults to ValidTime in whole minutes.
 func renderSms(sign, tpl string, p templateParams, code string, validSeconds int) (text, redacted string, checkable bool, err error) {
+	if strings.Contains(tpl, "${min}") {
+		if _, ok := p["min"]; !ok {
+			// The default travels with the other variables, so that a
+			// provider that renders on its side gets it too.
+			p["min"] = strconv.Itoa((validSeconds + 59) / 60)
+		}
+	}
 	used := map[string]bool{}
 	var missing string
 	render := func(code string, redact bool) string {
@@ -744,9 +806,6 @@ func renderSms(sign, tpl string, p templateParams, code string, validSeconds int
 			name := m[2 : len(m)-1]
 			used[name] = true
 			v, ok := p[name]
-			if !ok && name == "min" {
-				v, ok = strconv.Itoa((validSeconds+59)/60), true
-			}
 			if !ok {
 				missing = name
 				return m

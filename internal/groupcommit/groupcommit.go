@@ -54,6 +54,8 @@ type Writer[T any] struct {
 
 type recordReq[T any] struct {
 	v        T
+	queued   bool // Enqueue'd: nobody waits; carried to the next batch when a batch fails
+	tries    int  // batches a queued record was in that failed
 	out      chan error
 	deadline time.Time     // the caller's; zero: none
 	state    *atomic.Int32 // reqQueued, then reqTaken by the writer or reqWithdrawn by the caller
@@ -74,12 +76,14 @@ func New[T any](what string, put func(context.Context, []T) error, log *slog.Log
 }
 
 // Enqueue queues v without waiting for it to be stored: it is written in
-// the same batch as the records queued with it or in an earlier one, so a
-// record queued after it and stored (Write returned nil) means v is stored
-// too, unless v alone failed (the failure is logged). ctx bounds only the
-// wait for room in the queue.
+// the same batch as the records queued after it or in an earlier one (a
+// batch that fails for want of time or of the store takes it along into the
+// next, at its head), so a record queued after it and stored (Write
+// returned nil) means v is stored too; v is given up, and logged, only
+// after it failed in maxQueuedTries batches or on its own. ctx bounds only
+// the wait for room in the queue.
 func (r *Writer[T]) Enqueue(ctx context.Context, v T) error {
-	req := recordReq[T]{v: v, out: make(chan error, 1), state: new(atomic.Int32)}
+	req := recordReq[T]{v: v, queued: true, out: make(chan error, 1), state: new(atomic.Int32)}
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	if r.closed {
@@ -167,6 +171,12 @@ func (r *Writer[T]) loop() {
 			}
 		}
 		timedOut, err := r.write(recs, deadline)
+		if err != nil && (timedOut || errors.Is(err, store.ErrUnavailable)) {
+			// Queued records go again at the head of the next batch, ahead
+			// of everything queued after them, so a later record is never
+			// stored without them.
+			batch = carryQueued(batch, &carry)
+		}
 		switch {
 		case err != nil && timedOut:
 			// The batch ran out of its earliest caller's time. Callers with
@@ -197,6 +207,25 @@ func (r *Writer[T]) loop() {
 			}
 		}
 	}
+}
+
+// maxQueuedTries bounds how many failed batches a queued record rides
+// along in before it is given up (and logged with its batch).
+const maxQueuedTries = 8
+
+// carryQueued moves the queued records of a failed batch, while they have
+// tries left, to carry, and returns the others.
+func carryQueued[T any](batch []recordReq[T], carry *[]recordReq[T]) []recordReq[T] {
+	rest := batch[:0]
+	for _, b := range batch {
+		if b.queued && b.tries < maxQueuedTries {
+			b.tries++
+			*carry = append(*carry, b)
+			continue
+		}
+		rest = append(rest, b)
+	}
+	return rest
 }
 
 // write writes one batch, bounded by the earliest deadline of its callers:
