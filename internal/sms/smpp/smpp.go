@@ -263,7 +263,7 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 	p := &Provider{
 		cfg:      cfg,
 		src:      src,
-		log:      cfg.Logger.With("partsprovider", Name, "smsc", cfg.Addr),
+		log:      cfg.Logger.With("sms_provider", Name, "smsc", cfg.Addr),
 		down:     errors.New("not bound yet"),
 		window:   make(chan struct{}, cfg.Window),
 		receipts: make(chan sms.Receipt, receiptQueue),

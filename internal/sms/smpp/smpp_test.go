@@ -9,12 +9,14 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"math/big"
 	"net"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -256,6 +258,7 @@ func TestConnectionDropped(t *testing.T) {
 func TestSubmitTimeout(t *testing.T) {
 	s := newTestSMSC(t, true)
 	p, _, _ := newProvider(t, s, func(c *smpp.Config) { c.SubmitTimeout = 300 * time.Millisecond })
+	sendsAgain(t, p, 10*time.Second) // bound (a slow machine may need a second bind)
 	s.set(func(s *testSMSC) { s.silent = true })
 	begin := time.Now()
 	_, err := send(t, p, msg("验证码3690"))
@@ -584,6 +587,26 @@ func TestTLS(t *testing.T) {
 	}
 	if got := s.received(t, m.To); len(got) != 1 || got[0].Text != m.Text {
 		t.Fatalf("over TLS the SMSC received %+v", got)
+	}
+
+	// --sms-smpp-tls-ca trusts the roots in a PEM file.
+	ca := t.TempDir() + "/smsc-ca.pem"
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Leaf.Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	build := sms.Flags(fs)
+	if err := fs.Parse([]string{"--sms-smpp-addr", s.addr, "--sms-smpp-system-id", smpptest.DefaultUser, "--sms-smpp-password", smpptest.DefaultPasswd, "--sms-smpp-tls-ca", ca}); err != nil {
+		t.Fatal(err)
+	}
+	env, _, _ := testEnv()
+	pf, err := build(context.Background(), "smpp", env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pf.Close() })
+	if _, err := send(t, pf, msg("验证码4321")); err != nil {
+		t.Fatalf("Send with --sms-smpp-tls-ca: %v", err)
 	}
 
 	// A provider that does not trust the certificate does not bind.
