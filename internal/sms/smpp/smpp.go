@@ -48,7 +48,8 @@
 // submit_sm_resp came within the submit timeout, when the link dropped
 // while waiting, when the window stayed full for the submit timeout, and at
 // once (without waiting) while the provider is not bound: the SMSC
-// unreachable, the link dropped, or the bind refused. Every other
+// unreachable, the link dropped, or the bind refused; also for an
+// ESME_ROK without a message_id, which no receipt could be matched to. Every other
 // command_status (ESME_RINVDSTADR, ESME_RINVSRCADR, ESME_RX_P_APPN, ESME_RX_R_APPN, vendor
 // codes, …) wraps sms.ErrRejected, as do a recipient that is not E.164 and a
 // text too long for 255 segments. The error names the status, e.g.
@@ -199,7 +200,7 @@ type Provider struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
-	closed atomic.Bool
+	closer sync.Once
 
 	mu   sync.Mutex
 	link *link // nil while not bound
@@ -284,10 +285,10 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 // Close unbinds, closes the connection and stops the provider's
 // goroutines; receipts still queued are dropped.
 func (p *Provider) Close() error {
-	if p.closed.CompareAndSwap(false, true) {
+	p.closer.Do(func() {
 		p.cancel()
 		p.wg.Wait()
-	}
+	})
 	return nil
 }
 
