@@ -4,5 +4,6 @@ package main
 import (
 	_ "github.com/numauth/numauth/internal/sms/aliyun"
 	_ "github.com/numauth/numauth/internal/sms/sandbox"
+	_ "github.com/numauth/numauth/internal/sms/smpp"
 	_ "github.com/numauth/numauth/internal/sms/webhook"
 )

@@ -255,8 +255,16 @@ func testDeliver(t *testing.T, h Harness) {
 			}
 		})
 	}
-	// No provider writes a code or a whole number into its log.
+	// No provider writes a code or a whole number into its log. The
+	// message ids and provider ids it may log are taken out first: they
+	// are no secret, and their digits can hold a code's by chance.
 	logs := c.logText()
+	for _, s := range all {
+		logs = strings.ReplaceAll(logs, s.id, "<id>")
+		if s.acc.ProviderID != "" {
+			logs = strings.ReplaceAll(logs, s.acc.ProviderID, "<provider-id>")
+		}
+	}
 	for i, s := range all {
 		if strings.Contains(logs, cases[i].code) || strings.Contains(logs, strings.TrimPrefix(s.to, "+")) {
 			t.Errorf("the provider's log holds a code or a whole number (%s):\n%s", cases[i].name, logs)
