@@ -447,3 +447,31 @@ func TestSmsQueryPaging(t *testing.T) {
 		}
 	}
 }
+
+// FuzzSmsCheck: no input but the code itself (in either case, under
+// CaseAuthPolicy 1) passes a check, and no input makes the checker fail
+// with anything but a parameter error.
+func FuzzSmsCheck(f *testing.F) {
+	st := authtest.New(f, authtest.Options{Config: auth.Config{SMS: auth.SMSConfig{CheckTries: 1 << 30}}})
+	in := sendIn("13800138099")
+	in.CodeType, in.CodeLength = 7, 6
+	res, err := st.Svc.SendSmsCode(context.Background(), smsCaller, in)
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, s := range []string{"", res.Code[:5], res.Code + "0", strings.ToUpper(res.Code) + " ", "\x00", "验证码", "000000"} {
+		f.Add(s, false)
+	}
+	f.Fuzz(func(t *testing.T, guess string, caseSensitive bool) {
+		if strings.EqualFold(strings.TrimSpace(guess), res.Code) {
+			return // the right code would spend it
+		}
+		ok, err := st.Svc.CheckSmsCode(context.Background(), smsCaller, auth.SmsCheckInput{PhoneNumber: in.PhoneNumber, Code: guess, CaseSensitive: caseSensitive})
+		if err != nil && !errors.Is(err, auth.ErrInvalidParameters) {
+			t.Fatalf("check %q: %v", guess, err)
+		}
+		if ok {
+			t.Fatalf("check %q passed for code %q", guess, res.Code)
+		}
+	})
+}
