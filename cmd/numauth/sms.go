@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -99,7 +100,9 @@ type queuedOutbox struct {
 }
 
 func (q queuedOutbox) PutOutbox(ctx context.Context, es ...sms.OutboxEntry) error {
-	return q.records.Enqueue(ctx, store.Batch{Outbox: es})
+	// es is the caller's batch, which it reuses once this returns: the
+	// queue keeps a copy.
+	return q.records.Enqueue(ctx, store.Batch{Outbox: slices.Clone(es)})
 }
 
 // outboxHandler serves GET /admin/v1/sms/outbox: the sandbox provider's

@@ -68,7 +68,9 @@ const (
 )
 
 // New starts a writer that stores batches with put (atomically: all or
-// none) and logs failures naming what; Close stops it.
+// none) and logs failures naming what; Close stops it. The writer reuses
+// the slice it hands put: put must not keep it, or anything in it, once it
+// returns.
 func New[T any](what string, put func(context.Context, []T) error, log *slog.Logger) *Writer[T] {
 	r := &Writer[T]{put: put, what: what, log: log, in: make(chan recordReq[T], maxBatch), done: make(chan struct{})}
 	go r.loop()
