@@ -11,6 +11,7 @@ package sms
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 )
 
@@ -101,3 +102,18 @@ var (
 	// again later.
 	ErrUnavailable = errors.New("sms: the provider is unavailable")
 )
+
+// Mask is how providers name a recipient in logs and errors: an E.164
+// number with its last four digits and its country code's part shown and at
+// least four digits starred ("+8613812345678" → "+86138****5678"); a short
+// number keeps only its last two digits; anything else is "+***".
+func Mask(to string) string {
+	d, ok := strings.CutPrefix(to, "+")
+	if !ok || len(d) < 7 || len(d) > 15 || strings.Trim(d, "0123456789") != "" {
+		return "+***"
+	}
+	if len(d) < 9 { // too short to keep four digits on each side of the mask
+		return "+" + strings.Repeat("*", len(d)-2) + d[len(d)-2:]
+	}
+	return "+" + d[:len(d)-8] + "****" + d[len(d)-4:]
+}

@@ -202,7 +202,7 @@ func (p *Provider) Send(ctx context.Context, m sms.Message) (sms.Accepted, error
 	}
 	number, err := phoneNumbers(m.To)
 	if err != nil {
-		p.log.InfoContext(ctx, "aliyun SMS: not sent", "to", mask(m.To), "id", m.ID, "reason", err.Error())
+		p.log.InfoContext(ctx, "aliyun SMS: not sent", "to", sms.Mask(m.To), "id", m.ID, "reason", err.Error())
 		return sms.Accepted{}, fmt.Errorf("%w: aliyun SendSms: the recipient is %w", sms.ErrRejected, err)
 	}
 	req := dysmsapi.CreateSendSmsRequest()
@@ -310,7 +310,7 @@ func (p *Provider) answer(ctx context.Context, m sms.Message, resp *dysmsapi.Sen
 		}
 		e := &Error{Code: "OK", HTTPStatus: resp.GetHttpStatus(), RequestID: scrub(resp.RequestId, "", secrets),
 			Meaning: "Alibaba answered OK without a usable BizId", class: sms.ErrUnavailable}
-		p.log.WarnContext(ctx, "aliyun SMS: not sent", "to", mask(m.To), "id", m.ID, "err", e.Error())
+		p.log.WarnContext(ctx, "aliyun SMS: not sent", "to", sms.Mask(m.To), "id", m.ID, "err", e.Error())
 		return sms.Accepted{}, e
 	}
 	var status int
@@ -344,7 +344,7 @@ func (p *Provider) answer(ctx context.Context, m sms.Message, resp *dysmsapi.Sen
 			e.Meaning = "Alibaba refused the request's signature over a different string to sign: something between numauth and Alibaba altered the request"
 		}
 	}
-	attrs := []any{"to", mask(m.To), "id", m.ID, "code", e.Code, "http_status", status, "request_id", e.RequestID}
+	attrs := []any{"to", sms.Mask(m.To), "id", m.ID, "code", e.Code, "http_status", status, "request_id", e.RequestID}
 	switch o.concern {
 	case concernConfig:
 		p.log.ErrorContext(ctx, "aliyun SMS: numauth's Alibaba Cloud configuration is wrong; check --sms-aliyun-access-key-id, the AccessKey secret, the RAM user's SMS permission and --sms-aliyun-region: "+e.Meaning, attrs...)
@@ -384,7 +384,7 @@ func (p *Provider) unreachable(ctx context.Context, m sms.Message, err error) er
 	default:
 		cause = errors.New("SDK error")
 	}
-	p.log.WarnContext(ctx, "aliyun SMS: not sent: no usable answer from Alibaba", "to", mask(m.To), "id", m.ID, "err", cause.Error())
+	p.log.WarnContext(ctx, "aliyun SMS: not sent: no usable answer from Alibaba", "to", sms.Mask(m.To), "id", m.ID, "err", cause.Error())
 	return fmt.Errorf("%w: aliyun SendSms: %w", sms.ErrUnavailable, cause)
 }
 

@@ -32,18 +32,3 @@ func phoneNumbers(to string) (string, error) {
 
 // digits reports whether s is ASCII digits only.
 func digits(s string) bool { return strings.Trim(s, "0123456789") == "" }
-
-// mask hides four digits of an E.164 number for logs, keeping the country
-// code with the first digits and the last four: "+8613812345678" →
-// "+86138****5678", "+85212345678" → "+852****5678". Anything that is not a
-// plausible E.164 number becomes "+***", revealing nothing.
-func mask(to string) string {
-	d, ok := strings.CutPrefix(to, "+")
-	if !ok || len(d) < 7 || len(d) > 15 || !digits(d) {
-		return "+***"
-	}
-	if len(d) < 9 { // too short to keep four digits on each side of the mask
-		return "+" + strings.Repeat("*", len(d)-2) + d[len(d)-2:]
-	}
-	return "+" + d[:len(d)-8] + "****" + d[len(d)-4:]
-}

@@ -7,6 +7,8 @@ import (
 
 	"github.com/linxGnu/gosmpp/data"
 	"github.com/linxGnu/gosmpp/pdu"
+
+	"github.com/numauth/numauth/internal/sms"
 )
 
 // Octet budgets of one SMS (3GPP TS 23.038/23.040): 140 octets of user
@@ -109,7 +111,7 @@ const (
 func destination(e164 string) (pdu.Address, error) {
 	digits, ok := strings.CutPrefix(e164, "+")
 	if !ok || !allDigits(digits) || len(digits) < 3 || len(digits) > 15 {
-		return pdu.Address{}, fmt.Errorf("recipient %s is not an E.164 number", mask(e164))
+		return pdu.Address{}, fmt.Errorf("recipient %s is not an E.164 number", sms.Mask(e164))
 	}
 	return pdu.NewAddressWithTonNpiAddr(tonInternational, npiISDN, digits)
 }
@@ -143,15 +145,4 @@ func source(s string) (pdu.Address, error) {
 
 func allDigits(s string) bool {
 	return s != "" && strings.Trim(s, "0123456789") == ""
-}
-
-// mask hides the 4 digits before a number's last 4, as numauth's logs
-// show numbers: "+8613812345678" → "+86138****5678". A string too short to
-// keep anything back is hidden whole.
-func mask(e164 string) string {
-	n := len(e164)
-	if n < 9 {
-		return strings.Repeat("*", n)
-	}
-	return e164[:n-8] + "****" + e164[n-4:]
 }

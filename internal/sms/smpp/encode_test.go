@@ -195,16 +195,3 @@ func TestSource(t *testing.T) {
 		}
 	}
 }
-
-func TestMask(t *testing.T) {
-	for in, want := range map[string]string{
-		"+8613812345678": "+86138****5678",
-		"+14155550123":   "+141****0123",
-		"+4930123":       "********",
-		"":               "",
-	} {
-		if got := mask(in); got != want {
-			t.Errorf("mask(%q) = %q, want %q", in, got, want)
-		}
-	}
-}

@@ -594,7 +594,7 @@ func (p *Provider) Send(ctx context.Context, m sms.Message) (sms.Accepted, error
 	}
 	l, down := p.current()
 	if l == nil {
-		p.log.Warn("SMS not sent: the SMSC is not bound", "id", m.ID, "to", mask(m.To), "err", down)
+		p.log.Warn("SMS not sent: the SMSC is not bound", "id", m.ID, "to", sms.Mask(m.To), "err", down)
 		return sms.Accepted{}, fmt.Errorf("%w: SMPP not bound: %w", sms.ErrUnavailable, down)
 	}
 	parts, err := shortMessages(enc, segs, byte(p.ref.Add(1)))
@@ -617,12 +617,12 @@ func (p *Provider) Send(ctx context.Context, m sms.Message) (sms.Accepted, error
 		}
 		id, err := p.submit(ctx, l, sub, first)
 		if err != nil {
-			p.log.Warn("SMS not sent", "id", m.ID, "to", mask(m.To), "segment", i+1, "segments", len(parts), "err", err)
+			p.log.Warn("SMS not sent", "id", m.ID, "to", sms.Mask(m.To), "segment", i+1, "segments", len(parts), "err", err)
 			return sms.Accepted{}, err
 		}
 		ids = append(ids, id)
 	}
-	p.log.Debug("SMS accepted by the SMSC", "id", m.ID, "to", mask(m.To), "provider_id", ids[0], "segments", len(ids), "data_coding", enc.DataCoding())
+	p.log.Debug("SMS accepted by the SMSC", "id", m.ID, "to", sms.Mask(m.To), "provider_id", ids[0], "segments", len(ids), "data_coding", enc.DataCoding())
 	return sms.Accepted{ProviderID: ids[0], Status: sms.StatusPending}, nil
 }
 

@@ -92,14 +92,3 @@ func hmacSHA256(key []byte, parts ...[]byte) []byte {
 	}
 	return h.Sum(nil)
 }
-
-// mask hides the four digits before a number's last four, as numauth's logs
-// show numbers: "+8613812345678" → "+86138****5678". Anything that is not
-// "+" and 8 to 15 digits is hidden whole.
-func mask(to string) string {
-	digits := strings.TrimPrefix(to, "+")
-	if len(digits) == len(to) || len(digits) < 8 || len(digits) > 15 || strings.Trim(digits, "0123456789") != "" {
-		return "****"
-	}
-	return to[:len(to)-8] + "****" + to[len(to)-4:]
-}

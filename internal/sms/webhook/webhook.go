@@ -425,7 +425,7 @@ func (p *Provider) Send(ctx context.Context, m sms.Message) (sms.Accepted, error
 	if err != nil {
 		return sms.Accepted{}, fmt.Errorf("%w: encoding the message: %w", sms.ErrRejected, err)
 	}
-	log := p.log.With("id", m.ID, "to", mask(m.To))
+	log := p.log.With("id", m.ID, "to", sms.Mask(m.To))
 	for attempt := 0; ; attempt++ {
 		out := p.attempt(ctx, m.ID, payload)
 		switch {
