@@ -100,8 +100,8 @@ type queuedOutbox struct {
 }
 
 func (q queuedOutbox) PutOutbox(ctx context.Context, es ...sms.OutboxEntry) error {
-	// es is the caller's batch, which it reuses once this returns: the
-	// queue keeps a copy.
+	// The entries are stored after this returns, so the queue keeps its
+	// own copy of the caller's slice.
 	return q.records.Enqueue(ctx, store.Batch{Outbox: slices.Clone(es)})
 }
 

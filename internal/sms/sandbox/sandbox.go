@@ -11,13 +11,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/numauth/numauth/internal/groupcommit"
 	"github.com/numauth/numauth/internal/sms"
 )
 
@@ -29,7 +27,7 @@ func init() {
 		var reject prefixes
 		fs.Var(&reject, "sms-sandbox-reject", "E.164 prefix (e.g. +86170000) of numbers the sandbox SMS provider refuses, to test refusals (repeatable)")
 		return func(ctx context.Context, env sms.Env) (sms.Provider, error) {
-			return New(Config{Outbox: env.Outbox, Reject: reject, Now: env.Now, Logger: env.Logger})
+			return New(Config{Outbox: env.Outbox, Reject: reject, Now: env.Now})
 		}
 	}})
 }
@@ -50,13 +48,11 @@ type Config struct {
 	Outbox sms.Outbox // required
 	Reject []string   // E.164 prefixes of refused numbers
 	Now    func() time.Time
-	Logger *slog.Logger
 }
 
 // Provider is the sandbox SMS provider.
 type Provider struct {
 	outbox sms.Outbox
-	writes *groupcommit.Writer[sms.OutboxEntry] // group-commits the outbox writes
 	now    func() time.Time
 	down   atomic.Bool
 	mu     sync.RWMutex
@@ -71,14 +67,7 @@ func New(cfg Config) (*Provider, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
-	p := &Provider{outbox: cfg.Outbox, now: cfg.Now, reject: append([]string(nil), cfg.Reject...)}
-	p.writes = groupcommit.New("SMS outbox entries", func(ctx context.Context, es []sms.OutboxEntry) error {
-		return p.outbox.PutOutbox(ctx, es...)
-	}, cfg.Logger)
-	return p, nil
+	return &Provider{outbox: cfg.Outbox, now: cfg.Now, reject: append([]string(nil), cfg.Reject...)}, nil
 }
 
 // SetOutage switches the simulated outage on or off: while on, every Send
@@ -122,15 +111,11 @@ func (p *Provider) Send(ctx context.Context, m sms.Message) (sms.Accepted, error
 		ID: m.ID, ProviderID: ProviderID(m.ID), To: m.To, SignName: m.SignName, TemplateCode: m.TemplateCode,
 		Text: m.Text, CreatedAt: p.now().UTC(),
 	}
-	if err := p.writes.Write(ctx, e); err != nil {
+	if err := p.outbox.PutOutbox(ctx, e); err != nil {
 		return sms.Accepted{}, fmt.Errorf("%w: outbox: %w", sms.ErrUnavailable, err)
 	}
 	return sms.Accepted{ProviderID: e.ProviderID, Status: sms.StatusDelivered}, nil
 }
 
-// Close writes what is queued for the outbox and stops the writer; the
-// outbox itself belongs to the durable store.
-func (p *Provider) Close() error {
-	p.writes.Close()
-	return nil
-}
+// Close does nothing: the outbox belongs to the durable store.
+func (p *Provider) Close() error { return nil }

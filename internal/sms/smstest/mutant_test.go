@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -20,35 +19,6 @@ import (
 	"github.com/numauth/numauth/internal/sms/sandbox"
 	"github.com/numauth/numauth/internal/sms/smstest"
 )
-
-// outbox is an outbox in memory for the mutants' sandbox.
-type outbox struct {
-	mu sync.Mutex
-	es []sms.OutboxEntry
-}
-
-func (o *outbox) PutOutbox(_ context.Context, es ...sms.OutboxEntry) error {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	for _, e := range es {
-		if !slices.ContainsFunc(o.es, func(x sms.OutboxEntry) bool { return x.ID == e.ID }) {
-			o.es = append(o.es, e)
-		}
-	}
-	return nil
-}
-
-func (o *outbox) ListOutbox(_ context.Context, to string, limit int) ([]sms.OutboxEntry, error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	var out []sms.OutboxEntry
-	for i := len(o.es) - 1; i >= 0 && len(out) < limit; i-- {
-		if o.es[i].To == to {
-			out = append(out, o.es[i])
-		}
-	}
-	return out, nil
-}
 
 // mutant wraps a working provider; a nil send passes calls through.
 type mutant struct {
@@ -65,7 +35,7 @@ func (m *mutant) Send(ctx context.Context, msg sms.Message) (sms.Accepted, error
 
 type world struct {
 	p   *sandbox.Provider
-	ob  *outbox
+	ob  *smstest.MemoryOutbox
 	log *slog.Logger
 }
 
@@ -151,8 +121,8 @@ func TestMutant(t *testing.T) {
 		t.Fatalf("no mutant %q", name)
 	}
 	smstest.Run(t, smstest.Harness{New: func(t *testing.T, env sms.Env) smstest.World {
-		ob := &outbox{}
-		p, err := sandbox.New(sandbox.Config{Outbox: ob, Logger: env.Logger})
+		ob := &smstest.MemoryOutbox{}
+		p, err := sandbox.New(sandbox.Config{Outbox: ob})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -160,15 +130,8 @@ func TestMutant(t *testing.T) {
 		m := &mutant{Provider: p}
 		mu.mutate(world{p: p, ob: ob, log: env.Logger}, m)
 		return smstest.World{
-			Provider: m,
-			Received: func(t *testing.T, to string) []smstest.Delivered {
-				es, _ := ob.ListOutbox(context.Background(), to, 1000)
-				var out []smstest.Delivered
-				for i := len(es) - 1; i >= 0; i-- {
-					out = append(out, smstest.Delivered{Text: es[i].Text})
-				}
-				return out
-			},
+			Provider:   m,
+			Received:   ob.Received,
 			Reject:     func(t *testing.T, to string) { p.RejectPrefix(to) },
 			Outage:     func(t *testing.T, on bool) { p.SetOutage(on) },
 			Receipts:   true,
