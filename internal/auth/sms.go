@@ -287,6 +287,23 @@ func (st *smsCodeState) end() time.Time {
 	return time.UnixMilli(e)
 }
 
+// readSmsCodes reads the codes under key: raw is the stored value (nil
+// when absent), for the Swap that changes it; a value that does not decode
+// (the short-lived "{}" of ended codes included) reads as no codes.
+func (s *Service) readSmsCodes(ctx context.Context, key string) (raw []byte, st smsCodeState, err error) {
+	raw, err = s.eph.Get(ctx, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, smsCodeState{}, nil
+	}
+	if err != nil {
+		return nil, smsCodeState{}, storeErr("read SMS codes", err)
+	}
+	if json.Unmarshal(raw, &st) != nil {
+		st = smsCodeState{}
+	}
+	return raw, st, nil
+}
+
 // codeHash is the keyed hash of a code for one account, scheme and number.
 func (s *Service) codeHash(key, code string) string {
 	m := hmac.New(sha256.New, s.smsKey)
@@ -466,18 +483,9 @@ func (s *Service) addSmsCode(ctx context.Context, key, code string, in SmsSendIn
 		Exp: now.Add(time.Duration(in.ValidTime) * time.Second).UnixMilli(), Out: in.OutID,
 	}
 	for range 32 {
-		prev, err := s.eph.Get(ctx, key)
-		if errors.Is(err, store.ErrNotFound) {
-			prev, err = nil, nil
-		}
+		prev, st, err := s.readSmsCodes(ctx, key)
 		if err != nil {
-			return nil, storeErr("read SMS codes", err)
-		}
-		var st smsCodeState
-		if prev != nil {
-			if json.Unmarshal(prev, &st) != nil {
-				st = smsCodeState{}
-			}
+			return nil, err
 		}
 		if in.DuplicatePolicy == 1 || st.Gen == "" || len(st.live(now)) == 0 || nc.Exp > st.Horizon {
 			st = smsCodeState{Gen: bizID, Horizon: max(now.Add(smsGenerationSpan).UnixMilli(), nc.Exp)}
@@ -535,15 +543,11 @@ func (s *Service) CheckSmsCode(ctx context.Context, c Caller, in SmsCheckInput) 
 		return hmac.Equal([]byte(fold(code, in.CaseSensitive)), []byte(fold(fixed, in.CaseSensitive))), nil
 	}
 	key := smsStateKey(c.AccountID, scheme, s.PhoneHash(num.e164))
-	raw, err := s.eph.Get(ctx, key)
-	if errors.Is(err, store.ErrNotFound) {
-		return false, nil
-	}
+	_, st, err := s.readSmsCodes(ctx, key)
 	if err != nil {
-		return false, storeErr("read SMS codes", err)
+		return false, err
 	}
-	var st smsCodeState
-	if json.Unmarshal(raw, &st) != nil || st.Gen == "" || len(st.live(s.cfg.Now())) == 0 {
+	if st.Gen == "" || len(st.live(s.cfg.Now())) == 0 {
 		return false, nil
 	}
 	horizon := time.UnixMilli(st.Horizon)
@@ -589,16 +593,9 @@ func (s *Service) CheckSmsCode(ctx context.Context, c Caller, in SmsCheckInput) 
 // a send that started a new generation meanwhile keeps its code.
 func (s *Service) endSmsGeneration(ctx context.Context, key, gen string) error {
 	for range 32 {
-		raw, err := s.eph.Get(ctx, key)
-		if errors.Is(err, store.ErrNotFound) {
-			return nil
-		}
-		if err != nil {
+		raw, st, err := s.readSmsCodes(ctx, key)
+		if err != nil || st.Gen != gen {
 			return err
-		}
-		var st smsCodeState
-		if json.Unmarshal(raw, &st) != nil || st.Gen != gen {
-			return nil
 		}
 		if _, ok, err := s.eph.Swap(ctx, store.Guard{}, key, raw, []byte("{}"), time.Millisecond); err != nil || ok {
 			return err
@@ -612,16 +609,12 @@ func (s *Service) endSmsGeneration(ctx context.Context, key, gen string) error {
 // checks with the right code exactly one passes.
 func (s *Service) spendSmsCode(ctx context.Context, key, gen, hash string, in SmsCheckInput) (bool, error) {
 	for range 32 {
-		raw, err := s.eph.Get(ctx, key)
-		if errors.Is(err, store.ErrNotFound) {
-			return false, nil
-		}
+		raw, st, err := s.readSmsCodes(ctx, key)
 		if err != nil {
-			return false, storeErr("read SMS codes", err)
+			return false, err
 		}
-		var st smsCodeState
-		if json.Unmarshal(raw, &st) != nil || st.Gen != gen {
-			return false, nil // a newer send replaced the codes this check was counted against
+		if st.Gen != gen {
+			return false, nil // gone, or a newer send replaced the codes this check was counted against
 		}
 		now := s.cfg.Now()
 		live := st.live(now)
