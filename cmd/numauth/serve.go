@@ -38,6 +38,7 @@ type serveFlags struct {
 	storeFlags
 	sms           smsFlags
 	addr          string
+	publicURLFlag string
 	subscribers   multiFlag
 	sandboxFile   string
 	trustedProxy  multiFlag
@@ -80,6 +81,7 @@ func newServeFlagSet(f *serveFlags) *flag.FlagSet {
 	fs := flag.NewFlagSet("numauth serve", flag.ContinueOnError)
 	f.register(fs)
 	fs.StringVar(&f.addr, "addr", envOr("NUMAUTH_ADDR", "127.0.0.1:8080"), "listen address [NUMAUTH_ADDR]")
+	fs.StringVar(&f.publicURLFlag, "public-url", os.Getenv("NUMAUTH_PUBLIC_URL"), "the URL clients reach this server at, behind a proxy or TLS terminator; the CAMARA issuer is this URL + /camara (default http:// and --addr) [NUMAUTH_PUBLIC_URL]")
 	fs.Var(&f.subscribers, "sandbox-subscriber", "sandbox carrier subscriber ADDR_OR_CIDR=PHONE (repeatable)")
 	fs.StringVar(&f.sandboxFile, "sandbox-config", "", "sandbox carrier JSON file (subscribers, trusted proxies, faults)")
 	fs.Var(&f.trustedProxy, "trusted-proxy", "CIDR of a proxy whose number header the sandbox trusts, and whose X-Forwarded-For the gateway's per-address session budget trusts (repeatable)")
@@ -328,6 +330,11 @@ func newServer(ctx context.Context, f serveFlags, log *slog.Logger) (*server, er
 	rpc := openapi.New(rpcCfg, svc)
 	mux.Handle("/", rpc)
 	h5.New(svc, log, metrics).WithTrustedProxies(sbCfg.TrustedProxies).Register(mux)
+	nv, err := newNorthbound(ctx, f, svc, durable, eph, box, log)
+	if err != nil {
+		return fail(err)
+	}
+	mux.Handle(nv.BasePath()+"/", nv.Handler())
 	ops.Handle("GET /metrics", metrics.Handler())
 	mux.HandleFunc("GET /healthz", healthz)
 	mux.HandleFunc("GET /.well-known/jwks.json", func(w http.ResponseWriter, r *http.Request) {
