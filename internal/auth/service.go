@@ -205,9 +205,15 @@ func (s *Service) Carrier() carrier.Adapter { return s.cfg.Carrier }
 
 // PhoneHash is the keyed hash of a number stored in verification records:
 // it lets an operator match records for a known number without storing it.
+// phone is a mainland number in any form carrier.NormalizePhone reads, or
+// an E.164 number of any country; both forms of one number hash alike.
 func (s *Service) PhoneHash(phone string) string {
+	e := carrier.E164(phone)
+	if e == "" {
+		e = phone // already E.164 (another country), or not a number at all
+	}
 	m := hmac.New(sha256.New, s.phoneKey)
-	m.Write([]byte(carrier.E164(phone)))
+	m.Write([]byte(e))
 	return hex.EncodeToString(m.Sum(nil))
 }
 
