@@ -317,5 +317,6 @@ func hashed(e164 string) string {
 // is on main.
 func waitsForCamara(t testing.TB) {
 	t.Helper()
-	t.Skip("the northbound CAMARA API is not served yet: waits for internal/camara")
+	t.Skip("numauth serve does not serve the northbound CAMARA API yet (internal/camara is on main but not wired into serve, " +
+		"and `numauth camara clients create` is not on main): waits for internal/camara")
 }
