@@ -71,7 +71,9 @@ type world struct {
 	stack   *authtest.Stack
 	clients *testClients
 	key     *ecdsa.PrivateKey
-	disc    struct {
+	// wrongSecret makes exchange send a wrong client secret.
+	wrongSecret bool
+	disc        struct {
 		Authorization string `json:"authorization_endpoint"`
 		Token         string `json:"token_endpoint"`
 		JWKS          string `json:"jwks_uri"`
@@ -213,7 +215,11 @@ func (w *world) exchange(client, code, verifier, assertion string) tokenAnswer {
 	req, _ := http.NewRequest("POST", w.disc.Token, strings.NewReader(f.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	if assertion == "" && client != "" {
-		req.SetBasicAuth(client, w.clients.secrets[client])
+		secret := w.clients.secrets[client]
+		if w.wrongSecret {
+			secret += "-wrong"
+		}
+		req.SetBasicAuth(client, secret)
 	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -267,6 +267,16 @@ func (p *Provider) subject() string {
 // client_secret_basic by zitadel's. A private_key_jwt client cannot fall
 // back to a secret, nor the reverse.
 func (s *server) VerifyClient(ctx context.Context, r *op.Request[op.ClientCredentials]) (op.Client, error) {
+	c, err := s.verifyClient(ctx, r)
+	var oe *oidc.Error
+	if err != nil && errors.As(err, &oe) && oe.ErrorType == oidc.InvalidClient && !errors.As(err, new(op.StatusError)) {
+		// RFC 6749 §5.2 and CAMARA: a failed client authentication is 401.
+		return nil, op.NewStatusError(oe, http.StatusUnauthorized)
+	}
+	return c, err
+}
+
+func (s *server) verifyClient(ctx context.Context, r *op.Request[op.ClientCredentials]) (op.Client, error) {
 	cc := r.Data
 	if cc.ClientAssertion != "" || cc.ClientAssertionType != "" {
 		if cc.ClientAssertionType != oidc.ClientAssertionTypeJWTAssertion {
