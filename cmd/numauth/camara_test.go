@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 
+	"github.com/numauth/numauth/internal/auth"
 	"github.com/numauth/numauth/internal/store/sqlite"
 )
 
@@ -196,5 +198,31 @@ func TestCamaraClientsBadInput(t *testing.T) {
 	}
 	if status, out, _ := runClients(t, data, "list", "--json"); status != 0 || strings.TrimSpace(out) != "[]" {
 		t.Fatalf("after bad input, list: status %d: %s", status, out)
+	}
+}
+
+// TestCamaraClientsAdapter: the provider gets a disabled client as a client
+// that is not active (as its Clients contract says), not as an error, and
+// an unknown one as an error.
+func TestCamaraClientsAdapter(t *testing.T) {
+	t.Setenv("NUMAUTH_MASTER_KEY", "")
+	data := filepath.Join(t.TempDir(), "data")
+	c := mustCreate(t, data, "--redirect-uri", "http://localhost/cb", "--secret")
+	if status, _, errOut := runClients(t, data, "disable", c.ClientID); status != 0 {
+		t.Fatal(errOut)
+	}
+	ctx := context.Background()
+	err := withService(ctx, storeFlags{dataDir: data}, func(svc *auth.Service) error {
+		info, err := camaraClients{svc}.Client(ctx, c.ClientID)
+		if err != nil || info.Active || info.ID != c.ClientID || info.AuthMethod != auth.AuthClientSecretBasic {
+			t.Errorf("disabled client: %+v, %v; want it, not active", info, err)
+		}
+		if _, err := (camaraClients{svc}).Client(ctx, "nv-nope"); !errors.Is(err, auth.ErrOAuthClientNotFound) {
+			t.Errorf("unknown client: %v, want ErrOAuthClientNotFound", err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

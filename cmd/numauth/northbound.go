@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -67,7 +68,7 @@ type camaraClients struct{ svc *auth.Service }
 
 func (c camaraClients) Client(ctx context.Context, id string) (camara.ClientInfo, error) {
 	oc, err := c.svc.GetOAuthClient(ctx, id)
-	if err != nil {
+	if err != nil && !errors.Is(err, auth.ErrOAuthClientInactive) { // a disabled client is returned, Active false
 		return camara.ClientInfo{}, err
 	}
 	return camara.ClientInfo{
