@@ -51,6 +51,9 @@ func newNorthbound(ctx context.Context, f serveFlags, svc *auth.Service, durable
 	if err != nil {
 		return nil, err
 	}
+	if f.nvTokenTTL < 0 || f.nvTokenTTL > camara.MaxAccessTokenTTL {
+		return nil, fmt.Errorf("--camara-access-token-ttl %s: want at most %s", f.nvTokenTTL, camara.MaxAccessTokenTTL)
+	}
 	keys, err := token.LoadOIDCKeys(ctx, durable, box)
 	if err != nil {
 		return nil, fmt.Errorf("camara: %w", err)
@@ -59,7 +62,7 @@ func newNorthbound(ctx context.Context, f serveFlags, svc *auth.Service, durable
 	copy(ck[:], box.Derive("numauth camara token crypto v1", 32))
 	return camara.New(camara.Config{
 		Issuer: base + "/camara", Service: svc, Clients: camaraClients{svc}, Store: eph, Keys: keys,
-		CryptoKey: ck, Throttle: f.throttle, Logger: log.With("api", "camara"),
+		CryptoKey: ck, AccessTokenTTL: f.nvTokenTTL, Throttle: f.throttle, Logger: log.With("api", "camara"),
 	})
 }
 

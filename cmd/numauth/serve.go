@@ -39,6 +39,7 @@ type serveFlags struct {
 	sms           smsFlags
 	addr          string
 	publicURLFlag string
+	nvTokenTTL    time.Duration
 	subscribers   multiFlag
 	sandboxFile   string
 	trustedProxy  multiFlag
@@ -82,6 +83,7 @@ func newServeFlagSet(f *serveFlags) *flag.FlagSet {
 	f.register(fs)
 	fs.StringVar(&f.addr, "addr", envOr("NUMAUTH_ADDR", "127.0.0.1:8080"), "listen address [NUMAUTH_ADDR]")
 	fs.StringVar(&f.publicURLFlag, "public-url", os.Getenv("NUMAUTH_PUBLIC_URL"), "the URL clients reach this server at, behind a proxy or TLS terminator; the CAMARA issuer is this URL + /camara (default http:// and --addr) [NUMAUTH_PUBLIC_URL]")
+	fs.DurationVar(&f.nvTokenTTL, "camara-access-token-ttl", 300*time.Second, "lifetime of the access tokens numauth's CAMARA OpenID provider issues (at most 300s)")
 	fs.Var(&f.subscribers, "sandbox-subscriber", "sandbox carrier subscriber ADDR_OR_CIDR=PHONE (repeatable)")
 	fs.StringVar(&f.sandboxFile, "sandbox-config", "", "sandbox carrier JSON file (subscribers, trusted proxies, faults)")
 	fs.Var(&f.trustedProxy, "trusted-proxy", "CIDR of a proxy whose number header the sandbox trusts, and whose X-Forwarded-For the gateway's per-address session budget trusts (repeatable)")
