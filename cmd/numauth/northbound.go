@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -70,7 +71,7 @@ type camaraClients struct{ svc *auth.Service }
 
 func (c camaraClients) Client(ctx context.Context, id string) (camaraop.ClientInfo, error) {
 	oc, err := c.svc.GetOAuthClient(ctx, id)
-	if err != nil {
+	if err != nil && !errors.Is(err, auth.ErrOAuthClientInactive) { // a disabled client is returned, Active false
 		return camaraop.ClientInfo{}, err
 	}
 	return camaraop.ClientInfo{
