@@ -46,7 +46,9 @@ func (f serveFlags) publicURL() (string, error) {
 
 // newNorthbound builds numauth's CAMARA operator side: the OpenID provider
 // and the NV API under PUBLIC_URL/camara (SPEC §7).
-func newNorthbound(ctx context.Context, f serveFlags, svc *auth.Service, durable store.Durable, eph store.Ephemeral, box *secret.Box, log *slog.Logger) (*camaraop.Provider, error) {
+// trusted are the proxies whose X-Forwarded-For names the visitor that
+// the per-address authorization budget counts (--trusted-proxy).
+func newNorthbound(ctx context.Context, f serveFlags, svc *auth.Service, durable store.Durable, eph store.Ephemeral, box *secret.Box, trusted []netip.Prefix, log *slog.Logger) (*camaraop.Provider, error) {
 	base, err := f.publicURL()
 	if err != nil {
 		return nil, err
@@ -62,7 +64,7 @@ func newNorthbound(ctx context.Context, f serveFlags, svc *auth.Service, durable
 	copy(ck[:], box.Derive("numauth camara token crypto v1", 32))
 	return camaraop.New(camaraop.Config{
 		Issuer: base + "/camara", Service: svc, Clients: camaraClients{svc}, Store: eph, Keys: keys,
-		CryptoKey: ck, AccessTokenTTL: f.nvTokenTTL, Throttle: f.throttle, Logger: log.With("api", "camara"),
+		CryptoKey: ck, AccessTokenTTL: f.nvTokenTTL, Throttle: f.throttle, TrustedProxies: trusted, Logger: log.With("api", "camara"),
 	})
 }
 
@@ -74,10 +76,18 @@ func (c camaraClients) Client(ctx context.Context, id string) (camaraop.ClientIn
 	if err != nil && !errors.Is(err, auth.ErrOAuthClientInactive) { // a disabled client is returned, Active false
 		return camaraop.ClientInfo{}, err
 	}
-	return camaraop.ClientInfo{
+	ci := camaraop.ClientInfo{
 		ID: oc.ID, AccountID: oc.AccountID, RedirectURIs: oc.RedirectURIs, AuthMethod: oc.AuthMethod,
-		JWKS: oc.JWKS, Scopes: oc.Scopes, Active: oc.Status == store.KeyActive,
-	}, nil
+		Scopes: oc.Scopes, Active: oc.Status == store.KeyActive,
+	}
+	if oc.AuthMethod == camaraop.MethodPrivateKeyJWT {
+		// Only the keys registration promises to use: strong enough, and
+		// each for its own algorithm.
+		if ci.Keys, err = auth.SigningJWKs(oc.JWKS); err != nil {
+			return camaraop.ClientInfo{}, fmt.Errorf("client %s: its key set is unreadable: %w", oc.ID, err)
+		}
+	}
+	return ci, nil
 }
 
 func (c camaraClients) CheckSecret(ctx context.Context, id, secret string) error {

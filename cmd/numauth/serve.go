@@ -332,7 +332,7 @@ func newServer(ctx context.Context, f serveFlags, log *slog.Logger) (*server, er
 	rpc := openapi.New(rpcCfg, svc)
 	mux.Handle("/", rpc)
 	h5.New(svc, log, metrics).WithTrustedProxies(sbCfg.TrustedProxies).Register(mux)
-	nv, err := newNorthbound(ctx, f, svc, durable, eph, box, log)
+	nv, err := newNorthbound(ctx, f, svc, durable, eph, box, sbCfg.TrustedProxies, log)
 	if err != nil {
 		return fail(err)
 	}

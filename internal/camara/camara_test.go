@@ -80,7 +80,7 @@ type world struct {
 	}
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t *testing.T, opts ...func(*Config)) *world {
 	t.Helper()
 	st := authtest.New(t, authtest.Options{Subscribers: []sandbox.Subscriber{
 		{Prefix: netip.MustParsePrefix("127.0.0.1/32"), Phone: linePhone},
@@ -96,14 +96,18 @@ func newWorld(t *testing.T) *world {
 	w.issuer = w.srv.URL + "/camara"
 	var ck [32]byte
 	copy(ck[:], st.Box.Derive("camara", 32))
-	p, err := New(Config{Issuer: w.issuer, Service: st.Svc, Clients: w.clients, Store: st.Eph, Keys: keys, CryptoKey: ck})
+	cfg := Config{Issuer: w.issuer, Service: st.Svc, Clients: w.clients, Store: st.Eph, Keys: keys, CryptoKey: ck}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	p, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	mux.Handle(p.BasePath()+"/", p.Handler())
 	w.key, _ = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	jwks, _ := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &w.key.PublicKey, KeyID: "k1", Algorithm: "ES256", Use: "sig"}}})
-	w.clients.m["jwt-client"] = ClientInfo{ID: "jwt-client", AccountID: "acct-jwt", RedirectURIs: []string{redirectURI}, AuthMethod: MethodPrivateKeyJWT, JWKS: jwks, Active: true}
+	jwks := []jose.JSONWebKey{{Key: &w.key.PublicKey, KeyID: "k1", Algorithm: "ES256", Use: "sig"}}
+	w.clients.m["jwt-client"] = ClientInfo{ID: "jwt-client", AccountID: "acct-jwt", RedirectURIs: []string{redirectURI}, AuthMethod: MethodPrivateKeyJWT, Keys: jwks, Active: true}
 	w.clients.m["basic-client"] = ClientInfo{ID: "basic-client", AccountID: "acct-basic", RedirectURIs: []string{redirectURI}, AuthMethod: MethodSecretBasic, Active: true}
 	w.clients.secrets["basic-client"] = "s3cret"
 	w.clients.m["verify-only"] = ClientInfo{ID: "verify-only", AccountID: "acct-basic", RedirectURIs: []string{redirectURI}, AuthMethod: MethodSecretBasic, Active: true, Scopes: []string{ScopeVerify}}

@@ -2,9 +2,7 @@ package camara
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"slices"
 	"time"
 
@@ -25,10 +23,13 @@ type ClientInfo struct {
 	ID           string
 	AccountID    string
 	RedirectURIs []string
-	AuthMethod   string   // MethodPrivateKeyJWT or MethodSecretBasic
-	JWKS         []byte   // private_key_jwt: the client's public keys
-	Scopes       []string // allowed scopes; empty: every NV scope
-	Active       bool
+	AuthMethod   string // MethodPrivateKeyJWT or MethodSecretBasic
+	// Keys are a private_key_jwt client's public keys that assertions may
+	// be signed with, each with the one algorithm it verifies (a key good
+	// for two algorithms appears twice).
+	Keys   []jose.JSONWebKey
+	Scopes []string // allowed scopes; empty: every NV scope
+	Active bool
 }
 
 // Clients is where the provider finds its clients.
@@ -40,8 +41,7 @@ type Clients interface {
 	CheckSecret(ctx context.Context, id, secret string) error
 }
 
-// clients wraps Clients: only active clients exist for the provider, and a
-// private_key_jwt client's key set is parsed once per lookup.
+// clients wraps Clients: only active clients exist for the provider.
 type clients struct{ Clients }
 
 var errInactive = errors.New("the client is disabled")
@@ -54,13 +54,7 @@ func (c clients) LookupClient(ctx context.Context, id string) (*client, error) {
 	if !info.Active {
 		return nil, errInactive
 	}
-	cl := &client{info: info}
-	if info.AuthMethod == MethodPrivateKeyJWT {
-		if err := json.Unmarshal(info.JWKS, &cl.keys); err != nil {
-			return nil, fmt.Errorf("the client's key set is unreadable: %w", err)
-		}
-	}
-	return cl, nil
+	return &client{info: info}, nil
 }
 
 func (c clients) CheckClientSecret(ctx context.Context, id, secret string) error {
@@ -77,7 +71,6 @@ func (c clients) CheckClientSecret(ctx context.Context, id, secret string) error
 // client is a ClientInfo as zitadel's op.Client.
 type client struct {
 	info ClientInfo
-	keys jose.JSONWebKeySet
 }
 
 var _ op.Client = (*client)(nil)
@@ -159,13 +152,12 @@ func (p *Provider) verifyAssertion(ctx context.Context, assertion string, audien
 	}
 	var claims jwt.Claims
 	verified := false
-	for _, h := range tok.Headers {
-		keys := cl.keys.Keys
-		if h.KeyID != "" {
-			keys = cl.keys.Key(h.KeyID)
-		}
-		for _, k := range keys {
-			if k.Use != "" && k.Use != "sig" {
+	if len(tok.Headers) == 1 {
+		h := tok.Headers[0]
+		for _, k := range cl.info.Keys {
+			// A key verifies only the algorithm it was registered for, and
+			// only under its own kid when the assertion names one.
+			if k.Algorithm != h.Algorithm || (h.KeyID != "" && k.KeyID != h.KeyID) {
 				continue
 			}
 			if tok.Claims(k.Key, &claims) == nil {

@@ -1,16 +1,22 @@
 package camara
 
 import (
+	"crypto/rand"
+	"crypto/rsa"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/numauth/numauth/internal/token"
 )
 
 func TestAuthorizeRefusals(t *testing.T) {
@@ -32,7 +38,6 @@ func TestAuthorizeRefusals(t *testing.T) {
 		{"only openid", authz{client: "basic-client", scope: "openid", challenge: ch}, "invalid_scope"},
 		{"scope not allowed", authz{client: "verify-only", scope: "openid " + ScopeShare, challenge: ch}, "invalid_scope"},
 		{"bad tel hint", authz{client: "basic-client", scope: scope, challenge: ch, hint: "tel:0034666"}, "invalid_request"},
-		{"unknown hint", authz{client: "basic-client", scope: scope, challenge: ch, hint: "sub:1234"}, "invalid_request"},
 		{"other device's ipport", authz{client: "basic-client", scope: scope, challenge: ch, hint: "ipport:198.51.100.7:4000"}, "access_denied"},
 	}
 	for _, c := range redirected {
@@ -41,9 +46,10 @@ func TestAuthorizeRefusals(t *testing.T) {
 			t.Errorf("%s: %d %v, want error=%s with the state", c.name, status, q, c.want)
 		}
 	}
-	// A tel hint of any number, and an ipport hint of the request's own
-	// address, are accepted: the network decides which line it is.
-	for _, hint := range []string{"tel:+34666666666", "ipport:127.0.0.1:1234", "ipport:127.0.0.1"} {
+	// A tel hint of any number, an ipport hint of the request's own
+	// address, and a hint of a kind CAMARA does not define are accepted:
+	// the network decides which line it is.
+	for _, hint := range []string{"tel:+34666666666", "ipport:127.0.0.1:1234", "ipport:127.0.0.1", "sub:1234"} {
 		if q, _ := w.authorize(authz{client: "basic-client", scope: scope, challenge: ch, hint: hint}); q.Get("code") == "" {
 			t.Errorf("hint %s: %v", hint, q)
 		}
@@ -175,9 +181,20 @@ func TestNVRefusals(t *testing.T) {
 		{"wrong scope", "GET", "/device-phone-number", tok, "", nil, 403, "PERMISSION_DENIED"},
 		{"wrong method", "GET", "/verify", tok, "", nil, 405, "METHOD_NOT_ALLOWED"},
 		{"unknown path", "GET", "/other", tok, "", nil, 404, "NOT_FOUND"},
+		{"name in another case", "POST", "/verify", tok, `{"PHONENUMBER": "+8613812345678"}`, nil, 400, "INVALID_ARGUMENT"},
+		{"duplicate name", "POST", "/verify", tok, `{"phoneNumber": "+8613812345678", "phoneNumber": "+8613812345679"}`, nil, 400, "INVALID_ARGUMENT"},
+		{"trailing bracket", "POST", "/verify", tok, `{"phoneNumber": "+8613812345678"}]`, nil, 400, "INVALID_ARGUMENT"},
+		{"two objects", "POST", "/verify", tok, `{"phoneNumber": "+8613812345678"}{}`, nil, 400, "INVALID_ARGUMENT"},
+		{"HEAD share", "HEAD", "/device-phone-number", tok, "", nil, 405, ""},
 	}
 	for _, c := range cases {
 		a := w.nv(c.method, c.path, c.bearer, c.body, c.header)
+		if c.method == "HEAD" { // no body to read
+			if a.status != c.status {
+				t.Errorf("%s: %+v, want %d", c.name, a, c.status)
+			}
+			continue
+		}
 		if a.status != c.status || a.body["code"] != c.code || a.body["status"] != float64(c.status) || a.body["message"] == "" {
 			t.Errorf("%s: %+v, want %d %s", c.name, a, c.status, c.code)
 		}
@@ -274,16 +291,7 @@ func TestIntrospection(t *testing.T) {
 	tok := w.token("basic-client", "openid "+ScopeVerify)
 	introspect := func(client string) map[string]any {
 		t.Helper()
-		req, _ := http.NewRequest("POST", w.issuer+"/oauth/introspect", strings.NewReader("token="+tok))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.SetBasicAuth(client, w.clients.secrets[client])
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		var m map[string]any
-		json.NewDecoder(res.Body).Decode(&m)
+		_, m := w.introspect(tok, url.Values{}, client)
 		return m
 	}
 	m := introspect("basic-client")
@@ -299,4 +307,146 @@ func TestIntrospection(t *testing.T) {
 	if m := introspect("basic-client"); m["active"] == true {
 		t.Errorf("after its call: %v", m)
 	}
+}
+
+func TestAssertionAlgorithmIsTheKeys(t *testing.T) {
+	w := newWorld(t)
+	rk, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.clients.m["rsa-client"] = ClientInfo{ID: "rsa-client", AccountID: "acct-jwt", RedirectURIs: []string{redirectURI}, AuthMethod: MethodPrivateKeyJWT, Active: true,
+		Keys: []jose.JSONWebKey{{Key: &rk.PublicKey, KeyID: "r1", Algorithm: "RS256", Use: "sig"}}}
+	sign := func(alg jose.SignatureAlgorithm) string {
+		now := time.Now()
+		sig, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: rk}, (&jose.SignerOptions{}).WithHeader("kid", "r1"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := jwt.Signed(sig).Claims(jwt.Claims{Issuer: "rsa-client", Subject: "rsa-client", Audience: jwt.Audience{w.disc.Token},
+			Expiry: jwt.NewNumericDate(now.Add(time.Minute)), IssuedAt: jwt.NewNumericDate(now), ID: token.NewID()}).Serialize()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	for alg, ok := range map[jose.SignatureAlgorithm]bool{jose.RS256: true, jose.PS256: false} {
+		v, c := pkce()
+		q, _ := w.authorize(authz{client: "rsa-client", scope: "openid " + ScopeVerify, challenge: c})
+		a := w.exchange("", q.Get("code"), v, sign(alg))
+		if (a.AccessToken != "") != ok || (!ok && a.status != 401) {
+			t.Errorf("%s with an RS256 key: %+v", alg, a)
+		}
+	}
+}
+
+// Introspection authenticates the client as the token endpoint does.
+func TestIntrospectionClientAuthentication(t *testing.T) {
+	w := newWorld(t)
+	tok := w.token("jwt-client", "openid "+ScopeVerify)
+	post := func(form url.Values, basic bool) (int, map[string]any) {
+		t.Helper()
+		client := ""
+		if basic {
+			client = "basic-client"
+		}
+		return w.introspect(tok, form, client)
+	}
+	as := w.assertion(func(c *jwt.Claims) { c.Audience = jwt.Audience{w.issuer + "/oauth/introspect"} })
+	assertion := url.Values{"client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}, "client_assertion": {as}}
+	if st, m := post(assertion, false); st != 200 || m["active"] != true {
+		t.Errorf("introspection with an assertion for the introspection endpoint: %d %v", st, m)
+	}
+	if st, m := post(assertion, false); st != 401 || m["error"] != "invalid_client" {
+		t.Errorf("replayed assertion: %d %v", st, m)
+	}
+	long := w.assertion(func(c *jwt.Claims) { c.Expiry = jwt.NewNumericDate(time.Now().Add(27 * time.Hour)) })
+	if st, m := post(url.Values{"client_assertion_type": assertion["client_assertion_type"], "client_assertion": {long}}, false); st != 401 {
+		t.Errorf("long-lived assertion: %d %v", st, m)
+	}
+	if st, m := post(url.Values{"client_id": {"basic-client"}, "client_secret": {"s3cret"}}, false); st != 401 {
+		t.Errorf("secret in the body: %d %v", st, m)
+	}
+	if st, m := post(url.Values{}, true); st != 200 || m["active"] == true {
+		t.Errorf("another client: %d %v", st, m)
+	}
+}
+
+func TestDiscoveryAdvertisesWhatIsServed(t *testing.T) {
+	w := newWorld(t)
+	res, err := http.Get(w.issuer + "/.well-known/openid-configuration")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var d map[string]any
+	json.NewDecoder(res.Body).Decode(&d)
+	for k, want := range map[string]string{
+		"response_types_supported":              "[code]",
+		"grant_types_supported":                 "[authorization_code]",
+		"token_endpoint_auth_methods_supported": "[private_key_jwt client_secret_basic]",
+		"code_challenge_methods_supported":      "[S256]",
+	} {
+		if got := fmt.Sprint(d[k]); got != want {
+			t.Errorf("%s: %s, want %s", k, got, want)
+		}
+	}
+	for _, k := range []string{"device_authorization_endpoint", "end_session_endpoint", "userinfo_endpoint"} {
+		if d[k] != nil && d[k] != "" {
+			t.Errorf("%s advertised: %v", k, d[k])
+		}
+		// and not served either
+	}
+	for _, p := range []string{"/device_authorization", "/end_session", "/userinfo"} {
+		r, err := http.Post(w.issuer+p, "application/x-www-form-urlencoded", strings.NewReader("scope=openid"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Body.Close()
+		if r.StatusCode != 404 {
+			t.Errorf("%s: %d, want 404", p, r.StatusCode)
+		}
+	}
+}
+
+// Authorizations cost carrier calls: they are bounded per source address.
+func TestAuthorizeIsThrottledPerSource(t *testing.T) {
+	w := newWorld(t, func(c *Config) { c.AuthorizePerSource = 2 })
+	_, ch := pkce()
+	granted, refused := 0, 0
+	for range 10 {
+		q, _ := w.authorize(authz{client: "basic-client", scope: "openid " + ScopeVerify, challenge: ch})
+		switch {
+		case q.Get("code") != "":
+			granted++
+		case q.Get("error") == "temporarily_unavailable":
+			refused++
+		default:
+			t.Errorf("authorize: %v", q)
+		}
+	}
+	// Ten requests span at most two one-second windows.
+	if granted > 4 || refused < 6 {
+		t.Errorf("%d granted, %d refused", granted, refused)
+	}
+}
+
+// introspect posts tok to the introspection endpoint with form, as client
+// with its secret (client_secret_basic) unless client is "".
+func (w *world) introspect(tok string, form url.Values, client string) (int, map[string]any) {
+	w.t.Helper()
+	form.Set("token", tok)
+	req, _ := http.NewRequest("POST", w.issuer+"/oauth/introspect", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if client != "" {
+		req.SetBasicAuth(client, w.clients.secrets[client])
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var m map[string]any
+	json.NewDecoder(res.Body).Decode(&m)
+	return res.StatusCode, m
 }

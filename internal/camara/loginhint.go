@@ -18,10 +18,10 @@ type loginHint struct {
 // maxLoginHint bounds what parseLoginHint reads.
 const maxLoginHint = 64
 
-// parseLoginHint reads a login_hint; "" is no hint. A hint of either kind
-// that is malformed is refused (invalid_request), as is any other kind:
-// CAMARA allows an authorization server to ignore a hint it does not
-// support, but a malformed one is a client error worth reporting.
+// parseLoginHint reads a login_hint; "" is no hint. A tel: or ipport: hint
+// that is malformed is refused (invalid_request): a client error worth
+// reporting. A hint of another kind is ignored, as CAMARA recommends for
+// hints a server does not support.
 //
 // How the hint is used: the line is always the one the mobile network
 // identifies, never the one the hint names. An ipport hint naming another
@@ -51,7 +51,9 @@ func parseLoginHint(s string) (loginHint, error) {
 		}
 		return loginHint{}, fmt.Errorf("login_hint ipport: must be an address with an optional port, e.g. ipport:80.90.34.2:16790")
 	default:
-		return loginHint{}, fmt.Errorf("login_hint must start with tel: or ipport:")
+		// Another kind (CAMARA defines only these two): ignored, as the
+		// guidelines recommend for hints a server does not support.
+		return loginHint{}, nil
 	}
 }
 

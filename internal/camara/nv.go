@@ -135,12 +135,8 @@ func (p *Provider) bearer(ctx context.Context, r *http.Request) (string, accessG
 	if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" || len(tok) > 1024 {
 		return "", accessGrant{}, &nvUnauthorized
 	}
-	plain, err := p.op.Crypto().Decrypt(strings.TrimSpace(tok))
-	if err != nil {
-		return "", accessGrant{}, &nvUnauthorized
-	}
-	id, _, ok := strings.Cut(plain, ":")
-	if !ok || id == "" {
+	id, _, ok := p.tokenID(strings.TrimSpace(tok))
+	if !ok {
 		return "", accessGrant{}, &nvUnauthorized
 	}
 	b, err := p.storage.eph.Get(ctx, kAccessToken+id)
@@ -156,6 +152,19 @@ func (p *Provider) bearer(ctx context.Context, r *http.Request) (string, accessG
 		return "", accessGrant{}, &nvUnauthorized
 	}
 	return id, g, nil
+}
+
+// tokenID opens an access token: zitadel's encryption of "id:subject".
+func (p *Provider) tokenID(tok string) (id, subject string, ok bool) {
+	if tok == "" || len(tok) > 1024 {
+		return "", "", false
+	}
+	plain, err := p.op.Crypto().Decrypt(tok)
+	if err != nil {
+		return "", "", false
+	}
+	id, subject, ok = strings.Cut(plain, ":")
+	return id, subject, ok && id != ""
 }
 
 // spend takes the access token: of many concurrent calls with one token,
@@ -236,10 +245,9 @@ func readVerifyBody(r *http.Request) (verifyBody, string) {
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return b, "a request body is required"
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&b); err != nil || dec.More() {
-		return verifyBody{}, "the request body must be a JSON object with phoneNumber or hashedPhoneNumber"
+	var ok bool
+	if b, ok = strictBody(raw); !ok {
+		return verifyBody{}, "the request body must be a JSON object with exactly one of phoneNumber and hashedPhoneNumber, each once, as strings"
 	}
 	switch {
 	case b.PhoneNumber != nil && b.HashedPhoneNumber != nil:
@@ -258,7 +266,55 @@ func readVerifyBody(r *http.Request) (verifyBody, string) {
 	return b, ""
 }
 
+// strictBody reads the verify body as the OpenAPI file defines it, more
+// strictly than encoding/json would: property names match exactly (not
+// case-insensitively), none appears twice, values are strings, and nothing
+// follows the object. A gateway in front that reads the first of two
+// duplicates, or that matches names exactly, then sees what numauth sees.
+func strictBody(raw []byte) (verifyBody, bool) {
+	var b verifyBody
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return b, false
+	}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return verifyBody{}, false
+		}
+		var dst **string
+		switch t {
+		case "phoneNumber":
+			dst = &b.PhoneNumber
+		case "hashedPhoneNumber":
+			dst = &b.HashedPhoneNumber
+		default:
+			return verifyBody{}, false
+		}
+		if *dst != nil {
+			return verifyBody{}, false
+		}
+		v, err := dec.Token()
+		str, isStr := v.(string)
+		if err != nil || !isStr {
+			return verifyBody{}, false
+		}
+		*dst = &str
+	}
+	if t, err := dec.Token(); err != nil || t != json.Delim('}') {
+		return verifyBody{}, false
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return verifyBody{}, false
+	}
+	return b, true
+}
+
 func (p *Provider) verify(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		p.methodNotAllowed("POST")(w, r)
+		return
+	}
 	var body verifyBody
 	ctx, cancel, g, ok := p.begin(w, r, opVerify, func() (string, bool) {
 		var msg string
@@ -288,6 +344,12 @@ func (p *Provider) verify(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *Provider) share(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet {
+		// The mux lets HEAD through to a GET route: it would spend the
+		// token and bill a number nobody receives.
+		p.methodNotAllowed("GET")(w, r)
+		return
+	}
 	ctx, cancel, g, ok := p.begin(w, r, opShare, func() (string, bool) { return "", true })
 	if !ok {
 		return

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -50,10 +51,18 @@ type Config struct {
 	// 2 min.
 	CodeTTL time.Duration
 	// Throttle is the NV calls per second one client may make across all
-	// instances (0: unlimited), as --throttle is for an AccessKey.
+	// instances (0: unlimited), as --throttle is for an AccessKey; it
+	// bounds the client's authorizations per second too.
 	Throttle int
-	Logger   *slog.Logger
-	Now      func() time.Time
+	// AuthorizePerSource bounds the authorizations per second from one
+	// address (each costs carrier front-leg calls); default 50 (one
+	// carrier NAT address serves many phones), negative: none.
+	AuthorizePerSource int
+	// TrustedProxies are the proxies whose X-Forwarded-For names the
+	// address AuthorizePerSource counts.
+	TrustedProxies []netip.Prefix
+	Logger         *slog.Logger
+	Now            func() time.Time
 }
 
 // MaxAccessTokenTTL is the longest an access token lives (SPEC §7).
@@ -76,6 +85,9 @@ func New(cfg Config) (*Provider, error) {
 	}
 	if cfg.CodeTTL <= 0 {
 		cfg.CodeTTL = 2 * time.Minute
+	}
+	if cfg.AuthorizePerSource == 0 {
+		cfg.AuthorizePerSource = 50
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -109,13 +121,25 @@ func New(cfg Config) (*Provider, error) {
 		return nil, fmt.Errorf("camara: %w", err)
 	}
 	p := &Provider{cfg: cfg, storage: st, op: o, basePath: base, now: cfg.Now}
-	srv := &server{LegacyServer: op.NewLegacyServer(o, *op.DefaultEndpoints), p: p}
-	oidcHandler := op.RegisterServer(srv, *op.DefaultEndpoints, op.WithHTTPMiddleware(op.NewIssuerInterceptor(o.IssuerFromRequest).Handler, withFront))
+	srv := &server{LegacyServer: op.NewLegacyServer(o, endpoints), p: p}
+	oidcHandler := op.RegisterServer(srv, endpoints, op.WithHTTPMiddleware(op.NewIssuerInterceptor(o.IssuerFromRequest).Handler, withFront))
 	mux := http.NewServeMux()
 	p.routeNV(mux)
 	mux.Handle("/", oidcHandler)
 	p.handler = http.StripPrefix(base, mux)
 	return p, nil
+}
+
+// endpoints are the provider's: zitadel's defaults without the ones that
+// serve nothing here (device authorization, end session: no sessions are
+// kept; userinfo: it would say no more than the ID token, and accepts
+// tokens in the query string).
+var endpoints = op.Endpoints{
+	Authorization: op.DefaultEndpoints.Authorization,
+	Token:         op.DefaultEndpoints.Token,
+	Introspection: op.DefaultEndpoints.Introspection,
+	Revocation:    op.DefaultEndpoints.Revocation,
+	JwksURI:       op.DefaultEndpoints.JwksURI,
 }
 
 // issuerPath is the path an issuer URL serves under ("" for a bare host).
@@ -199,6 +223,9 @@ func (s *server) Authorize(ctx context.Context, r *op.ClientRequest[oidc.AuthReq
 		return nil, oidc.ErrInvalidRequest().WithDescription("%s", err.Error())
 	}
 	front, _ := ctx.Value(frontKey{}).(carrier.FrontRequest)
+	if err := s.p.throttleAuthorize(ctx, cl.info.ID, front); err != nil {
+		return nil, err
+	}
 	if hint.ip.IsValid() && front.Source.IsValid() && hint.ip.Unmap() != front.Source.Unmap() {
 		// The hint names another device's address than the request's: the
 		// request did not come over the line it is about.
@@ -222,6 +249,25 @@ func (s *server) Authorize(ctx context.Context, r *op.ClientRequest[oidc.AuthReq
 		return nil, err
 	}
 	return op.NewRedirect(u), nil
+}
+
+// throttleAuthorize bounds the front-leg calls anyone can cause: per
+// source address (the visitor behind trusted proxies) and per client.
+func (p *Provider) throttleAuthorize(ctx context.Context, clientID string, front carrier.FrontRequest) error {
+	src := ipset.Visitor(front.Source, front.Header.Values("X-Forwarded-For"), p.cfg.TrustedProxies)
+	for _, b := range []struct {
+		key string
+		n   int
+	}{{"nv-authorize-src/" + src.String(), p.cfg.AuthorizePerSource}, {"nv-authorize-client/" + clientID, p.cfg.Throttle}} {
+		err := p.cfg.Service.Throttle(ctx, b.key, b.n)
+		switch {
+		case errors.Is(err, auth.ErrThrottled):
+			return &oidc.Error{ErrorType: "temporarily_unavailable", Description: "too many authorizations; try again in a second"}
+		case err != nil:
+			return &oidc.Error{ErrorType: "temporarily_unavailable", Description: "the authorization server is temporarily unavailable", Parent: err}
+		}
+	}
+	return nil
 }
 
 // kindsFor is the carrier tickets a grant needs for its operations: a
@@ -316,6 +362,67 @@ func (s *server) verifyClient(ctx context.Context, r *op.Request[op.ClientCreden
 		return nil, err
 	}
 	return cl, nil
+}
+
+// Discovery advertises what the provider does, not zitadel's defaults.
+func (s *server) Discovery(ctx context.Context, r *op.Request[struct{}]) (*op.Response, error) {
+	res, err := s.LegacyServer.Discovery(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	d, ok := res.Data.(*oidc.DiscoveryConfiguration)
+	if !ok {
+		return nil, oidc.ErrServerError().WithDescription("discovery document of an unexpected type")
+	}
+	auth := []oidc.AuthMethod{oidc.AuthMethodPrivateKeyJWT, oidc.AuthMethodBasic}
+	algs := make([]string, len(assertionAlgs))
+	for i, a := range assertionAlgs {
+		algs[i] = string(a)
+	}
+	d.ResponseTypesSupported = []string{string(oidc.ResponseTypeCode)}
+	d.ResponseModesSupported = []string{string(oidc.ResponseModeQuery)}
+	d.GrantTypesSupported = []oidc.GrantType{oidc.GrantTypeCode}
+	d.TokenEndpointAuthMethodsSupported = auth
+	d.TokenEndpointAuthSigningAlgValuesSupported = algs
+	d.IntrospectionEndpointAuthMethodsSupported = auth
+	d.IntrospectionEndpointAuthSigningAlgValuesSupported = algs
+	d.RevocationEndpointAuthMethodsSupported = auth
+	d.RevocationEndpointAuthSigningAlgValuesSupported = algs
+	d.CodeChallengeMethodsSupported = []oidc.CodeChallengeMethod{oidc.CodeChallengeMethodS256}
+	d.RequestObjectSigningAlgValuesSupported = nil
+	d.RequestParameterSupported = false
+	d.SubjectTypesSupported = []string{"public"}
+	return res, nil
+}
+
+// Introspect answers RFC 7662 introspection for the client that got the
+// token, after the same client authentication as the token endpoint's
+// (zitadel's own would skip numauth's assertion rules).
+func (s *server) Introspect(ctx context.Context, r *op.Request[op.IntrospectionRequest]) (*op.Response, error) {
+	var cc op.ClientCredentials
+	if r.Data.ClientCredentials != nil {
+		cc = *r.Data.ClientCredentials
+	}
+	cl, err := s.VerifyClient(ctx, &op.Request[op.ClientCredentials]{Method: r.Method, URL: r.URL, Header: r.Header, Form: r.Form, PostForm: r.PostForm, Data: &cc})
+	if err != nil {
+		return nil, err
+	}
+	res := new(oidc.IntrospectionResponse)
+	if r.Data.IntrospectionRequest == nil {
+		return op.NewResponse(res), nil
+	}
+	id, sub, ok := s.p.tokenID(r.Data.Token)
+	if !ok {
+		return op.NewResponse(res), nil
+	}
+	if err := s.p.storage.SetIntrospectionFromToken(ctx, res, id, sub, cl.GetID()); err != nil {
+		var se op.StatusError
+		if errors.As(err, &se) {
+			return nil, err // a store outage: 503, not "inactive"
+		}
+		return op.NewResponse(new(oidc.IntrospectionResponse)), nil
+	}
+	return op.NewResponse(res), nil
 }
 
 // CodeExchange requires the PKCE verifier: zitadel checks it only when

@@ -356,11 +356,12 @@ func (s *storage) GetKeyByIDAndClientID(ctx context.Context, keyID, clientID str
 	if err != nil {
 		return nil, clientErr(err)
 	}
-	keys := c.keys.Key(keyID)
-	if len(keys) == 0 {
-		return nil, oidc.ErrInvalidClient().WithDescription("unknown key")
+	for _, k := range c.info.Keys {
+		if k.KeyID == keyID {
+			return &k, nil
+		}
 	}
-	return &keys[0], nil
+	return nil, oidc.ErrInvalidClient().WithDescription("unknown key")
 }
 
 // ValidateJWTProfileScopes: the JWT bearer grant (RFC 7523 §2.1) is not

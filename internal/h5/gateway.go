@@ -297,29 +297,7 @@ func sameOrigin(header, bound string) bool {
 // trusted proxy, the rightmost X-Forwarded-For address that is not itself
 // a trusted proxy.
 func (g *Gateway) visitor(r *http.Request, peer netip.Addr) netip.Addr {
-	if !g.trusted(peer) {
-		return peer
-	}
-	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
-	for i := len(hops) - 1; i >= 0; i-- {
-		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
-		if err != nil {
-			return peer // a garbled chain names nobody: count the proxy
-		}
-		if a = a.Unmap(); !g.trusted(a) {
-			return a
-		}
-	}
-	return peer
-}
-
-func (g *Gateway) trusted(a netip.Addr) bool {
-	for _, p := range g.proxies {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
+	return ipset.Visitor(peer, r.Header.Values("X-Forwarded-For"), g.proxies)
 }
 
 // sourceKey is the subject of the per-address session budget: the address,

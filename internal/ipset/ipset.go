@@ -137,3 +137,33 @@ func clip(s string) string {
 	}
 	return s
 }
+
+// Visitor is the address a request was made from when it may have come
+// through proxies: peer (the TCP peer) unless peer is one of trusted; then
+// the right-most address of the X-Forwarded-For chain (xff, the header's
+// values) that is not a trusted proxy. A garbled chain names nobody, and
+// peer is returned.
+func Visitor(peer netip.Addr, xff []string, trusted []netip.Prefix) netip.Addr {
+	isTrusted := func(a netip.Addr) bool {
+		for _, p := range trusted {
+			if p.Contains(a) {
+				return true
+			}
+		}
+		return false
+	}
+	if !isTrusted(peer) {
+		return peer
+	}
+	hops := strings.Split(strings.Join(xff, ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			return peer
+		}
+		if a = a.Unmap(); !isTrusted(a) {
+			return a
+		}
+	}
+	return peer
+}
