@@ -58,7 +58,7 @@ func FuzzTermSafe(f *testing.F) {
 	})
 }
 
-// TestListsEscape: keys list and schemes list print stored free text with
+// TestListsEscape: keys list, schemes list and camara clients list print stored free text with
 // its control and bidi characters escaped, whatever the database holds (a
 // scheme stored before names were checked; an AccessKey description).
 func TestListsEscape(t *testing.T) {
@@ -75,6 +75,10 @@ func TestListsEscape(t *testing.T) {
 	}
 	err = d.CreateScheme(ctx, store.Scheme{Code: "FC100000000000001", AccountID: "default", Name: "shop\x1b[2J\x1b[31m\ttab",
 		OsType: "H5", Origin: "https://shop.example", URL: "https://shop.example/\u202e", CreatedAt: time.Now()})
+	if err == nil {
+		err = d.CreateOAuthClient(ctx, store.OAuthClient{ID: "nv-old\x1b[8m", AccountID: "default", Name: "rp\u202e\x07",
+			RedirectURIs: []string{"https://rp.example/\x1b]0;x\x07"}, AuthMethod: "client_secret_basic", Status: store.KeyActive, CreatedAt: time.Now()})
+	}
 	d.Close()
 	if err != nil {
 		t.Fatal(err)
@@ -85,6 +89,7 @@ func TestListsEscape(t *testing.T) {
 	}{
 		{[]string{"keys", "list"}, []string{`ops\x1b]0;owned\x07 key\u202e`}},
 		{[]string{"schemes", "list"}, []string{`shop\x1b[2J\x1b[31m\x09tab`, `https://shop.example/\u202e`}},
+		{[]string{"camara", "clients", "list"}, []string{`nv-old\x1b[8m`, `rp\u202e\x07`, `https://rp.example/\x1b]0;x\x07`}},
 	} {
 		out.Reset()
 		if err := run(ctx, append(tc.args, "--data-dir", dir), &out, &errOut); err != nil {

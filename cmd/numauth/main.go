@@ -5,6 +5,7 @@
 //	numauth schemes list
 //	numauth sandbox subscribers add|list|remove, numauth sandbox faults list|set
 //	numauth sms outbox             what the sandbox SMS provider delivered
+//	numauth camara clients create|list|disable|enable
 //	numauth bench                  load-generate whole flows against a server
 //	numauth version
 package main
@@ -35,10 +36,14 @@ Usage:
   numauth sandbox subscribers list|add ADDR_OR_CIDR=PHONE|remove ADDR_OR_CIDR
   numauth sandbox faults list|set OPERATOR [--latency D] [--error-rate R] [--maintenance] [--quota-exhausted]
   numauth sms outbox [--phone P] [--limit N] [--json]   what the sandbox SMS provider delivered
+  numauth camara clients create [--account A] --redirect-uri URI [--redirect-uri URI2 …]
+                                (--jwks-file F | --secret) [--name N] [--scope S …]   prints {"client_id", "client_secret"?}
+  numauth camara clients list [--account A] [--json]
+  numauth camara clients disable|enable ID
   numauth bench [flags]                         drive whole flows against a server (numauth bench -h)
   numauth version
 
-keys, schemes and sms work on --data-dir (or --store); sandbox talks to a running
+keys, schemes, sms and camara work on --data-dir (or --store); sandbox talks to a running
 server at --addr with the admin token from --data-dir.
 `
 
@@ -84,7 +89,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprint(stderr, usage)
 		return errNoCommand
 	}
-	if n := map[string]int{"keys": 1, "schemes": 1, "sandbox": 2, "sms": 1}[args[0]]; asksHelp(args[1:], n) {
+	if n := map[string]int{"keys": 1, "schemes": 1, "sandbox": 2, "sms": 1, "camara": 2}[args[0]]; asksHelp(args[1:], n) {
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
@@ -99,6 +104,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return sandboxCmd(ctx, args[1:], stdout, stderr)
 	case "sms":
 		return smsCmd(ctx, args[1:], stdout, stderr)
+	case "camara":
+		return camaraCmd(ctx, args[1:], stdout, stderr)
 	case "bench":
 		return benchCmd(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-v":

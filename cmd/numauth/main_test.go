@@ -31,12 +31,18 @@ func TestExitStatus(t *testing.T) {
 		{[]string{"sandbox", "--help"}, 0, "Usage:"},
 		{[]string{"sandbox", "faults", "-h"}, 0, "Usage:"},
 		{[]string{"sandbox", "faults", "set", "-h"}, 0, "-latency"},
+		{[]string{"camara", "-h"}, 0, "Usage:"},
+		{[]string{"camara", "clients", "--help"}, 0, "camara clients create"},
+		{[]string{"camara", "clients", "create", "-h"}, 0, "-redirect-uri"},
+		{[]string{"camara", "clients", "list", "-h"}, 0, "-json"},
 		{[]string{"version"}, 0, "numauth"},
 		{nil, 2, "Usage:"},
 		{[]string{"frobnicate"}, 2, `unknown command "frobnicate"`},
 		{[]string{"serve", "--no-such-flag"}, 2, "no-such-flag"},
 		{[]string{"serve", "extra"}, 2, `unexpected argument "extra"`},
 		{[]string{"schemes"}, 2, "want list"},
+		{[]string{"camara"}, 2, "want 'clients create|list|disable|enable'"},
+		{[]string{"camara", "clients", "create", "--secret"}, 2, "at least one --redirect-uri"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			var stdout, stderr bytes.Buffer

@@ -43,6 +43,8 @@ type serveFlags struct {
 	carrier       string
 	routes        multiFlag
 	buildCarrier  func(ctx context.Context, name string, env carrier.Env) (carrier.Adapter, error)
+	publicURLFlag string
+	nvTokenTTL    time.Duration
 	trustedProxy  multiFlag
 	throttle      int
 	logLevel      string
@@ -86,6 +88,8 @@ func newServeFlagSet(f *serveFlags) *flag.FlagSet {
 	fs.StringVar(&f.carrier, "carrier", envOr("NUMAUTH_CARRIER", "sandbox"), "carrier adapter: "+strings.Join(carrier.Names(), ", ")+"; with --carrier-route, the adapter for what no rule matches [NUMAUTH_CARRIER]")
 	fs.Var(&f.routes, "carrier-route", "route MATCH=ADAPTER (MATCH an operator code such as CM, an E.164 prefix such as +44, or *) to run several carrier adapters at once (repeatable, first match wins)")
 	f.buildCarrier = carrier.Flags(fs)
+	fs.StringVar(&f.publicURLFlag, "public-url", os.Getenv("NUMAUTH_PUBLIC_URL"), "the URL clients reach this server at, behind a proxy or TLS terminator; the CAMARA issuer is this URL + /camara (default http:// and --addr) [NUMAUTH_PUBLIC_URL]")
+	fs.DurationVar(&f.nvTokenTTL, "camara-access-token-ttl", 300*time.Second, "lifetime of the access tokens numauth's CAMARA OpenID provider issues (at most 300s)")
 	fs.Var(&f.trustedProxy, "trusted-proxy", "CIDR of a proxy whose number header the sandbox trusts, and whose X-Forwarded-For the gateway's per-address session budget trusts (repeatable)")
 	fs.IntVar(&f.throttle, "throttle", 0, "calls per second one AccessKey may make across all instances (0 = unlimited)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
@@ -323,6 +327,11 @@ func newServer(ctx context.Context, f serveFlags, log *slog.Logger) (*server, er
 	rpc := openapi.New(rpcCfg, svc)
 	mux.Handle("/", rpc)
 	h5.New(svc, log, metrics).WithTrustedProxies(proxies).Register(mux)
+	nv, err := newNorthbound(ctx, f, svc, durable, eph, box, log)
+	if err != nil {
+		return fail(err)
+	}
+	mux.Handle(nv.BasePath()+"/", nv.Handler())
 	ops.Handle("GET /metrics", metrics.Handler())
 	mux.HandleFunc("GET /healthz", healthz)
 	mux.HandleFunc("GET /.well-known/jwks.json", func(w http.ResponseWriter, r *http.Request) {

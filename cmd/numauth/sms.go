@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/numauth/numauth/internal/auth"
 	"github.com/numauth/numauth/internal/groupcommit"
@@ -195,15 +194,9 @@ func smsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(outboxJSON(es))
-	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SENT (UTC)\tTO\tTEXT")
+	rows := make([][]string, 0, len(es))
 	for _, e := range es {
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", e.CreatedAt.UTC().Format("2006-01-02 15:04:05"), e.To, e.Text)
+		rows = append(rows, []string{e.CreatedAt.UTC().Format("2006-01-02 15:04:05"), e.To, e.Text})
 	}
-	return tw.Flush()
+	return printList(stdout, *asJSON, outboxJSON(es), "SENT (UTC)\tTO\tTEXT", rows)
 }

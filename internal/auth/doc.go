@@ -10,6 +10,7 @@
 //	nonce.go    signature nonces and per-key throttling
 //	sms.go      SMS codes (SendSmsVerifyCode, CheckSmsVerifyCode, QuerySendDetails)
 //	budget.go   reserving budget units while parallel attempts settle
+//	oauthclients.go  the CAMARA northbound API's OAuth clients (registration, secrets)
 //
 // # The H5 flows
 //

@@ -1,6 +1,9 @@
 package auth
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Errors of the service. The protocol packages map each one to a wire code
 // in one place (internal/openapi/errors.go, internal/h5/errors.go); the
@@ -38,6 +41,21 @@ var (
 	ErrSignedBeforeEpoch = errors.New("request signed before the nonce store's epoch")
 	// ErrThrottled: the caller's calls per second are spent.
 	ErrThrottled = errors.New("too many calls")
+	// ErrAccountNotFound: the account named has no AccessKey (accounts
+	// exist through their keys) and is not DefaultAccount. It wraps
+	// ErrInvalidParameters.
+	ErrAccountNotFound = fmt.Errorf("%w: no such account", ErrInvalidParameters)
+
+	// OAuth client errors (the CAMARA northbound API's relying parties);
+	// the camara protocol maps them to OAuth's invalid_client.
+
+	// ErrOAuthClientNotFound: no OAuth client has that client_id.
+	ErrOAuthClientNotFound = errors.New("OAuth client not found")
+	// ErrOAuthClientInactive: the OAuth client is disabled.
+	ErrOAuthClientInactive = errors.New("OAuth client is disabled")
+	// ErrOAuthClientSecret: the client_secret is wrong, or the client
+	// does not authenticate with a secret.
+	ErrOAuthClientSecret = errors.New("OAuth client authentication failed")
 
 	// SMS code errors (docs/sms.md). The protocol maps them, and
 	// ErrInvalidParameters and ErrMobileIllegal on the SMS actions, to the

@@ -134,13 +134,7 @@ func (s *Service) SetAccessKeyActive(ctx context.Context, id string, active bool
 	}
 	err := s.durable.SetAccessKeyStatus(ctx, id, st)
 	s.keyCache.drop(id)
-	if errors.Is(err, store.ErrNotFound) {
-		return ErrKeyNotFound
-	}
-	if err != nil {
-		return storeErr("set access key status", err)
-	}
-	return nil
+	return notFoundAs(ErrKeyNotFound, "set access key status", err)
 }
 
 const alnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"

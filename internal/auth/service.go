@@ -45,10 +45,11 @@ type Config struct {
 	// serves many phones). Negative: no bound.
 	SessionsPerToken  int
 	SessionsPerSource int
-	// CacheTTL bounds how long an AccessKey or scheme read from the durable
-	// store is reused by this instance (a disabled key or deleted scheme is
-	// refused everywhere within this time; at once on the instance that
-	// made the change). Default 5 s; negative disables caching.
+	// CacheTTL bounds how long an AccessKey, OAuth client or scheme read
+	// from the durable store is reused by this instance (a disabled key or
+	// client, or a deleted scheme, is refused everywhere within this time;
+	// at once on the instance that made the change). Default 5 s; negative
+	// disables caching.
 	CacheTTL time.Duration
 	// Carrier is the adapter used for the carrier leg; its Name is recorded
 	// in spTokens. The H5 front leg needs a carrier.NetworkIdentified (a
@@ -142,6 +143,7 @@ type Service struct {
 
 	keyCache    cache[Credential]
 	schemeCache cache[[]store.Scheme] // by account
+	clientCache cache[store.OAuthClient]
 }
 
 // budgets are the limits the flows spend (internal/limit).
@@ -181,7 +183,7 @@ func New(ctx context.Context, cfg Config, durable store.Durable, eph store.Ephem
 		phoneKey: box.Derive("numauth phone hash v1", 32), smsKey: box.Derive("numauth sms code v1", 32),
 		limits: limit.New(eph, cfg.Now), budgets: newBudgets(cfg), smsBudgets: newSmsBudgets(cfg.SMS),
 	}
-	s.keyCache.ttl, s.schemeCache.ttl = cfg.CacheTTL, cfg.CacheTTL
+	s.keyCache.ttl, s.schemeCache.ttl, s.clientCache.ttl = cfg.CacheTTL, cfg.CacheTTL, cfg.CacheTTL
 	s.receiptSlots = make(chan struct{}, 1024)
 	if s.epoch, err = startEpochWatch(ctx, eph, cfg.Now); err != nil {
 		return nil, storeErr("epoch marker", err)
@@ -208,10 +210,15 @@ func (s *Service) Carrier() carrier.Adapter { return s.cfg.Carrier }
 
 // PhoneHash is the keyed hash of a number stored in verification records:
 // it lets an operator match records for a known number without storing it.
-// It hashes the E.164 form, so every form of one number has one hash.
+// phone is in any form carrier.ParseE164 reads; the E.164 form is hashed,
+// so every form of one number hashes alike.
 func (s *Service) PhoneHash(phone string) string {
+	e := carrier.E164(phone)
+	if e == "" {
+		e = phone // not a number at all: hashed as given
+	}
 	m := hmac.New(sha256.New, s.phoneKey)
-	m.Write([]byte(carrier.E164(phone)))
+	m.Write([]byte(e))
 	return hex.EncodeToString(m.Sum(nil))
 }
 
@@ -221,6 +228,18 @@ func storeErr(op string, err error) error {
 		return fmt.Errorf("%s: %w: %w", op, ErrUnavailable, err)
 	}
 	return fmt.Errorf("%s: %w", op, err)
+}
+
+// notFoundAs maps a store write's error: store.ErrNotFound to notFound,
+// any other failure through storeErr.
+func notFoundAs(notFound error, op string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, store.ErrNotFound):
+		return notFound
+	}
+	return storeErr(op, err)
 }
 
 // cache is a small TTL cache for hot durable reads. A fill must not undo an

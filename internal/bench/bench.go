@@ -49,6 +49,7 @@ const (
 	// each flow to a fresh number, through the target's SMS provider
 	// (which must be the sandbox, as the carrier must).
 	KindSMS Kind = "sms"
+	// KindCAMARA is in camara.go.
 )
 
 // DefaultOrigin is the page origin the bench registers its scheme for: a
@@ -108,6 +109,10 @@ type Config struct {
 	Progress io.Writer
 	// HTTPClient overrides the client (default NewHTTPClient(Concurrency, Timeout)).
 	HTTPClient *http.Client
+	// ClientID, ClientSecret and RedirectURI are the CAMARA client the
+	// camara kind authorizes as (client_secret_basic, registered with
+	// RedirectURI; numauth camara clients create --secret).
+	ClientID, ClientSecret, RedirectURI string
 }
 
 func (c *Config) normalize() error {
@@ -116,8 +121,12 @@ func (c *Config) normalize() error {
 	}
 	switch c.Kind {
 	case KindVerify, KindLogin, KindMixed, KindSMS:
+	case KindCAMARA:
+		if c.ClientID == "" || c.ClientSecret == "" || c.RedirectURI == "" {
+			return errors.New("the camara kind needs a CAMARA client: its id, secret and registered redirect URI")
+		}
 	default:
-		return fmt.Errorf("kind %q: want verify, login, mixed or sms", c.Kind)
+		return fmt.Errorf("kind %q: want verify, login, mixed, sms or camara", c.Kind)
 	}
 	if c.Concurrency == 0 {
 		c.Concurrency = 1
@@ -159,6 +168,9 @@ const (
 	stepGetPhone
 	stepSendSms
 	stepCheckSms
+	stepAuthorize
+	stepToken
+	stepNVVerify
 	nSteps
 )
 
@@ -166,14 +178,18 @@ const (
 var StepNames = [nSteps]string{
 	"GetAuthToken", "check", "verify-token", "login-mask", "login-token",
 	"VerifyPhoneWithToken", "GetPhoneWithToken", "SendSmsVerifyCode", "CheckSmsVerifyCode",
+	"authorize", "token", "nv-verify",
 }
 
 // run is the state of one bench run.
 type run struct {
-	cfg     Config
-	c       *client
-	scheme  string
-	pageURL string
+	cfg Config
+	c   *client
+	// noRedirect is c's HTTP client, not following redirects (the
+	// authorization endpoint's answer is one).
+	noRedirect *http.Client
+	scheme     string
+	pageURL    string
 
 	steps    [nSteps]*Recorder
 	stepErrs [nSteps]atomic.Int64
@@ -214,6 +230,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	for i := range r.steps {
 		r.steps[i] = NewRecorder()
 	}
+	nr := *hc
+	nr.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	r.noRedirect = &nr
 
 	carrierName, smsProvider, src, err := r.probe(ctx)
 	if err != nil {
@@ -260,7 +279,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 	}
 
-	if cfg.Kind != KindSMS { // SMS codes need no scheme
+	if cfg.Kind != KindSMS && cfg.Kind != KindCAMARA { // SMS codes and CAMARA clients need no scheme
 		if err := r.createScheme(ctx); err != nil {
 			return nil, err
 		}
@@ -487,6 +506,8 @@ func (r *run) oneFlow(ctx context.Context, kind Kind, i int64) {
 		err = r.loginFlow(ctx)
 	case KindSMS:
 		err = r.smsFlow(ctx, i)
+	case KindCAMARA:
+		err = r.camaraFlow(ctx)
 	default:
 		err = r.verifyFlow(ctx)
 	}
@@ -644,6 +665,8 @@ func callsPerFlow(k Kind) float64 {
 		return 4.5
 	case KindSMS:
 		return 2
+	case KindCAMARA:
+		return 3
 	}
 	return 4
 }

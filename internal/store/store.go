@@ -2,8 +2,8 @@
 //
 // There are two kinds of state:
 //
-//   - Durable state (accounts, AccessKeys, schemes, verification records,
-//     signing keys): the [Durable] interface, backed by SQLite by default and
+//   - Durable state (accounts, AccessKeys, OAuth clients, schemes,
+//     verification records, signing keys): the [Durable] interface, backed by SQLite by default and
 //     PostgreSQL in scale-out. Nothing acknowledged to a client is lost.
 //   - Ephemeral state (signature nonces, single-use tokens, H5 sessions, mask
 //     attempts, rate-limit windows): the [Ephemeral] interface, kept in
@@ -79,6 +79,24 @@ type AccessKey struct {
 	SealedSecret []byte
 	Status       KeyStatus
 	Description  string
+	CreatedAt    time.Time
+}
+
+// OAuthClient is a client of the CAMARA northbound API (an OpenID Connect relying party).
+//
+// A backend stores the slices as given, in order, except that an empty one
+// (nil or not) reads back as nil: no redirect URI, no scope, no key set
+// and no secret hash are each stored as "none".
+type OAuthClient struct {
+	ID           string    // client_id, unique
+	AccountID    string    // owner: its calls are counted, billed and limited as the account's
+	Name         string    // free text
+	RedirectURIs []string  // exact-match redirect URIs, at least one
+	AuthMethod   string    // "private_key_jwt" or "client_secret_basic"
+	JWKS         []byte    // private_key_jwt: the client's public keys (a JWK Set, JSON); nil otherwise
+	SecretHash   []byte    // client_secret_basic: SHA-256 of the secret (the secret is 32 random bytes); nil otherwise
+	Scopes       []string  // scopes the client may request; empty = all NV scopes
+	Status       KeyStatus // Active or Inactive
 	CreatedAt    time.Time
 }
 
@@ -220,6 +238,15 @@ type Durable interface {
 	GetAccessKey(ctx context.Context, id string) (AccessKey, error)
 	ListAccessKeys(ctx context.Context) ([]AccessKey, error)              // ordered by CreatedAt, ID
 	SetAccessKeyStatus(ctx context.Context, id string, s KeyStatus) error // ErrNotFound if absent
+
+	CreateOAuthClient(ctx context.Context, c OAuthClient) error // ErrConflict if the ID exists
+	GetOAuthClient(ctx context.Context, id string) (OAuthClient, error)
+	// ListOAuthClients lists the OAuth clients of one account, or of all
+	// accounts when accountID is "", ordered by CreatedAt, ID.
+	ListOAuthClients(ctx context.Context, accountID string) ([]OAuthClient, error)
+	// SetOAuthClientActive sets the client's Status to KeyActive or
+	// KeyInactive; ErrNotFound if absent.
+	SetOAuthClientActive(ctx context.Context, id string, active bool) error
 
 	// CreateScheme stores a scheme: ErrConflict if the code exists,
 	// ErrNameConflict if the account has a scheme of that name (names are

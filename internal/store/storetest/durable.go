@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -16,10 +17,7 @@ import (
 // RunDurable runs the conformance suite for a store.Durable. open must return
 // a fresh, empty store for each call.
 func RunDurable(t *testing.T, open func(t *testing.T) store.Durable) {
-	tests := []struct {
-		name string
-		run  func(t *testing.T, s store.Durable)
-	}{
+	tests := []durableTest{
 		{"Ping", testPing},
 		{"AccessKeyCreateGet", testAccessKeyCreateGet},
 		{"AccessKeyConflict", testAccessKeyConflict},
@@ -43,6 +41,7 @@ func RunDurable(t *testing.T, open func(t *testing.T) store.Durable) {
 		{"Closed", testDurableClosed},
 	}
 	tests = append(tests, smsTests...)
+	tests = append(tests, oauthTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)
@@ -50,6 +49,12 @@ func RunDurable(t *testing.T, open func(t *testing.T) store.Durable) {
 			tc.run(t, s)
 		})
 	}
+}
+
+// durableTest is one subtest of RunDurable, run on a fresh store.
+type durableTest struct {
+	name string
+	run  func(t *testing.T, s store.Durable)
 }
 
 // base has nanoseconds and a non-UTC zone on purpose: backends keep
@@ -65,7 +70,8 @@ func sameTime(got, want time.Time) bool {
 }
 
 // diff compares two records field by field: times with sameTime, byte
-// slices with bytes.Equal (nil and empty are the same), the rest with ==.
+// and string slices with bytes.Equal and slices.Equal (nil and empty are the
+// same), the rest with ==.
 func diff(got, want any) string {
 	gv, wv := reflect.ValueOf(got), reflect.ValueOf(want)
 	var out string
@@ -82,6 +88,8 @@ func diff(got, want any) string {
 			}
 		case []byte:
 			ok = bytes.Equal(g.([]byte), w)
+		case []string:
+			ok = slices.Equal(g.([]string), w)
 		default:
 			ok = g == w
 		}
@@ -698,9 +706,13 @@ func testDurableConcurrentCreate(t *testing.T, s store.Durable) {
 	ctx := ctxFor(t)
 	const n = 16
 	var wg sync.WaitGroup
-	results := make(chan error, 3*n)
+	results := make(chan error, 4*n)
 	for i := 0; i < n; i++ {
-		wg.Add(3)
+		wg.Add(4)
+		go func() {
+			defer wg.Done()
+			results <- s.CreateOAuthClient(ctx, oauthClient("nv-same", fmt.Sprint("acct-", i), base))
+		}()
 		go func() {
 			defer wg.Done()
 			k := accessKey("same", base)
@@ -728,8 +740,8 @@ func testDurableConcurrentCreate(t *testing.T, s store.Durable) {
 			t.Fatalf("concurrent create: unexpected error %v", err)
 		}
 	}
-	if ok != 3 {
-		t.Fatalf("concurrent create: %d successes, want exactly 3 (one per kind)", ok)
+	if ok != 4 {
+		t.Fatalf("concurrent create: %d successes, want exactly 4 (one per kind)", ok)
 	}
 }
 
@@ -750,4 +762,10 @@ func testDurableClosed(t *testing.T, s store.Durable) {
 	_, _, err = s.ListSmsSends(ctx, store.SmsFilter{})
 	mustIs(t, err, store.ErrUnavailable, "ListSmsSends after Close")
 	mustIs(t, s.PutOutbox(ctx, sms.OutboxEntry{ID: "o", CreatedAt: base}), store.ErrUnavailable, "PutOutbox after Close")
+	mustIs(t, s.CreateOAuthClient(ctx, oauthClient("nv", "a", base)), store.ErrUnavailable, "CreateOAuthClient after Close")
+	_, err = s.GetOAuthClient(ctx, "nv")
+	mustIs(t, err, store.ErrUnavailable, "GetOAuthClient after Close")
+	_, err = s.ListOAuthClients(ctx, "")
+	mustIs(t, err, store.ErrUnavailable, "ListOAuthClients after Close")
+	mustIs(t, s.SetOAuthClientActive(ctx, "nv", true), store.ErrUnavailable, "SetOAuthClientActive after Close")
 }

@@ -11,10 +11,7 @@ import (
 )
 
 // smsTests are the suite's tests of SMS send records and the outbox.
-var smsTests = []struct {
-	name string
-	run  func(t *testing.T, s store.Durable)
-}{
+var smsTests = []durableTest{
 	{"SmsRoundTrip", testSmsRoundTrip},
 	{"SmsBatchAtomic", testSmsBatchAtomic},
 	{"SmsFilters", testSmsFilters},

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"net/url"
+	"strings"
+
+	"github.com/numauth/numauth/internal/auth"
+	"github.com/numauth/numauth/internal/camara"
+	"github.com/numauth/numauth/internal/secret"
+	"github.com/numauth/numauth/internal/store"
+	"github.com/numauth/numauth/internal/token"
+)
+
+// publicURL is the URL clients reach this server at: --public-url, or
+// http:// and --addr.
+func (f serveFlags) publicURL() (string, error) {
+	raw := f.publicURLFlag
+	if raw == "" {
+		// A listener on every interface has no one name: localhost is
+		// right for a local run, and --public-url for anything else.
+		addr := f.addr
+		if addr == "" {
+			addr = "127.0.0.1:8080"
+		}
+		host, port, err := net.SplitHostPort(addr)
+		if err != nil {
+			return "", fmt.Errorf("--addr %q: %w", addr, err)
+		}
+		if ip, err := netip.ParseAddr(host); host == "" || (err == nil && ip.IsUnspecified()) {
+			host = "localhost"
+		}
+		return "http://" + net.JoinHostPort(host, port), nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return "", fmt.Errorf("--public-url %q: want an http(s) URL without query, fragment or user info", raw)
+	}
+	return strings.TrimSuffix(raw, "/"), nil
+}
+
+// newNorthbound builds numauth's CAMARA operator side: the OpenID provider
+// and the NV API under PUBLIC_URL/camara (SPEC §7).
+func newNorthbound(ctx context.Context, f serveFlags, svc *auth.Service, durable store.Durable, eph store.Ephemeral, box *secret.Box, log *slog.Logger) (*camara.Provider, error) {
+	base, err := f.publicURL()
+	if err != nil {
+		return nil, err
+	}
+	if f.nvTokenTTL < 0 || f.nvTokenTTL > camara.MaxAccessTokenTTL {
+		return nil, fmt.Errorf("--camara-access-token-ttl %s: want at most %s", f.nvTokenTTL, camara.MaxAccessTokenTTL)
+	}
+	keys, err := token.LoadOIDCKeys(ctx, durable, box)
+	if err != nil {
+		return nil, fmt.Errorf("camara: %w", err)
+	}
+	var ck [32]byte
+	copy(ck[:], box.Derive("numauth camara token crypto v1", 32))
+	return camara.New(camara.Config{
+		Issuer: base + "/camara", Service: svc, Clients: camaraClients{svc}, Store: eph, Keys: keys,
+		CryptoKey: ck, AccessTokenTTL: f.nvTokenTTL, Throttle: f.throttle, Logger: log.With("api", "camara"),
+	})
+}
+
+// camaraClients gives the provider the durable OAuth clients.
+type camaraClients struct{ svc *auth.Service }
+
+func (c camaraClients) Client(ctx context.Context, id string) (camara.ClientInfo, error) {
+	oc, err := c.svc.GetOAuthClient(ctx, id)
+	if err != nil {
+		return camara.ClientInfo{}, err
+	}
+	return camara.ClientInfo{
+		ID: oc.ID, AccountID: oc.AccountID, RedirectURIs: oc.RedirectURIs, AuthMethod: oc.AuthMethod,
+		JWKS: oc.JWKS, Scopes: oc.Scopes, Active: oc.Status == store.KeyActive,
+	}, nil
+}
+
+func (c camaraClients) CheckSecret(ctx context.Context, id, secret string) error {
+	_, err := c.svc.CheckOAuthClientSecret(ctx, id, secret)
+	return err
+}
