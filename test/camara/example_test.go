@@ -26,7 +26,6 @@ import (
 // verifies the line's number (PASS), a client_secret_basic client
 // another number (REJECT), and a browser on Wi-Fi ends in access_denied.
 func TestCamaraClientExample(t *testing.T) {
-	waitsForCamara(t)
 	in := startNumauth(t)
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "camara-client")

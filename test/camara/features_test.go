@@ -46,7 +46,6 @@ const noOtherAuth = "numauth's OpenID provider authenticates a user only by the 
 // Verification API v2.1.0, the Gherkin files unchanged, against a real
 // numauth over HTTP, every NV call validated against the OpenAPI document.
 func TestCamaraFeatures(t *testing.T) {
-	waitsForCamara(t)
 	dir := needReference(t, "camara")
 	features, err := filepath.Glob(filepath.Join(dir, "*.feature"))
 	if err != nil || len(features) == 0 {

@@ -312,11 +312,3 @@ func hashed(e164 string) string {
 	sum := sha256.Sum256([]byte(e164))
 	return fmt.Sprintf("%x", sum)
 }
-
-// waitsForCamara skips a test of the northbound API until internal/camara
-// is on main.
-func waitsForCamara(t testing.TB) {
-	t.Helper()
-	t.Skip("numauth serve does not serve the northbound CAMARA API yet (internal/camara is on main but not wired into serve, " +
-		"and `numauth camara clients create` is not on main): waits for internal/camara")
-}

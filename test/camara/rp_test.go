@@ -26,7 +26,6 @@ const clientAssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bea
 // tokens on the NV API: /verify true and false, hashed, /device-phone-number,
 // each token once.
 func TestRelyingParty(t *testing.T) {
-	waitsForCamara(t)
 	in := startNumauth(t)
 	nv := newNV(t, in)
 	ctx := oidc.ClientContext(context.Background(), &http.Client{Timeout: 15 * time.Second})
@@ -88,7 +87,6 @@ func TestRelyingParty(t *testing.T) {
 // TestFaults holds the provider and the API to their refusals, each with
 // the error the OAuth, OpenID and CAMARA specifications name.
 func TestFaults(t *testing.T) {
-	waitsForCamara(t)
 	in := startNumauth(t)
 	nv := newNV(t, in)
 	md := discover(t, in)

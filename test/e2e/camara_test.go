@@ -27,8 +27,6 @@ import (
 // numauth whose sandbox maps another address and not the browser's.
 func TestCamaraBrowser(t *testing.T) {
 	needBrowser(t)
-	t.Skip("numauth serve does not serve the northbound CAMARA API yet (internal/camara is on main but not wired into serve, " +
-		"and `numauth camara clients create` is not on main): waits for internal/camara")
 	for _, c := range []struct {
 		name, subscriber string
 		want             string // in the relying party's result
