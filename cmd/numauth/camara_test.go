@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,12 +17,13 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 
+	"github.com/numauth/numauth/internal/auth"
 	"github.com/numauth/numauth/internal/store/sqlite"
 )
 
-// camaraCLI runs `numauth camara clients ARGS --data-dir dir` and returns its
+// runClients runs `numauth camara clients ARGS --data-dir dir` and returns its
 // exit status, stdout and stderr.
-func camaraCLI(t *testing.T, dir string, args ...string) (int, string, string) {
+func runClients(t *testing.T, dir string, args ...string) (int, string, string) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
 	err := run(context.Background(), append(append([]string{"camara", "clients"}, args...), "--data-dir", dir), &stdout, &stderr)
@@ -36,7 +38,7 @@ type created struct {
 
 func mustCreate(t *testing.T, dir string, args ...string) created {
 	t.Helper()
-	status, out, errOut := camaraCLI(t, dir, append([]string{"create"}, args...)...)
+	status, out, errOut := runClients(t, dir, append([]string{"create"}, args...)...)
 	if status != 0 {
 		t.Fatalf("create %v: status %d: %s", args, status, errOut)
 	}
@@ -82,7 +84,7 @@ func TestCamaraClients(t *testing.T) {
 	}
 
 	// --jwks-file: no secret at all.
-	status, out, errOut := camaraCLI(t, data, "create", "--redirect-uri", "https://rp.example.com/cb", "--redirect-uri", "https://rp.example.com/cb2",
+	status, out, errOut := runClients(t, data, "create", "--redirect-uri", "https://rp.example.com/cb", "--redirect-uri", "https://rp.example.com/cb2",
 		"--jwks-file", writeJWKS(t, dir))
 	if status != 0 || strings.Contains(out, "client_secret") {
 		t.Fatalf("create --jwks-file: status %d, stdout %q: %s", status, out, errOut)
@@ -104,13 +106,13 @@ func TestCamaraClients(t *testing.T) {
 	}
 
 	// list, as a table and as JSON.
-	status, out, errOut = camaraCLI(t, data, "list")
+	status, out, errOut = runClients(t, data, "list")
 	if status != 0 || !strings.Contains(out, sc.ClientID) || !strings.Contains(out, jc.ClientID) || !strings.Contains(out, "(all)") ||
 		!strings.Contains(out, "https://rp.example.com/cb https://rp.example.com/cb2") || strings.Contains(out, *sc.ClientSecret) {
 		t.Fatalf("list: status %d:\n%s%s", status, out, errOut)
 	}
 	var listed []oauthClientJSON
-	if status, out, _ = camaraCLI(t, data, "list", "--json"); status != 0 || json.Unmarshal([]byte(out), &listed) != nil || len(listed) != 2 {
+	if status, out, _ = runClients(t, data, "list", "--json"); status != 0 || json.Unmarshal([]byte(out), &listed) != nil || len(listed) != 2 {
 		t.Fatalf("list --json: status %d:\n%s", status, out)
 	}
 	if listed[0].ClientID != sc.ClientID || listed[0].Status != "Active" || listed[0].AuthMethod != "client_secret_basic" || listed[0].JWKS != nil ||
@@ -120,21 +122,21 @@ func TestCamaraClients(t *testing.T) {
 	if strings.Contains(out, *sc.ClientSecret) || strings.Contains(out, "hash") {
 		t.Fatalf("list --json shows something of the secret:\n%s", out)
 	}
-	if status, out, _ = camaraCLI(t, data, "list", "--account", "tenant-b", "--json"); status != 0 || strings.TrimSpace(out) != "[]" {
+	if status, out, _ = runClients(t, data, "list", "--account", "tenant-b", "--json"); status != 0 || strings.TrimSpace(out) != "[]" {
 		t.Fatalf("list --account tenant-b: status %d: %s", status, out)
 	}
 
 	// disable and enable.
-	if status, out, errOut = camaraCLI(t, data, "disable", jc.ClientID); status != 0 || !strings.Contains(out, "disabled") {
+	if status, out, errOut = runClients(t, data, "disable", jc.ClientID); status != 0 || !strings.Contains(out, "disabled") {
 		t.Fatalf("disable: status %d: %s%s", status, out, errOut)
 	}
-	if _, out, _ = camaraCLI(t, data, "list", "--json"); !strings.Contains(out, `"status": "Inactive"`) {
+	if _, out, _ = runClients(t, data, "list", "--json"); !strings.Contains(out, `"status": "Inactive"`) {
 		t.Fatalf("after disable, list shows:\n%s", out)
 	}
-	if status, _, errOut = camaraCLI(t, data, "enable", jc.ClientID); status != 0 {
+	if status, _, errOut = runClients(t, data, "enable", jc.ClientID); status != 0 {
 		t.Fatalf("enable: status %d: %s", status, errOut)
 	}
-	if _, out, _ = camaraCLI(t, data, "list", "--json"); strings.Contains(out, `"Inactive"`) {
+	if _, out, _ = runClients(t, data, "list", "--json"); strings.Contains(out, `"Inactive"`) {
 		t.Fatalf("after enable, list shows:\n%s", out)
 	}
 }
@@ -185,7 +187,7 @@ func TestCamaraClientsBadInput(t *testing.T) {
 		{[]string{"enable", "nv-\x1b[2Jnope"}, `nv-\x1b[2Jnope`},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
-			status, out, errOut := camaraCLI(t, data, tc.args...)
+			status, out, errOut := runClients(t, data, tc.args...)
 			if status != 2 || !strings.Contains(errOut, tc.says) || out != "" {
 				t.Fatalf("status %d, want 2; stderr lacks %q or stdout is not empty:\nstdout: %s\nstderr: %s", status, tc.says, out, errOut)
 			}
@@ -194,7 +196,33 @@ func TestCamaraClientsBadInput(t *testing.T) {
 			}
 		})
 	}
-	if status, out, _ := camaraCLI(t, data, "list", "--json"); status != 0 || strings.TrimSpace(out) != "[]" {
+	if status, out, _ := runClients(t, data, "list", "--json"); status != 0 || strings.TrimSpace(out) != "[]" {
 		t.Fatalf("after bad input, list: status %d: %s", status, out)
+	}
+}
+
+// TestCamaraClientsAdapter: the provider gets a disabled client as a client
+// that is not active (as its Clients contract says), not as an error, and
+// an unknown one as an error.
+func TestCamaraClientsAdapter(t *testing.T) {
+	t.Setenv("NUMAUTH_MASTER_KEY", "")
+	data := filepath.Join(t.TempDir(), "data")
+	c := mustCreate(t, data, "--redirect-uri", "http://localhost/cb", "--secret")
+	if status, _, errOut := runClients(t, data, "disable", c.ClientID); status != 0 {
+		t.Fatal(errOut)
+	}
+	ctx := context.Background()
+	err := withService(ctx, storeFlags{dataDir: data}, func(svc *auth.Service) error {
+		info, err := camaraClients{svc}.Client(ctx, c.ClientID)
+		if err != nil || info.Active || info.ID != c.ClientID || info.AuthMethod != auth.AuthClientSecretBasic {
+			t.Errorf("disabled client: %+v, %v; want it, not active", info, err)
+		}
+		if _, err := (camaraClients{svc}).Client(ctx, "nv-nope"); !errors.Is(err, auth.ErrOAuthClientNotFound) {
+			t.Errorf("unknown client: %v, want ErrOAuthClientNotFound", err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

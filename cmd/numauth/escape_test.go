@@ -58,9 +58,10 @@ func FuzzTermSafe(f *testing.F) {
 	})
 }
 
-// TestListsEscape: keys list, schemes list and camara clients list print stored free text with
-// its control and bidi characters escaped, whatever the database holds (a
-// scheme stored before names were checked; an AccessKey description).
+// TestListsEscape: keys list, schemes list and camara clients list print
+// stored free text with its control and bidi characters escaped, whatever
+// the database holds (a scheme stored before names were checked; an
+// AccessKey description; an OAuth client written by another tool).
 func TestListsEscape(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()

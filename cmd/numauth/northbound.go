@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -10,7 +11,7 @@ import (
 	"strings"
 
 	"github.com/numauth/numauth/internal/auth"
-	"github.com/numauth/numauth/internal/camara"
+	camaraop "github.com/numauth/numauth/internal/camara"
 	"github.com/numauth/numauth/internal/secret"
 	"github.com/numauth/numauth/internal/store"
 	"github.com/numauth/numauth/internal/token"
@@ -45,13 +46,13 @@ func (f serveFlags) publicURL() (string, error) {
 
 // newNorthbound builds numauth's CAMARA operator side: the OpenID provider
 // and the NV API under PUBLIC_URL/camara (SPEC §7).
-func newNorthbound(ctx context.Context, f serveFlags, svc *auth.Service, durable store.Durable, eph store.Ephemeral, box *secret.Box, log *slog.Logger) (*camara.Provider, error) {
+func newNorthbound(ctx context.Context, f serveFlags, svc *auth.Service, durable store.Durable, eph store.Ephemeral, box *secret.Box, log *slog.Logger) (*camaraop.Provider, error) {
 	base, err := f.publicURL()
 	if err != nil {
 		return nil, err
 	}
-	if f.nvTokenTTL < 0 || f.nvTokenTTL > camara.MaxAccessTokenTTL {
-		return nil, fmt.Errorf("--camara-access-token-ttl %s: want at most %s", f.nvTokenTTL, camara.MaxAccessTokenTTL)
+	if f.nvTokenTTL < 0 || f.nvTokenTTL > camaraop.MaxAccessTokenTTL {
+		return nil, fmt.Errorf("--camara-access-token-ttl %s: want at most %s", f.nvTokenTTL, camaraop.MaxAccessTokenTTL)
 	}
 	keys, err := token.LoadOIDCKeys(ctx, durable, box)
 	if err != nil {
@@ -59,7 +60,7 @@ func newNorthbound(ctx context.Context, f serveFlags, svc *auth.Service, durable
 	}
 	var ck [32]byte
 	copy(ck[:], box.Derive("numauth camara token crypto v1", 32))
-	return camara.New(camara.Config{
+	return camaraop.New(camaraop.Config{
 		Issuer: base + "/camara", Service: svc, Clients: camaraClients{svc}, Store: eph, Keys: keys,
 		CryptoKey: ck, AccessTokenTTL: f.nvTokenTTL, Throttle: f.throttle, Logger: log.With("api", "camara"),
 	})
@@ -68,12 +69,12 @@ func newNorthbound(ctx context.Context, f serveFlags, svc *auth.Service, durable
 // camaraClients gives the provider the durable OAuth clients.
 type camaraClients struct{ svc *auth.Service }
 
-func (c camaraClients) Client(ctx context.Context, id string) (camara.ClientInfo, error) {
+func (c camaraClients) Client(ctx context.Context, id string) (camaraop.ClientInfo, error) {
 	oc, err := c.svc.GetOAuthClient(ctx, id)
-	if err != nil {
-		return camara.ClientInfo{}, err
+	if err != nil && !errors.Is(err, auth.ErrOAuthClientInactive) { // a disabled client is returned, Active false
+		return camaraop.ClientInfo{}, err
 	}
-	return camara.ClientInfo{
+	return camaraop.ClientInfo{
 		ID: oc.ID, AccountID: oc.AccountID, RedirectURIs: oc.RedirectURIs, AuthMethod: oc.AuthMethod,
 		JWKS: oc.JWKS, Scopes: oc.Scopes, Active: oc.Status == store.KeyActive,
 	}, nil

@@ -1,6 +1,8 @@
 package camara
 
 import (
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -262,4 +264,39 @@ func opStrings(ops []operation) []string {
 		s[i] = string(o)
 	}
 	return s
+}
+
+// The access token is opaque to the client; introspection (RFC 7662)
+// tells the client that issued it what it stands for, amr included, until
+// the one call it serves.
+func TestIntrospection(t *testing.T) {
+	w := newWorld(t)
+	tok := w.token("basic-client", "openid "+ScopeVerify)
+	introspect := func(client string) map[string]any {
+		t.Helper()
+		req, _ := http.NewRequest("POST", w.issuer+"/oauth/introspect", strings.NewReader("token="+tok))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth(client, w.clients.secrets[client])
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var m map[string]any
+		json.NewDecoder(res.Body).Decode(&m)
+		return m
+	}
+	m := introspect("basic-client")
+	if m["active"] != true || fmt.Sprint(m["amr"]) != "[nba]" || m["client_id"] != "basic-client" || m["scope"] != "openid "+ScopeVerify {
+		t.Errorf("introspection: %v", m)
+	}
+	if m := introspect("verify-only"); m["active"] == true {
+		t.Errorf("another client's introspection: %v", m)
+	}
+	if a := w.nv("POST", "/verify", tok, `{"phoneNumber": "+86`+linePhone+`"}`, nil); a.status != 200 {
+		t.Fatalf("verify: %+v", a)
+	}
+	if m := introspect("basic-client"); m["active"] == true {
+		t.Errorf("after its call: %v", m)
+	}
 }

@@ -87,6 +87,7 @@ type accessGrant struct {
 	Ops       []operation       `json:"ops"`
 	Scopes    []string          `json:"sc"`
 	Grant     auth.NetworkGrant `json:"g"`
+	AuthTime  time.Time         `json:"auth"`
 	Expires   time.Time         `json:"exp"`
 }
 
@@ -197,7 +198,7 @@ func (s *storage) CreateAccessToken(ctx context.Context, tr op.TokenRequest) (st
 		return "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("only the authorization code grant is offered")
 	}
 	exp := s.now().Add(s.accessTTL).Truncate(time.Second)
-	g := accessGrant{ClientID: a.ClientID, AccountID: a.AccountID, Subject: a.Subject, Ops: a.Ops, Scopes: a.Scopes, Grant: a.Grant, Expires: exp}
+	g := accessGrant{ClientID: a.ClientID, AccountID: a.AccountID, Subject: a.Subject, Ops: a.Ops, Scopes: a.Scopes, Grant: a.Grant, AuthTime: a.AuthTime, Expires: exp}
 	b, err := json.Marshal(g)
 	if err != nil {
 		return "", time.Time{}, err
@@ -323,7 +324,9 @@ func (s *storage) SetIntrospectionFromToken(ctx context.Context, r *oidc.Introsp
 		return oidc.ErrInvalidClient().WithDescription("the token was issued to another client")
 	}
 	r.Active, r.Subject, r.ClientID, r.Scope = true, subject, g.ClientID, oidc.SpaceDelimitedArray(g.Scopes)
-	r.Expiration = oidc.FromTime(g.Expires)
+	r.Expiration, r.AuthTime = oidc.FromTime(g.Expires), oidc.FromTime(g.AuthTime)
+	// The token stands for a network-based authentication (CAMARA's amr).
+	r.AuthenticationMethodsReferences = []string{amrNetwork}
 	return nil
 }
 
