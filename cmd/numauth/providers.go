@@ -1,7 +1,10 @@
 package main
 
-// The SMS providers serve can use; each registers itself under its name.
+// The carrier adapters and SMS providers serve can use; each registers
+// itself under its name.
 import (
+	_ "github.com/numauth/numauth/internal/carrier/sandbox"
+
 	_ "github.com/numauth/numauth/internal/sms/aliyun"
 	_ "github.com/numauth/numauth/internal/sms/sandbox"
 	_ "github.com/numauth/numauth/internal/sms/smpp"

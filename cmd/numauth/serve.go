@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/netip"
 	"os"
 	"runtime/debug"
 	"slices"
@@ -20,9 +21,10 @@ import (
 	"time"
 
 	"github.com/numauth/numauth/internal/auth"
-	"github.com/numauth/numauth/internal/carrier/sandbox"
+	"github.com/numauth/numauth/internal/carrier"
 	"github.com/numauth/numauth/internal/groupcommit"
 	"github.com/numauth/numauth/internal/h5"
+	"github.com/numauth/numauth/internal/ipset"
 	"github.com/numauth/numauth/internal/obs"
 	"github.com/numauth/numauth/internal/openapi"
 	"github.com/numauth/numauth/internal/sms"
@@ -38,10 +40,11 @@ type serveFlags struct {
 	storeFlags
 	sms           smsFlags
 	addr          string
+	carrier       string
+	routes        multiFlag
+	buildCarrier  func(ctx context.Context, name string, env carrier.Env) (carrier.Adapter, error)
 	publicURLFlag string
 	nvTokenTTL    time.Duration
-	subscribers   multiFlag
-	sandboxFile   string
 	trustedProxy  multiFlag
 	throttle      int
 	logLevel      string
@@ -82,10 +85,11 @@ func newServeFlagSet(f *serveFlags) *flag.FlagSet {
 	fs := flag.NewFlagSet("numauth serve", flag.ContinueOnError)
 	f.register(fs)
 	fs.StringVar(&f.addr, "addr", envOr("NUMAUTH_ADDR", "127.0.0.1:8080"), "listen address [NUMAUTH_ADDR]")
+	fs.StringVar(&f.carrier, "carrier", envOr("NUMAUTH_CARRIER", "sandbox"), "carrier adapter: "+strings.Join(carrier.Names(), ", ")+"; with --carrier-route, the adapter for what no rule matches [NUMAUTH_CARRIER]")
+	fs.Var(&f.routes, "carrier-route", "route MATCH=ADAPTER (MATCH an operator code such as CM, an E.164 prefix such as +44, or *) to run several carrier adapters at once (repeatable, first match wins)")
+	f.buildCarrier = carrier.Flags(fs)
 	fs.StringVar(&f.publicURLFlag, "public-url", os.Getenv("NUMAUTH_PUBLIC_URL"), "the URL clients reach this server at, behind a proxy or TLS terminator; the CAMARA issuer is this URL + /camara (default http:// and --addr) [NUMAUTH_PUBLIC_URL]")
 	fs.DurationVar(&f.nvTokenTTL, "camara-access-token-ttl", 300*time.Second, "lifetime of the access tokens numauth's CAMARA OpenID provider issues (at most 300s)")
-	fs.Var(&f.subscribers, "sandbox-subscriber", "sandbox carrier subscriber ADDR_OR_CIDR=PHONE (repeatable)")
-	fs.StringVar(&f.sandboxFile, "sandbox-config", "", "sandbox carrier JSON file (subscribers, trusted proxies, faults)")
 	fs.Var(&f.trustedProxy, "trusted-proxy", "CIDR of a proxy whose number header the sandbox trusts, and whose X-Forwarded-For the gateway's per-address session budget trusts (repeatable)")
 	fs.IntVar(&f.throttle, "throttle", 0, "calls per second one AccessKey may make across all instances (0 = unlimited)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
@@ -144,7 +148,7 @@ func runServe(ctx context.Context, f serveFlags, stderr io.Writer) error {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	log.Info("numauth listening", "addr", ln.Addr().String(), "version", buildVersion(),
-		"store", srv.durableKind, "ephemeral", srv.ephemeralKind, "carrier", "sandbox", "sms_provider", f.sms.provider)
+		"store", srv.durableKind, "ephemeral", srv.ephemeralKind, "carrier", srv.carrier, "sms_provider", f.sms.provider)
 	if srv.ops != nil {
 		ops := &http.Server{Addr: f.opsAddr, Handler: srv.ops, ReadHeaderTimeout: 10 * time.Second}
 		opsLn, err := net.Listen("tcp", f.opsAddr)
@@ -195,6 +199,7 @@ type server struct {
 	ops           http.Handler // nil: the operations endpoints are on handler
 	durableKind   string
 	ephemeralKind string
+	carrier       string // the adapter's name
 	close         func()
 }
 
@@ -225,33 +230,23 @@ func newServer(ctx context.Context, f serveFlags, log *slog.Logger) (*server, er
 		return nil, err
 	}
 
-	var sbCfg sandbox.Config
-	if f.sandboxFile != "" {
-		if sbCfg, err = sandbox.LoadFile(f.sandboxFile); err != nil {
-			return fail(err)
-		}
-	}
-	// Every instance sharing the master key opens every other's tickets.
-	sbCfg.Key, sbCfg.Logger = box.Derive("numauth sandbox ticket v1", 32), log
-	// A --sandbox-subscriber flag overrides the file's entry for the same prefix.
-	for _, s := range f.subscribers {
-		sub, err := sandbox.ParseSubscriber(s)
-		if err != nil {
-			return fail(fmt.Errorf("--sandbox-subscriber %q: %w", s, err))
-		}
-		sbCfg.Subscribers = slices.DeleteFunc(sbCfg.Subscribers, func(o sandbox.Subscriber) bool { return o.Prefix == sub.Prefix })
-		sbCfg.Subscribers = append(sbCfg.Subscribers, sub)
-	}
+	var proxies []netip.Prefix
 	for _, p := range f.trustedProxy {
-		pfx, err := sandbox.ParsePrefix(p)
+		pfx, err := ipset.ParsePrefix(p)
 		if err != nil {
 			return fail(fmt.Errorf("--trusted-proxy %q: %w", p, err))
 		}
-		sbCfg.TrustedProxies = append(sbCfg.TrustedProxies, pfx)
+		proxies = append(proxies, pfx)
 	}
-	sb, err := sandbox.New(sbCfg)
+	// Every instance sharing the master key opens every other's tickets.
+	adapter, built, err := f.carriers(ctx, carrier.Env{Logger: log, Secret: box.Derive, TrustedProxies: proxies})
 	if err != nil {
-		return fail(fmt.Errorf("sandbox carrier: %w", err))
+		return fail(err)
+	}
+	for _, a := range built {
+		if pt, ok := a.(carrier.ProxyTrusting); ok {
+			proxies = append(proxies, pt.TrustedProxies()...)
+		}
 	}
 
 	if f.sms.build == nil {
@@ -285,7 +280,7 @@ func newServer(ctx context.Context, f serveFlags, log *slog.Logger) (*server, er
 	svc, err := auth.New(ctx, auth.Config{
 		AccessTokenTTL: f.accessTTL, JwtTokenTTL: f.jwtTTL, MaskTries: f.maskTries, MaskLockTTL: f.maskLock,
 		MaskTriesGlobal: f.maskTriesAll, SessionsPerToken: f.sessPerToken, SessionsPerSource: f.sessPerSource,
-		Carrier: sb, SMS: smsCfg, Records: records, Logger: log,
+		Carrier: adapter, SMS: smsCfg, Records: records, Logger: log,
 	}, durable, eph, box)
 	if err != nil {
 		return fail(err)
@@ -331,8 +326,8 @@ func newServer(ctx context.Context, f serveFlags, log *slog.Logger) (*server, er
 	rpcCfg := openapi.Config{ThrottlePerKey: f.throttle, RequestTimeout: f.reqTimeout, Logger: log, Metrics: metrics}
 	rpc := openapi.New(rpcCfg, svc)
 	mux.Handle("/", rpc)
-	h5.New(svc, log, metrics).WithTrustedProxies(sbCfg.TrustedProxies).Register(mux)
-	nv, err := newNorthbound(ctx, f, svc, durable, eph, box, sbCfg.TrustedProxies, log)
+	h5.New(svc, log, metrics).WithTrustedProxies(proxies).Register(mux)
+	nv, err := newNorthbound(ctx, f, svc, durable, eph, box, proxies, log)
 	if err != nil {
 		return fail(err)
 	}
@@ -348,16 +343,24 @@ func newServer(ctx context.Context, f serveFlags, log *slog.Logger) (*server, er
 	ops.HandleFunc("/bench/noop", func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, http.MaxBytesReader(w, r.Body, 64<<10))
 		w.Header().Set("Content-Type", "application/json;charset=utf-8")
-		w.Header().Set("X-Numauth-Carrier", sb.Name())
+		w.Header().Set("X-Numauth-Carrier", adapter.Name())
 		w.Header().Set("X-Numauth-Sms-Provider", f.sms.provider)
 		io.WriteString(w, `{"Code":"OK"}`)
 	})
-	mux.Handle("/admin/v1/sandbox/", requireToken(adminTok, http.StripPrefix("/admin/v1/sandbox", sb.AdminHandler())))
+	// An adapter that can be changed at run time (the sandbox's subscribers
+	// and faults) answers under its name.
+	for name, a := range built {
+		if ad, ok := a.(carrier.Administered); ok {
+			prefix := "/admin/v1/" + name
+			mux.Handle(prefix+"/", requireToken(adminTok, http.StripPrefix(prefix, ad.AdminHandler())))
+		}
+	}
 	mux.Handle("GET /admin/v1/sms/outbox", requireToken(adminTok, outboxHandler(durable)))
 
 	return &server{
 		handler:       mux,
 		ops:           opsHandler,
+		carrier:       adapter.Name(),
 		durableKind:   kindOf(f.store, "sqlite", "postgres"),
 		ephemeralKind: kindOf(f.redis, "memory", "redis"),
 		close: func() {
@@ -366,6 +369,64 @@ func newServer(ctx context.Context, f serveFlags, log *slog.Logger) (*server, er
 			}
 		},
 	}, nil
+}
+
+// carriers builds the carrier adapter the flags name: --carrier's alone, or,
+// with --carrier-route rules, a router over every adapter a rule names,
+// with --carrier's for what no rule matches (unless a "*" rule is given).
+// It returns the adapter the service holds and every adapter built, by
+// name; each is built once, from its own flags, however many rules name it.
+func (f *serveFlags) carriers(ctx context.Context, env carrier.Env) (carrier.Adapter, map[string]carrier.Adapter, error) {
+	if f.buildCarrier == nil {
+		// serveFlags made by hand (tests) rather than parsed: the carrier
+		// flags' defaults.
+		f.buildCarrier = carrier.Flags(flag.NewFlagSet("carrier", flag.ContinueOnError))
+	}
+	name := f.carrier
+	if name == "" {
+		name = "sandbox"
+	}
+	var routes []carrier.Route
+	for _, s := range f.routes {
+		r, err := carrier.ParseRoute(s)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--carrier-route %q: %w", s, err)
+		}
+		routes = append(routes, r)
+	}
+	if len(routes) > 0 && !slices.ContainsFunc(routes, carrier.Route.Any) {
+		routes = append(routes, carrier.Route{Adapter: name})
+	}
+	built := map[string]carrier.Adapter{}
+	build := func(n string) error {
+		if _, ok := built[n]; ok {
+			return nil
+		}
+		e := env
+		e.Logger = env.Logger.With("carrier", n)
+		a, err := f.buildCarrier(ctx, n, e)
+		if err != nil {
+			return err
+		}
+		built[n] = a
+		return nil
+	}
+	if len(routes) == 0 {
+		if err := build(name); err != nil {
+			return nil, nil, err
+		}
+		return built[name], built, nil
+	}
+	for _, r := range routes {
+		if err := build(r.Adapter); err != nil {
+			return nil, nil, err
+		}
+	}
+	router, err := carrier.NewRouter(routes, built)
+	if err != nil {
+		return nil, nil, err
+	}
+	return router, built, nil
 }
 
 func kindOf(url, local, remote string) string {

@@ -27,8 +27,10 @@ func startServer(tb testing.TB) *httptest.Server {
 	tb.Helper()
 	tb.Setenv("NUMAUTH_BOOTSTRAP_ACCESS_KEY_ID", benchKeyID)
 	tb.Setenv("NUMAUTH_BOOTSTRAP_ACCESS_KEY_SECRET", benchSecret)
-	f := serveFlags{storeFlags: storeFlags{dataDir: tb.TempDir()}, maskTries: 3, accessTTL: 10 * time.Minute, jwtTTL: time.Hour, maskLock: time.Hour}
-	f.subscribers = multiFlag{"127.0.0.1=13800138000"}
+	var f serveFlags
+	if err := newServeFlagSet(&f).Parse([]string{"--data-dir", tb.TempDir(), "--mask-lock", "1h", "--sandbox-subscriber", "127.0.0.1=13800138000"}); err != nil {
+		tb.Fatal(err)
+	}
 	srv, err := newServer(context.Background(), f, slog.New(slog.DiscardHandler))
 	if err != nil {
 		tb.Fatal(err)

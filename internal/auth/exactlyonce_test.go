@@ -130,7 +130,7 @@ func TestOutcomeExactlyOnce(t *testing.T) {
 				if n := e.records(t, kind); n.Pass != 1 || n.Reject+n.Unknown != 0 {
 					t.Fatalf("records after the retry: %+v, want exactly one PASS", n)
 				}
-				if kind == "login" && got != phone {
+				if kind == "login" && got != "+86"+phone {
 					t.Fatalf("retry answered %q", got)
 				}
 			})

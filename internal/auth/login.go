@@ -110,8 +110,8 @@ func (s *Service) reserveMask(ctx context.Context, sess session) (*limit.Reserva
 	return s.reserveWaiting(ctx, "mask tries", ErrMaskLocked, s.maskCharges(sess.AccountID, sess.PhoneHash)...)
 }
 
-// GetPhoneWithToken returns the number of the line a login spToken came
-// from, once per token; a call that failed may be retried with the same
+// GetPhoneWithToken returns the number (E.164) of the line a login spToken
+// came from, once per token; a call that failed may be retried with the same
 // token (see VerifyPhoneWithToken).
 func (s *Service) GetPhoneWithToken(ctx context.Context, c Caller, spToken string) (string, error) {
 	sp, cl, err := s.openSP(ctx, c, spToken, carrier.KindLogin, nil)
@@ -142,6 +142,9 @@ func (s *Service) loginOnce(ctx context.Context, c Caller, sp token.SP, cl *clai
 	}
 	start := time.Now()
 	phone, err := s.cfg.Carrier.Number(ctx, sp.Ticket)
+	if err == nil {
+		phone, err = carrier.ParseE164(phone) // the adapter's E.164, checked
+	}
 	if errors.Is(err, carrier.ErrTicketInvalid) {
 		return "", fmt.Errorf("%w: %w", ErrTokenInvalid, err)
 	}

@@ -16,12 +16,12 @@ import (
 // maskCounter counts the masks the carrier was asked to check, and how
 // many of them were wrong: the guesses an attacker got answered.
 type maskCounter struct {
-	carrier.Adapter
+	carrier.NetworkIdentified
 	checked, wrong atomic.Int32
 }
 
 func (m *maskCounter) MatchMask(ctx context.Context, ticket, digits string) (bool, error) {
-	ok, err := m.Adapter.MatchMask(ctx, ticket, digits)
+	ok, err := m.NetworkIdentified.MatchMask(ctx, ticket, digits)
 	if err == nil {
 		m.checked.Add(1)
 		if !ok {
@@ -34,7 +34,10 @@ func (m *maskCounter) MatchMask(ctx context.Context, ticket, digits string) (boo
 // maskEnv is an env whose carrier counts mask checks.
 func maskEnv(t *testing.T, opts ...func(*auth.Config)) (*env, *maskCounter) {
 	mc := &maskCounter{}
-	e := newEnvWith(t, func(a carrier.Adapter) carrier.Adapter { mc.Adapter = a; return mc }, opts...)
+	e := newEnvWith(t, func(a carrier.Adapter) carrier.Adapter {
+		mc.NetworkIdentified = a.(carrier.NetworkIdentified)
+		return mc
+	}, opts...)
 	return e, mc
 }
 

@@ -69,13 +69,18 @@ func (s *Service) IdentifyNetwork(ctx context.Context, front carrier.FrontReques
 	if len(kinds) == 0 {
 		return NetworkGrant{}, fmt.Errorf("%w: no kind of call asked for", ErrInvalidParameters)
 	}
+	ni, ok := s.cfg.Carrier.(carrier.NetworkIdentified)
+	if !ok {
+		return NetworkGrant{}, carrierErr(ctx, "carrier front leg", fmt.Errorf("%w: %s has a redirect front leg, which network-based authentication does not drive yet",
+			carrier.ErrUnsupported, s.cfg.Carrier.Name()))
+	}
 	g := NetworkGrant{Tickets: make(map[carrier.Kind]string, len(kinds)), At: s.cfg.Now().UTC()}
 	for _, k := range kinds {
 		if _, dup := g.Tickets[k]; dup {
 			continue
 		}
 		front.Kind = k
-		line, err := s.cfg.Carrier.Identify(ctx, front)
+		line, err := ni.Identify(ctx, front)
 		if err != nil {
 			return NetworkGrant{}, carrierErr(ctx, "carrier front leg", err)
 		}
@@ -115,7 +120,7 @@ func (s *Service) NetworkVerify(ctx context.Context, c NetworkCaller, g NetworkG
 	}
 	start := time.Now()
 	verdict := carrier.Reject
-	p, perr := carrier.NormalizePhone(phone)
+	p, perr := carrier.ParseE164(phone)
 	if perr == nil {
 		var err error
 		verdict, err = s.cfg.Carrier.Verify(ctx, ticket, p)
@@ -208,7 +213,7 @@ func (s *Service) recordNetwork(ctx context.Context, rec store.Verification, sta
 // maskAny masks a number given in any form: mainland numbers as
 // carrier.Mask does (as every other record), others as sms.Mask does.
 func maskAny(phone string) string {
-	if p, err := carrier.NormalizePhone(phone); err == nil {
+	if p, err := carrier.ParseE164(phone); err == nil {
 		return carrier.Mask(p)
 	}
 	return sms.Mask(phone)

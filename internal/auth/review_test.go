@@ -171,7 +171,7 @@ func TestCommitAtDeadline(t *testing.T) {
 // abortingCarrier cancels the call's context during the mask check, as a
 // page that goes away does.
 type abortingCarrier struct {
-	carrier.Adapter
+	carrier.NetworkIdentified
 	abort atomic.Pointer[context.CancelFunc]
 }
 
@@ -180,7 +180,7 @@ func (a *abortingCarrier) MatchMask(ctx context.Context, ticket, digits string) 
 		(*c)()
 		return false, ctx.Err()
 	}
-	return a.Adapter.MatchMask(ctx, ticket, digits)
+	return a.NetworkIdentified.MatchMask(ctx, ticket, digits)
 }
 
 // TestAbortedMaskLeaksNoUnits: attempts whose page went away give their
@@ -189,7 +189,10 @@ func TestAbortedMaskLeaksNoUnits(t *testing.T) {
 	ac := &abortingCarrier{}
 	e := newEnvOpts(t, authtest.Options{
 		WrapEphemeral: func(s store.Ephemeral) store.Ephemeral { return ctxEph{s} },
-		WrapCarrier:   func(a carrier.Adapter) carrier.Adapter { ac.Adapter = a; return ac },
+		WrapCarrier: func(a carrier.Adapter) carrier.Adapter {
+			ac.NetworkIdentified = a.(carrier.NetworkIdentified)
+			return ac
+		},
 	})
 	for i := 0; i < 3; i++ {
 		sid := e.loginSession(t, e.caller, "")

@@ -232,7 +232,7 @@ func TestIPWhiteList(t *testing.T) {
 	if _, err := e.svc.GetPhoneWithToken(ctx, refused, lt.SPToken); !errors.Is(err, auth.ErrSourceNotAllowed) {
 		t.Fatalf("GetPhoneWithToken from %s: %v, want ErrSourceNotAllowed", refused.SourceIP, err)
 	}
-	if got, err := e.svc.GetPhoneWithToken(ctx, allowed, lt.SPToken); err != nil || got != phone {
+	if got, err := e.svc.GetPhoneWithToken(ctx, allowed, lt.SPToken); err != nil || got != "+86"+phone {
 		t.Fatalf("GetPhoneWithToken from %s after a refusal = %q, %v", allowed.SourceIP, got, err)
 	}
 

@@ -24,7 +24,9 @@ import (
 type Config struct {
 	AccessTokenTTL time.Duration // default 10 min
 	JwtTokenTTL    time.Duration // default 1 h
-	// SPTokenTTL per operator; defaults as Alibaba's: CM 2 min, CT 10 min, CU 30 min.
+	// SPTokenTTL per operator; defaults as Alibaba's: CM 2 min, CT 10 min,
+	// CU 30 min; an operator not in the map (one of another country) gets
+	// DefaultSPTokenTTL.
 	SPTokenTTL map[carrier.Operator]time.Duration
 	SessionTTL time.Duration // H5 gateway session, at most; default 10 min
 	// MaskTries is how many wrong login masks one account's pages may send
@@ -50,7 +52,8 @@ type Config struct {
 	// disables caching.
 	CacheTTL time.Duration
 	// Carrier is the adapter used for the carrier leg; its Name is recorded
-	// in spTokens.
+	// in spTokens. The H5 front leg needs a carrier.NetworkIdentified (a
+	// redirect-only adapter's front leg answers carrier.ErrUnsupported).
 	Carrier carrier.Adapter
 	// SMS configures SMS codes (sms.go); without a Provider, sends answer
 	// ErrSmsProviderDown.
@@ -207,12 +210,12 @@ func (s *Service) Carrier() carrier.Adapter { return s.cfg.Carrier }
 
 // PhoneHash is the keyed hash of a number stored in verification records:
 // it lets an operator match records for a known number without storing it.
-// phone is a mainland number in any form carrier.NormalizePhone reads, or
-// an E.164 number of any country; both forms of one number hash alike.
+// phone is in any form carrier.ParseE164 reads; the E.164 form is hashed,
+// so every form of one number hashes alike.
 func (s *Service) PhoneHash(phone string) string {
 	e := carrier.E164(phone)
 	if e == "" {
-		e = phone // already E.164 (another country), or not a number at all
+		e = phone // not a number at all: hashed as given
 	}
 	m := hmac.New(sha256.New, s.phoneKey)
 	m.Write([]byte(e))

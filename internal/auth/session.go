@@ -92,8 +92,8 @@ func (s *Service) CheckH5(ctx context.Context, in H5Check) (H5Session, error) {
 		return H5Session{}, fmt.Errorf("%w: accessToken, jwtToken and kind are required", ErrBadArgument)
 	}
 	if in.Phone != "" {
-		if _, err := carrier.NormalizePhone(in.Phone); err != nil {
-			return H5Session{}, fmt.Errorf("%w: phoneNumber is not a mainland mobile number", ErrBadArgument)
+		if _, err := carrier.ParseE164(in.Phone); err != nil {
+			return H5Session{}, fmt.Errorf("%w: phoneNumber is not a mainland mobile or E.164 number", ErrBadArgument)
 		}
 	}
 	a, err := s.sealer.OpenAccess(in.AccessToken)
@@ -223,7 +223,13 @@ func (s *Service) frontLeg(ctx context.Context, sessionID, origin string, kind c
 		return session{}, carrier.Line{}, err
 	}
 	front.Kind = kind
-	line, err := s.cfg.Carrier.Identify(ctx, front)
+	ni, ok := s.cfg.Carrier.(carrier.NetworkIdentified)
+	if !ok {
+		// A redirect-only adapter: the gateway's redirect flow is not served yet.
+		return session{}, carrier.Line{}, fmt.Errorf("carrier front leg: %w: %s has a redirect front leg, which the H5 gateway does not drive yet",
+			carrier.ErrUnsupported, s.cfg.Carrier.Name())
+	}
+	line, err := ni.Identify(ctx, front)
 	if err != nil {
 		return session{}, carrier.Line{}, fmt.Errorf("carrier front leg: %w", err)
 	}

@@ -25,6 +25,10 @@ type SPResult struct {
 	Origin string
 }
 
+// DefaultSPTokenTTL is the spToken lifetime of an operator without one of
+// its own in Config.SPTokenTTL: China Mobile's, the shortest of the three.
+const DefaultSPTokenTTL = 2 * time.Minute
+
 func (s *Service) mintSP(ctx context.Context, sess session, kind carrier.Kind, op carrier.Operator, ticket, masked string) (SPResult, error) {
 	// A store that just came back empty gets its new epoch before this
 	// token, and the token carries the epoch it was minted in.
@@ -35,7 +39,7 @@ func (s *Service) mintSP(ctx context.Context, sess session, kind carrier.Kind, o
 	now := s.cfg.Now()
 	ttl, ok := s.cfg.SPTokenTTL[op]
 	if !ok {
-		ttl = 2 * time.Minute
+		ttl = DefaultSPTokenTTL
 	}
 	tok, err := s.sealer.SealSP(token.SP{
 		ID: token.NewID(), AccountID: sess.AccountID, Scheme: sess.Scheme, Kind: string(kind),

@@ -33,12 +33,12 @@ type VerifyResult struct {
 // gets the one recorded answer if one was recorded, or a fresh verdict if
 // none was (sptoken.go).
 func (s *Service) VerifyPhoneWithToken(ctx context.Context, c Caller, spToken, phone string) (VerifyResult, error) {
-	p, err := carrier.NormalizePhone(phone)
+	p, err := carrier.ParseE164(phone)
 	if err != nil {
 		return VerifyResult{}, fmt.Errorf("%w: %w", ErrMobileIllegal, err)
 	}
 	sp, cl, err := s.openSP(ctx, c, spToken, carrier.KindVerify, func(sp token.SP) error {
-		if op, ok := carrier.OperatorOf(p); !ok || string(op) != sp.Operator {
+		if !operatorMayHave(carrier.Operator(sp.Operator), p) {
 			return fmt.Errorf("%w: the number is not a %s number", ErrParametersMismatch, sp.Operator)
 		}
 		return nil
@@ -98,6 +98,21 @@ func (s *Service) verifyOnce(ctx context.Context, c Caller, sp token.SP, cl *cla
 		return store.Verification{}, fmt.Errorf("%w: token already used for another number", ErrTokenInvalid)
 	}
 	return rec, err
+}
+
+// operatorMayHave reports whether a line of op can have number p (E.164):
+// a mainland number is its block's operator's, and a line of one of the
+// mainland operators has a mainland number; numbers of other countries are
+// not told apart by operator.
+func operatorMayHave(op carrier.Operator, p string) bool {
+	alloc, ok := carrier.OperatorOf(p)
+	switch {
+	case carrier.IsMainland(p):
+		return ok && alloc == op
+	case op == carrier.ChinaMobile || op == carrier.ChinaUnicom || op == carrier.ChinaTelecom:
+		return false
+	}
+	return true
 }
 
 // verifyBillable is the billing rule of a verification, as Alibaba's: an

@@ -4,8 +4,23 @@
 // a request came over (the front leg, reached by the phone's browser through
 // numauth's H5 gateway), and what number or verdict a ticket from that front
 // leg stands for (the back leg, called by numauth on behalf of the
-// integrator's server). Every adapter passes the shared suite in package
-// carriertest.
+// integrator's server).
+//
+// The back leg is one interface, [Adapter], which every adapter implements
+// and which numauth holds. The front leg is one of two capabilities, as
+// dex's connectors are password or callback connectors:
+//
+//   - [NetworkIdentified]: numauth sees the phone's request and the adapter
+//     tells whose line it came over (the sandbox; header enrichment behind
+//     an operator's proxy).
+//   - [Redirector]: the browser is sent to the operator and comes back to
+//     numauth with a code (CAMARA's OIDC flow with network-based
+//     authentication; the China carriers' H5 gateways).
+//
+// Code that needs the front leg type-asserts the capability it can drive.
+// Adapters register under a name (registry.go) and [Router] runs several at
+// once. Numbers are E.164 inside numauth (phone.go). Every adapter passes
+// the shared suite in package carriertest.
 package carrier
 
 import (
@@ -13,9 +28,12 @@ import (
 	"errors"
 	"net/http"
 	"net/netip"
+	"net/url"
 )
 
-// Operator is a mobile network operator code.
+// Operator is a mobile network operator code: "CM", "CU" and "CT" for the
+// three mainland operators (whose number blocks [OperatorOf] knows), or
+// another code an adapter names (see [ValidOperator]).
 type Operator string
 
 const (
@@ -45,7 +63,9 @@ const (
 // gateway and the service map them to the SDK's and the API's codes.
 var (
 	// ErrNotCellular: the request did not come over a cellular data session
-	// the carrier can identify (Wi-Fi, unknown address). SDK code 600008.
+	// the carrier can identify (Wi-Fi, unknown address), or, on a redirect
+	// front leg, the operator answered access_denied or login_required.
+	// SDK code 600008.
 	ErrNotCellular = errors.New("carrier: not a cellular data session")
 	// ErrMaintenance: the carrier is under maintenance. SDK code 600013.
 	ErrMaintenance = errors.New("carrier: under maintenance")
@@ -54,8 +74,13 @@ var (
 	// ErrFailed: the carrier answered with an error or not at all.
 	ErrFailed = errors.New("carrier: request failed")
 	// ErrTicketInvalid: the ticket is malformed, forged, expired, not this
-	// adapter's, or from a front leg of the other Kind.
+	// adapter's, or from a front leg of the other Kind; on a redirect front
+	// leg, the state is unknown, expired, spent or bound to another session.
 	ErrTicketInvalid = errors.New("carrier: invalid ticket")
+	// ErrUnsupported: the adapter lacks the front-leg capability the caller
+	// needs (a redirect-only adapter asked to identify a request). The
+	// gateway answers it as a carrier error.
+	ErrUnsupported = errors.New("carrier: front leg not supported by this adapter")
 )
 
 // FrontRequest is what the front leg sees of the phone's request.
@@ -75,12 +100,15 @@ type Line struct {
 	// leg (Verify, Number, MatchMask). It is sealed inside numauth's spToken
 	// and never shown to the browser in clear.
 	Ticket string
-	// Masked is the masked number for one-click login, e.g. "138****5678".
+	// Masked is the masked number for one-click login, as [Mask] writes it
+	// ("138****5678", "+4477****0123").
 	Masked string
 }
 
-// Adapter is one operator integration. Its methods are safe for concurrent
-// use, and each returns the context's error once ctx is done.
+// Adapter is one operator integration's back leg, and what numauth holds:
+// every adapter implements it, and one of [NetworkIdentified] or
+// [Redirector] for its front leg. Its methods are safe for concurrent use,
+// and each returns the context's error once ctx is done.
 //
 // A ticket serves the Kind of the front leg that issued it: a KindVerify
 // ticket serves Verify, a KindLogin ticket serves MatchMask and Number; any
@@ -89,17 +117,85 @@ type Line struct {
 type Adapter interface {
 	// Name is the adapter's registered name, e.g. "sandbox".
 	Name() string
-	// Identify runs the front leg for a request from the phone.
-	Identify(ctx context.Context, req FrontRequest) (Line, error)
-	// Verify tells whether phone (11-digit mainland number) is the number of
-	// the line the ticket stands for. A phone that is not such a number is
-	// an error wrapping ErrBadPhone.
+	// Verify tells whether phone is the number of the line the ticket
+	// stands for. phone is E.164 ("+8613800138000"); adapters accept
+	// whatever [ParseE164] accepts, and anything else is an error wrapping
+	// ErrBadPhone.
 	Verify(ctx context.Context, ticket, phone string) (Verdict, error)
-	// Number returns the number (11-digit mainland number) of the line the
-	// ticket stands for. Used by one-click login.
+	// Number returns the number of the line the ticket stands for, in
+	// E.164 form. Used by one-click login.
 	Number(ctx context.Context, ticket string) (string, error)
-	// MatchMask reports whether digits are the middle four digits (4th to
-	// 7th) of the line's number. Digits that are not four ASCII digits are
-	// an error wrapping ErrBadMask.
+	// MatchMask reports whether digits are the four digits the line's
+	// masked number hides ([MaskDigits]: the 4th to 7th digits of a
+	// mainland number). Digits that are not four ASCII digits are an error
+	// wrapping ErrBadMask.
 	MatchMask(ctx context.Context, ticket, digits string) (bool, error)
+}
+
+// NetworkIdentified is the front leg of an adapter that tells the line from
+// the phone's own request (its source address, an enrichment header).
+type NetworkIdentified interface {
+	Adapter
+	// Identify runs the front leg for a request from the phone. A request
+	// the adapter cannot place on a cellular line is ErrNotCellular.
+	Identify(ctx context.Context, req FrontRequest) (Line, error)
+}
+
+// Redirector is the front leg of an adapter whose operator identifies the
+// line itself: numauth sends the phone's browser to the operator (over the
+// cellular data session) and the operator sends it back to numauth's
+// callback. The flow is begin → operator → callback → complete:
+//
+//  1. Begin returns the URL to send the browser to and the state that
+//     travels with it. The state is the adapter's (for OIDC, the state
+//     parameter; the adapter keeps its PKCE verifier and nonce under it).
+//  2. The operator authenticates the line and redirects the browser to
+//     BeginRequest.RedirectURL with the state and a code (or an error).
+//  3. Complete takes the callback's query and returns the Line, whose
+//     Ticket serves the back leg as a network-identified front leg's does.
+//
+// The contract every Redirector keeps (carriertest checks it):
+//   - A state is single use: the first Complete with it consumes it,
+//     whatever its outcome; a second is ErrTicketInvalid (a replay).
+//   - A state is bound to BeginRequest.SessionBinding: Complete with
+//     another binding is ErrTicketInvalid and does not consume it.
+//   - A state expires: Complete after the adapter's state lifetime (at most
+//     10 minutes; the page's session lives no longer) is ErrTicketInvalid.
+//   - A state the adapter did not issue, or one whose Kind differs, is
+//     ErrTicketInvalid; nothing in Query is trusted before the state is.
+//   - The operator's OAuth error access_denied or login_required (the line
+//     is not cellular, or not the operator's) is ErrNotCellular; other
+//     operator errors are ErrFailed (or ErrMaintenance, ErrQuota).
+//   - Both return the context's error once ctx is done, and a cancelled
+//     Complete does not consume the state.
+type Redirector interface {
+	Adapter
+	Begin(ctx context.Context, req BeginRequest) (Redirect, error)
+	Complete(ctx context.Context, req CallbackRequest) (Line, error)
+}
+
+// BeginRequest starts a redirect front leg.
+type BeginRequest struct {
+	Kind Kind
+	// SessionBinding is an opaque value the caller binds the flow to (a
+	// hash of numauth's gateway session): Complete must present it again.
+	SessionBinding string
+	// RedirectURL is numauth's callback as the operator knows it.
+	RedirectURL string
+	// LoginHint is the number the user gave, E.164, or "" (the operator may
+	// use it as OIDC's login_hint).
+	LoginHint string
+}
+
+// Redirect is where to send the browser.
+type Redirect struct {
+	URL   string // the operator's authorization URL, state included
+	State string // the state the callback carries back
+}
+
+// CallbackRequest is the browser's return to numauth's callback.
+type CallbackRequest struct {
+	State          string     // the callback's state parameter
+	Query          url.Values // the whole callback query (code, error, …)
+	SessionBinding string     // as given to Begin
 }

@@ -238,6 +238,7 @@ var codes = []struct {
 	{carrier.ErrQuota, "CARRIER_QUOTA"},
 	{carrier.ErrFailed, "CARRIER_ERROR"},
 	{carrier.ErrTicketInvalid, "CARRIER_ERROR"},
+	{carrier.ErrUnsupported, "CARRIER_ERROR"}, // a redirect-only adapter: no H5 redirect flow yet
 	{context.DeadlineExceeded, "CARRIER_ERROR"},
 	// The page gave up (its SDK timeout aborted the fetch): nobody reads
 	// this answer, and it is no server failure.

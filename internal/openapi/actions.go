@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/numauth/numauth/internal/auth"
+	"github.com/numauth/numauth/internal/carrier"
 	"github.com/numauth/numauth/internal/store"
 	"github.com/numauth/numauth/internal/token"
 )
@@ -71,7 +72,13 @@ func (s *Server) verifyPhoneWithToken(ctx context.Context, c *Call) (Body, error
 	if err != nil {
 		return nil, err
 	}
-	res, err := s.svc.VerifyPhoneWithToken(ctx, c.Caller, sp, phone)
+	// The 11-digit mainland form (and its +86 variants) as Alibaba takes
+	// it, or E.164; numbers are E.164 from here on.
+	e164, err := carrier.ParseE164(phone)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", auth.ErrMobileIllegal, err)
+	}
+	res, err := s.svc.VerifyPhoneWithToken(ctx, c.Caller, sp, e164)
 	if err != nil {
 		return nil, err
 	}
@@ -89,7 +96,8 @@ func (s *Server) getPhoneWithToken(ctx context.Context, c *Call) (Body, error) {
 	if err != nil {
 		return nil, err
 	}
-	return Body{{"Data", Body{{"Mobile", phone}}}}, nil
+	// A mainland number in its 11 digits, as Alibaba answers; another in E.164.
+	return Body{{"Data", Body{{"Mobile", carrier.AlibabaForm(phone)}}}}, nil
 }
 
 func (s *Server) createVerifyScheme(ctx context.Context, c *Call) (Body, error) {

@@ -33,12 +33,14 @@ type fixture struct {
 	now time.Time
 }
 
-func newFixture(t testing.TB) *fixture {
+// newFixture starts a server whose sandbox has 127.0.0.1 on 13800138000,
+// and more subscribers if given.
+func newFixture(t testing.TB, more ...sandbox.Subscriber) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	start := time.Now().UTC()
 	st := authtest.New(t, authtest.Options{
-		Subscribers: []sandbox.Subscriber{{Prefix: netip.MustParsePrefix("127.0.0.1/32"), Phone: "13800138000"}},
+		Subscribers: append([]sandbox.Subscriber{{Prefix: netip.MustParsePrefix("127.0.0.1/32"), Phone: "13800138000"}}, more...),
 		// The nonce store has remembered for 10 minutes (its epoch marker).
 		Prepare: func(ctx context.Context, eph store.Ephemeral) error {
 			return eph.Put(ctx, "epoch", []byte(strconv.FormatInt(start.Add(-10*time.Minute).UnixMilli(), 10)), time.Hour)

@@ -5,9 +5,9 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"slices"
-	"sync"
 	"time"
+
+	"github.com/numauth/numauth/internal/registry"
 )
 
 // Env is what numauth gives a provider it builds.
@@ -33,57 +33,23 @@ type Registration struct {
 	Flags func(fs *flag.FlagSet) Builder
 }
 
-var (
-	regMu sync.RWMutex
-	reg   = map[string]Registration{}
-)
+var reg = registry.New[Registration]("sms: provider")
 
 // Register adds a provider. It is called from the provider package's init;
 // registering a name twice panics, as a programming error.
 func Register(r Registration) {
-	regMu.Lock()
-	defer regMu.Unlock()
 	if r.Name == "" || r.Flags == nil {
 		panic("sms: Register needs a name and a Flags function")
 	}
-	if _, dup := reg[r.Name]; dup {
-		panic(fmt.Sprintf("sms: provider %q registered twice", r.Name))
-	}
-	reg[r.Name] = r
+	reg.Add(r.Name, r)
 }
 
 // Names lists the registered providers, sorted.
-func Names() []string {
-	regMu.RLock()
-	defer regMu.RUnlock()
-	names := make([]string, 0, len(reg))
-	for n := range reg {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	return names
-}
+func Names() []string { return reg.Names() }
 
 // Registrations returns every registration, sorted by name, so a command
 // can declare every provider's flags.
-func Registrations() []Registration {
-	regMu.RLock()
-	defer regMu.RUnlock()
-	out := make([]Registration, 0, len(reg))
-	for _, r := range reg {
-		out = append(out, r)
-	}
-	slices.SortFunc(out, func(a, b Registration) int {
-		if a.Name < b.Name {
-			return -1
-		}
-		if a.Name > b.Name {
-			return 1
-		}
-		return 0
-	})
-	return out
-}
+func Registrations() []Registration { return reg.All() }
 
 // Flags declares every registered provider's flags on fs and returns a
 // function that builds the provider called name.

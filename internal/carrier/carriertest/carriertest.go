@@ -2,8 +2,8 @@
 //
 // An adapter's test builds a [Harness] that knows how to start a fresh world
 // for the adapter (the adapter and whatever fake operator backs it) and how to
-// make a phone number appear on a cellular data session in that world, then
-// calls [Run]:
+// put a phone number on a cellular data session in that world, then calls
+// [Run]:
 //
 //	func TestConformance(t *testing.T) {
 //		carriertest.Run(t, carriertest.Harness{
@@ -17,9 +17,18 @@
 //		})
 //	}
 //
+// The suite runs the parts the adapter implements: the back-leg tests
+// always; the network-identified front-leg tests when the adapter is a
+// [carrier.NetworkIdentified] (World.Attach puts lines in front of it); the
+// redirect tests (state binding, replay, expiry, operator errors,
+// cancellation) when it is a [carrier.Redirector] (World.Authorize plays the
+// operator, World.Advance its clock). An adapter with both front legs has
+// its back leg tested through the network-identified one.
+//
 // The suite only uses addresses from the documentation ranges (192.0.2.0/24,
-// 198.51.100.0/24, 2001:db8::/32) and numbers whose prefixes are allocated to
-// CM, CU and CT.
+// 198.51.100.0/24, 2001:db8::/32), mainland numbers whose prefixes are
+// allocated to CM, CU and CT, and numbers of other countries from their
+// fictional or test ranges (+44 7700 900xxx, +1 202 555 01xx).
 package carriertest
 
 import (
@@ -27,9 +36,11 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/numauth/numauth/internal/carrier"
 )
@@ -37,29 +48,49 @@ import (
 // Harness tells the suite how to drive one adapter.
 type Harness struct {
 	// New starts a fresh, independent world: no line is attached yet, and a
-	// ticket issued in one world is not valid in another. It registers its
-	// own clean-up with t.Cleanup.
+	// ticket or state issued in one world is not valid in another. It
+	// registers its own clean-up with t.Cleanup.
 	New func(t *testing.T) World
 }
 
 // World is one adapter and the means to put subscribers in front of it.
 type World struct {
 	Adapter carrier.Adapter
-	// Attach makes Adapter see phone (an 11-digit number) on a cellular
-	// data session from src: a later Identify whose FrontRequest.Source is
-	// src identifies that line. It is called from the test goroutine only,
-	// before the calls that rely on it.
+	// Attach (network-identified adapters) makes Adapter see phone (E.164)
+	// on a cellular data session from src: a later Identify whose
+	// FrontRequest.Source is src identifies that line. It is called from
+	// the test goroutine only, before the calls that rely on it.
 	Attach func(t *testing.T, src netip.Addr, phone string)
+	// Authorize (redirect adapters) plays the phone's browser at the
+	// operator: given Begin's answer, it returns the query the operator
+	// sends the browser back to the callback with, for the line of phone
+	// (E.164), or, when phone is "", the query of an operator that cannot
+	// identify the line (OAuth error access_denied). It is safe for
+	// concurrent use.
+	Authorize func(t *testing.T, r carrier.Redirect, phone string) url.Values
+	// Advance (redirect adapters) moves the adapter's clock forward by d.
+	Advance func(d time.Duration)
 }
 
-// Numbers the suite attaches, one per operator, and numbers it never attaches.
+// testLine is a number the suite attaches; op is "" for numbers of other
+// countries, whose operator the adapter names.
+type testLine struct {
+	phone string
+	op    carrier.Operator
+}
+
+// Numbers the suite attaches, one per mainland operator and two of other
+// countries, and numbers it never attaches.
 var (
-	phones = map[carrier.Operator]string{
-		carrier.ChinaMobile:  "13812345678",
-		carrier.ChinaUnicom:  "18611112222",
-		carrier.ChinaTelecom: "18933334444",
+	lines = []testLine{
+		{"+8613812345678", carrier.ChinaMobile},
+		{"+8618611112222", carrier.ChinaUnicom},
+		{"+8618933334444", carrier.ChinaTelecom},
+		{"+447700900123", ""},
+		{"+12025550143", ""},
 	}
-	otherSameOperator = "13987654321" // CM, never attached
+	otherSameOperator = "+8613987654321" // CM, never attached
+	otherCountry      = "+447700900999"  // never attached
 	unattached        = []netip.Addr{
 		netip.MustParseAddr("198.51.100.7"),
 		netip.MustParseAddr("2001:db8:ffff::7"),
@@ -75,15 +106,32 @@ func source(v6 bool, i int) netip.Addr {
 	return netip.AddrFrom4([4]byte{192, 0, 2, byte(i)})
 }
 
-// Run runs the whole suite against the adapter h describes.
+// Run runs the suite's parts the adapter h describes implements.
 func Run(t *testing.T, h Harness) {
 	t.Helper()
 	if h.New == nil {
 		t.Fatal("carriertest: Harness.New is nil")
 	}
+	w := h.New(t)
+	_, network := w.Adapter.(carrier.NetworkIdentified)
+	_, redirect := w.Adapter.(carrier.Redirector)
+	if !network && !redirect {
+		t.Fatalf("carriertest: %T has no front leg (neither carrier.NetworkIdentified nor carrier.Redirector)", w.Adapter)
+	}
 	t.Run("Name", func(t *testing.T) { testName(t, h) })
-	t.Run("Identify", func(t *testing.T) { testIdentify(t, h) })
-	t.Run("NotCellular", func(t *testing.T) { testNotCellular(t, h) })
+	if network {
+		t.Run("Identify", func(t *testing.T) { testIdentify(t, h) })
+		t.Run("NotCellular", func(t *testing.T) { testNotCellular(t, h) })
+	}
+	if redirect {
+		t.Run("RedirectFlow", func(t *testing.T) { testRedirectFlow(t, h) })
+		t.Run("RedirectDenied", func(t *testing.T) { testRedirectDenied(t, h) })
+		t.Run("RedirectReplay", func(t *testing.T) { testRedirectReplay(t, h) })
+		t.Run("RedirectBinding", func(t *testing.T) { testRedirectBinding(t, h) })
+		t.Run("RedirectExpiry", func(t *testing.T) { testRedirectExpiry(t, h) })
+		t.Run("RedirectForgedState", func(t *testing.T) { testRedirectForged(t, h) })
+		t.Run("RedirectCancelled", func(t *testing.T) { testRedirectCancelled(t, h) })
+	}
 	t.Run("Verify", func(t *testing.T) { testVerify(t, h) })
 	t.Run("Number", func(t *testing.T) { testNumber(t, h) })
 	t.Run("MatchMask", func(t *testing.T) { testMatchMask(t, h) })
@@ -94,40 +142,78 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Concurrent", func(t *testing.T) { testConcurrent(t, h) })
 }
 
-// world starts a world and attaches one line per operator from IPv4
-// addresses 1-3 and IPv6 addresses 1-3.
+// world starts a world; a network-identified one gets every test line
+// attached from IPv4 and IPv6 addresses 1, 2, ….
 func world(t *testing.T, h Harness) World {
 	t.Helper()
 	w := h.New(t)
-	if w.Adapter == nil || w.Attach == nil {
-		t.Fatal("carriertest: Harness.New returned a World without Adapter or Attach")
+	if w.Adapter == nil {
+		t.Fatal("carriertest: Harness.New returned a World without Adapter")
 	}
-	for i, op := range operators() {
-		w.Attach(t, source(false, i+1), phones[op])
-		w.Attach(t, source(true, i+1), phones[op])
+	if _, ok := w.Adapter.(carrier.NetworkIdentified); ok {
+		if w.Attach == nil {
+			t.Fatal("carriertest: a network-identified adapter's World needs Attach")
+		}
+		for i, l := range lines {
+			w.Attach(t, source(false, i+1), l.phone)
+			w.Attach(t, source(true, i+1), l.phone)
+		}
+	} else if w.Authorize == nil || w.Advance == nil {
+		t.Fatal("carriertest: a redirect adapter's World needs Authorize and Advance")
 	}
 	return w
 }
 
-func operators() []carrier.Operator {
-	return []carrier.Operator{carrier.ChinaMobile, carrier.ChinaUnicom, carrier.ChinaTelecom}
+// binding is the session binding the suite's redirect flows use.
+const binding = "carriertest-session-1"
+
+// front runs a front leg for phone (a line of the test world, lines[i])
+// with whichever capability the adapter has, network-identified first.
+func front(ctx context.Context, t *testing.T, w World, i int, kind carrier.Kind) (carrier.Line, error) {
+	if ni, ok := w.Adapter.(carrier.NetworkIdentified); ok {
+		return ni.Identify(ctx, carrier.FrontRequest{Source: source(false, i+1), Kind: kind})
+	}
+	return redirectFlow(ctx, t, w, lines[i].phone, kind, binding)
 }
 
-// identify runs the front leg from the attached address of op and fails the
-// test unless it succeeds.
-func identify(t *testing.T, a carrier.Adapter, op carrier.Operator, kind carrier.Kind) carrier.Line {
-	t.Helper()
-	i := 0
-	for j, o := range operators() {
-		if o == op {
-			i = j + 1
-		}
-	}
-	line, err := a.Identify(context.Background(), carrier.FrontRequest{Source: source(false, i), Kind: kind})
+// redirectFlow runs begin → operator → callback → complete for phone.
+func redirectFlow(ctx context.Context, t *testing.T, w World, phone string, kind carrier.Kind, bind string) (carrier.Line, error) {
+	rd := w.Adapter.(carrier.Redirector)
+	r, err := rd.Begin(ctx, carrier.BeginRequest{Kind: kind, SessionBinding: bind, RedirectURL: "https://numauth.test/callback"})
 	if err != nil {
-		t.Fatalf("Identify(%s, %s) = %v", op, kind, err)
+		return carrier.Line{}, fmt.Errorf("Begin: %w", err)
 	}
-	return line
+	q := w.Authorize(t, r, phone)
+	return rd.Complete(ctx, carrier.CallbackRequest{State: r.State, Query: q, SessionBinding: bind})
+}
+
+// line runs the front leg for lines[i] and fails the test unless it succeeds.
+func line(t *testing.T, w World, i int, kind carrier.Kind) carrier.Line {
+	t.Helper()
+	l, err := front(context.Background(), t, w, i, kind)
+	if err != nil {
+		t.Fatalf("front leg (%s, %s) = %v", carrier.Mask(lines[i].phone), kind, err)
+	}
+	return l
+}
+
+// checkLine checks a front leg's answer for lines[i].
+func checkLine(t *testing.T, what string, l carrier.Line, i int) {
+	t.Helper()
+	tl := lines[i]
+	if tl.op != "" && l.Operator != tl.op || tl.op == "" && !carrier.ValidOperator(l.Operator) {
+		t.Errorf("%s: Operator = %q, want %q (or a valid code for a non-mainland number)", what, l.Operator, tl.op)
+	}
+	if want := carrier.Mask(tl.phone); l.Masked != want {
+		t.Errorf("%s: Masked = %q, want %q", what, l.Masked, want)
+	}
+	if l.Ticket == "" {
+		t.Errorf("%s: empty Ticket", what)
+	}
+	national := carrier.AlibabaForm(tl.phone)
+	if strings.Contains(l.Ticket, tl.phone[1:]) || strings.Contains(l.Ticket, national[len(national)-8:]) {
+		t.Errorf("%s: the Ticket shows the number in clear: %q", what, l.Ticket)
+	}
 }
 
 func testName(t *testing.T, h Harness) {
@@ -138,37 +224,24 @@ func testName(t *testing.T, h Harness) {
 
 func testIdentify(t *testing.T, h Harness) {
 	w := world(t, h)
+	ni := w.Adapter.(carrier.NetworkIdentified)
 	ctx := context.Background()
 	for _, v6 := range []bool{false, true} {
-		for i, op := range operators() {
+		for i := range lines {
 			for _, kind := range kinds {
 				src := source(v6, i+1)
-				phone := phones[op]
-				line, err := w.Adapter.Identify(ctx, carrier.FrontRequest{Source: src, Kind: kind})
+				l, err := ni.Identify(ctx, carrier.FrontRequest{Source: src, Kind: kind})
 				if err != nil {
-					t.Errorf("Identify from %s (%s, %s): %v", src, op, kind, err)
+					t.Errorf("Identify from %s (%s): %v", src, kind, err)
 					continue
 				}
-				if line.Operator != op {
-					t.Errorf("Identify from %s: Operator = %q, want %q", src, line.Operator, op)
-				}
-				if want := carrier.Mask(phone); line.Masked != want {
-					t.Errorf("Identify from %s: Masked = %q, want %q", src, line.Masked, want)
-				}
-				if line.Ticket == "" {
-					t.Errorf("Identify from %s: empty Ticket", src)
-				}
-				if strings.Contains(line.Ticket, phone) || strings.Contains(line.Ticket, phone[3:]) {
-					t.Errorf("Identify from %s: the Ticket shows the number in clear: %q", src, line.Ticket)
-				}
+				checkLine(t, "Identify from "+src.String(), l, i)
 			}
 		}
 	}
 	// Two front legs for the same line give two tickets that both work.
-	l1 := identify(t, w.Adapter, carrier.ChinaMobile, carrier.KindVerify)
-	l2 := identify(t, w.Adapter, carrier.ChinaMobile, carrier.KindVerify)
-	for _, l := range []carrier.Line{l1, l2} {
-		if v, err := w.Adapter.Verify(ctx, l.Ticket, phones[carrier.ChinaMobile]); err != nil || v != carrier.Pass {
+	for _, l := range []carrier.Line{line(t, w, 0, carrier.KindVerify), line(t, w, 0, carrier.KindVerify)} {
+		if v, err := w.Adapter.Verify(ctx, l.Ticket, lines[0].phone); err != nil || v != carrier.Pass {
 			t.Errorf("Verify of a repeated front leg's ticket = %q, %v; want PASS", v, err)
 		}
 	}
@@ -176,13 +249,14 @@ func testIdentify(t *testing.T, h Harness) {
 
 func testNotCellular(t *testing.T, h Harness) {
 	w := world(t, h)
+	ni := w.Adapter.(carrier.NetworkIdentified)
 	for _, src := range append(unattached, netip.Addr{}) {
 		for _, kind := range kinds {
-			line, err := w.Adapter.Identify(context.Background(), carrier.FrontRequest{Source: src, Kind: kind})
+			l, err := ni.Identify(context.Background(), carrier.FrontRequest{Source: src, Kind: kind})
 			if !errors.Is(err, carrier.ErrNotCellular) {
-				t.Errorf("Identify from unattached %v (%s) = %+v, %v; want ErrNotCellular", src, kind, line, err)
+				t.Errorf("Identify from unattached %v (%s) = %+v, %v; want ErrNotCellular", src, kind, l, err)
 			}
-			if line.Ticket != "" {
+			if l.Ticket != "" {
 				t.Errorf("Identify from unattached %v (%s) gave a ticket", src, kind)
 			}
 		}
@@ -192,46 +266,45 @@ func testNotCellular(t *testing.T, h Harness) {
 func testVerify(t *testing.T, h Harness) {
 	w := world(t, h)
 	ctx := context.Background()
-	for _, op := range operators() {
-		ticket := identify(t, w.Adapter, op, carrier.KindVerify).Ticket
+	for i, tl := range lines {
+		ticket := line(t, w, i, carrier.KindVerify).Ticket
+		other := lines[(i+1)%len(lines)].phone
 		for _, c := range []struct {
 			phone string
 			want  carrier.Verdict
 		}{
-			{phones[op], carrier.Pass},
+			{tl.phone, carrier.Pass},
+			{carrier.AlibabaForm(tl.phone), carrier.Pass}, // the 11-digit form of a mainland number
 			{otherSameOperator, carrier.Reject},
-			{phones[otherOperator(op)], carrier.Reject},
-			{phones[op], carrier.Pass}, // a REJECT does not spend the ticket
+			{otherCountry, carrier.Reject},
+			{other, carrier.Reject},
+			{tl.phone, carrier.Pass}, // a REJECT does not spend the ticket
 		} {
+			if c.phone == tl.phone && c.want == carrier.Reject {
+				continue
+			}
 			v, err := w.Adapter.Verify(ctx, ticket, c.phone)
 			if err != nil || v != c.want {
-				t.Errorf("Verify(%s ticket, %s) = %q, %v; want %q", op, carrier.Mask(c.phone), v, err, c.want)
+				t.Errorf("Verify(%s ticket, %s) = %q, %v; want %q", carrier.Mask(tl.phone), carrier.Mask(c.phone), v, err, c.want)
 			}
 		}
-		for _, bad := range []string{"", "1381234567", "abc", "23812345678"} {
+		for _, bad := range []string{"", "1381234567", "abc", "23812345678", "+0123456789", "+123456", "+1234567890123456", "+86 12345678901"} {
 			v, err := w.Adapter.Verify(ctx, ticket, bad)
 			if !errors.Is(err, carrier.ErrBadPhone) || v == carrier.Pass {
-				t.Errorf("Verify(%s ticket, %q) = %q, %v; want an error wrapping ErrBadPhone", op, bad, v, err)
+				t.Errorf("Verify(%s ticket, %q) = %q, %v; want an error wrapping ErrBadPhone", carrier.Mask(tl.phone), bad, v, err)
 			}
 		}
 	}
-}
-
-func otherOperator(op carrier.Operator) carrier.Operator {
-	if op == carrier.ChinaMobile {
-		return carrier.ChinaUnicom
-	}
-	return carrier.ChinaMobile
 }
 
 func testNumber(t *testing.T, h Harness) {
 	w := world(t, h)
-	for _, op := range operators() {
-		ticket := identify(t, w.Adapter, op, carrier.KindLogin).Ticket
+	for i, tl := range lines {
+		ticket := line(t, w, i, carrier.KindLogin).Ticket
 		for range 2 {
 			got, err := w.Adapter.Number(context.Background(), ticket)
-			if err != nil || got != phones[op] {
-				t.Errorf("Number(%s ticket) = %q, %v; want %q", op, carrier.Mask(got), err, carrier.Mask(phones[op]))
+			if err != nil || got != tl.phone {
+				t.Errorf("Number(%s ticket) = %q, %v; want %q (E.164)", carrier.Mask(tl.phone), carrier.Mask(got), err, carrier.Mask(tl.phone))
 			}
 		}
 	}
@@ -240,25 +313,25 @@ func testNumber(t *testing.T, h Harness) {
 func testMatchMask(t *testing.T, h Harness) {
 	w := world(t, h)
 	ctx := context.Background()
-	for _, op := range operators() {
-		phone := phones[op]
-		ticket := identify(t, w.Adapter, op, carrier.KindLogin).Ticket
-		right := phone[3:7]
+	for i, tl := range lines {
+		ticket := line(t, w, i, carrier.KindLogin).Ticket
+		right, _ := carrier.MaskDigits(tl.phone)
+		d := tl.phone[1:]
 		wrong := fmt.Sprintf("%04d", (atoi4(right)+1)%10000)
 		if ok, err := w.Adapter.MatchMask(ctx, ticket, right); err != nil || !ok {
-			t.Errorf("MatchMask(%s ticket, right digits) = %v, %v; want true", op, ok, err)
+			t.Errorf("MatchMask(%s ticket, right digits) = %v, %v; want true", carrier.Mask(tl.phone), ok, err)
 		}
-		for _, d := range []string{wrong, phone[7:], phone[:4], "0000"} {
-			if d == right {
+		for _, m := range []string{wrong, d[len(d)-4:], d[:4], strings.TrimPrefix(carrier.AlibabaForm(tl.phone), "+")[:4], "0000"} {
+			if m == right {
 				continue
 			}
-			if ok, err := w.Adapter.MatchMask(ctx, ticket, d); err != nil || ok {
-				t.Errorf("MatchMask(%s ticket, %q) = %v, %v; want false, nil", op, d, ok, err)
+			if ok, err := w.Adapter.MatchMask(ctx, ticket, m); err != nil || ok {
+				t.Errorf("MatchMask(%s ticket, %q) = %v, %v; want false, nil", carrier.Mask(tl.phone), m, ok, err)
 			}
 		}
-		for _, d := range []string{"", right[:3], right + "0", "12a4", " " + right[1:], phone, "１２３４", "-123"} {
-			if ok, err := w.Adapter.MatchMask(ctx, ticket, d); ok || !errors.Is(err, carrier.ErrBadMask) {
-				t.Errorf("MatchMask(%s ticket, %q) = %v, %v; want false and an error wrapping ErrBadMask", op, d, ok, err)
+		for _, m := range []string{"", right[:3], right + "0", "12a4", " " + right[1:], tl.phone, "１２３４", "-123"} {
+			if ok, err := w.Adapter.MatchMask(ctx, ticket, m); ok || !errors.Is(err, carrier.ErrBadMask) {
+				t.Errorf("MatchMask(%s ticket, %q) = %v, %v; want false and an error wrapping ErrBadMask", carrier.Mask(tl.phone), m, ok, err)
 			}
 		}
 	}
@@ -277,17 +350,20 @@ func atoi4(s string) int {
 func testKindBinding(t *testing.T, h Harness) {
 	w := world(t, h)
 	ctx := context.Background()
-	phone := phones[carrier.ChinaMobile]
-	vt := identify(t, w.Adapter, carrier.ChinaMobile, carrier.KindVerify).Ticket
-	lt := identify(t, w.Adapter, carrier.ChinaMobile, carrier.KindLogin).Ticket
-	if n, err := w.Adapter.Number(ctx, vt); !errors.Is(err, carrier.ErrTicketInvalid) || n != "" {
-		t.Errorf("Number(verify ticket) = %q, %v; want ErrTicketInvalid", carrier.Mask(n), err)
-	}
-	if ok, err := w.Adapter.MatchMask(ctx, vt, phone[3:7]); !errors.Is(err, carrier.ErrTicketInvalid) || ok {
-		t.Errorf("MatchMask(verify ticket) = %v, %v; want ErrTicketInvalid", ok, err)
-	}
-	if v, err := w.Adapter.Verify(ctx, lt, phone); !errors.Is(err, carrier.ErrTicketInvalid) || v == carrier.Pass {
-		t.Errorf("Verify(login ticket) = %q, %v; want ErrTicketInvalid", v, err)
+	for _, i := range []int{0, 3} { // a mainland number and another
+		phone := lines[i].phone
+		digits, _ := carrier.MaskDigits(phone)
+		vt := line(t, w, i, carrier.KindVerify).Ticket
+		lt := line(t, w, i, carrier.KindLogin).Ticket
+		if n, err := w.Adapter.Number(ctx, vt); !errors.Is(err, carrier.ErrTicketInvalid) || n != "" {
+			t.Errorf("Number(verify ticket) = %q, %v; want ErrTicketInvalid", carrier.Mask(n), err)
+		}
+		if ok, err := w.Adapter.MatchMask(ctx, vt, digits); !errors.Is(err, carrier.ErrTicketInvalid) || ok {
+			t.Errorf("MatchMask(verify ticket) = %v, %v; want ErrTicketInvalid", ok, err)
+		}
+		if v, err := w.Adapter.Verify(ctx, lt, phone); !errors.Is(err, carrier.ErrTicketInvalid) || v == carrier.Pass {
+			t.Errorf("Verify(login ticket) = %q, %v; want ErrTicketInvalid", v, err)
+		}
 	}
 }
 
@@ -296,14 +372,15 @@ func testKindBinding(t *testing.T, h Harness) {
 func checkInvalid(t *testing.T, a carrier.Adapter, ticket, what string) {
 	t.Helper()
 	ctx := context.Background()
-	phone := phones[carrier.ChinaMobile]
+	phone := lines[0].phone
+	digits, _ := carrier.MaskDigits(phone)
 	if v, err := a.Verify(ctx, ticket, phone); !errors.Is(err, carrier.ErrTicketInvalid) || v == carrier.Pass {
 		t.Errorf("Verify(%s) = %q, %v; want ErrTicketInvalid", what, v, err)
 	}
 	if n, err := a.Number(ctx, ticket); !errors.Is(err, carrier.ErrTicketInvalid) || n != "" {
 		t.Errorf("Number(%s) = %q, %v; want ErrTicketInvalid", what, carrier.Mask(n), err)
 	}
-	if ok, err := a.MatchMask(ctx, ticket, phone[3:7]); !errors.Is(err, carrier.ErrTicketInvalid) || ok {
+	if ok, err := a.MatchMask(ctx, ticket, digits); !errors.Is(err, carrier.ErrTicketInvalid) || ok {
 		t.Errorf("MatchMask(%s) = %v, %v; want ErrTicketInvalid", what, ok, err)
 	}
 }
@@ -311,13 +388,13 @@ func checkInvalid(t *testing.T, a carrier.Adapter, ticket, what string) {
 func testBadTickets(t *testing.T, h Harness) {
 	w := world(t, h)
 	for _, g := range []string{
-		"", "x", "garbage", "!!!!", "====", "\x00\x01\x02", "null", "{}",
-		phones[carrier.ChinaMobile], strings.Repeat("A", 64), strings.Repeat("A", 1<<16),
+		"", "x", "garbage", "!!!!", "====", "\x00\x01\x02", "null", "{}", ":", "sandbox:",
+		lines[0].phone, strings.Repeat("A", 64), strings.Repeat("A", 1<<16),
 	} {
 		checkInvalid(t, w.Adapter, g, fmt.Sprintf("garbage %.20q", g))
 	}
 	for _, kind := range kinds {
-		ticket := identify(t, w.Adapter, carrier.ChinaMobile, kind).Ticket
+		ticket := line(t, w, 0, kind).Ticket
 		for n := 0; n < len(ticket); n++ {
 			checkInvalid(t, w.Adapter, ticket[:n], fmt.Sprintf("%s ticket truncated to %d bytes", kind, n))
 		}
@@ -341,21 +418,24 @@ func testBadTickets(t *testing.T, h Harness) {
 func testForeignTicket(t *testing.T, h Harness) {
 	w1, w2 := world(t, h), world(t, h)
 	for _, kind := range kinds {
-		ticket := identify(t, w1.Adapter, carrier.ChinaMobile, kind).Ticket
+		ticket := line(t, w1, 0, kind).Ticket
 		checkInvalid(t, w2.Adapter, ticket, string(kind)+" ticket from another world")
 	}
 }
 
 func testCancelled(t *testing.T, h Harness) {
 	w := world(t, h)
-	vt := identify(t, w.Adapter, carrier.ChinaMobile, carrier.KindVerify).Ticket
-	lt := identify(t, w.Adapter, carrier.ChinaMobile, carrier.KindLogin).Ticket
-	phone := phones[carrier.ChinaMobile]
+	vt := line(t, w, 0, carrier.KindVerify).Ticket
+	lt := line(t, w, 0, carrier.KindLogin).Ticket
+	phone := lines[0].phone
+	digits, _ := carrier.MaskDigits(phone)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	for _, kind := range kinds {
-		if line, err := w.Adapter.Identify(ctx, carrier.FrontRequest{Source: source(false, 1), Kind: kind}); !errors.Is(err, context.Canceled) || line.Ticket != "" {
-			t.Errorf("Identify(cancelled, %s) = %+v, %v; want context.Canceled", kind, line, err)
+	if ni, ok := w.Adapter.(carrier.NetworkIdentified); ok {
+		for _, kind := range kinds {
+			if l, err := ni.Identify(ctx, carrier.FrontRequest{Source: source(false, 1), Kind: kind}); !errors.Is(err, context.Canceled) || l.Ticket != "" {
+				t.Errorf("Identify(cancelled, %s) = %+v, %v; want context.Canceled", kind, l, err)
+			}
 		}
 	}
 	if v, err := w.Adapter.Verify(ctx, vt, phone); !errors.Is(err, context.Canceled) || v == carrier.Pass {
@@ -364,7 +444,7 @@ func testCancelled(t *testing.T, h Harness) {
 	if n, err := w.Adapter.Number(ctx, lt); !errors.Is(err, context.Canceled) || n != "" {
 		t.Errorf("Number(cancelled) = %q, %v; want context.Canceled", carrier.Mask(n), err)
 	}
-	if ok, err := w.Adapter.MatchMask(ctx, lt, phone[3:7]); !errors.Is(err, context.Canceled) || ok {
+	if ok, err := w.Adapter.MatchMask(ctx, lt, digits); !errors.Is(err, context.Canceled) || ok {
 		t.Errorf("MatchMask(cancelled) = %v, %v; want context.Canceled", ok, err)
 	}
 }
@@ -373,14 +453,21 @@ func testCancelled(t *testing.T, h Harness) {
 // many lines; run the suite with -race.
 func testConcurrent(t *testing.T, h Harness) {
 	const goroutines, rounds = 8, 25
-	w := h.New(t)
+	w := world(t, h)
 	numbers := make([]string, goroutines)
+	_, network := w.Adapter.(carrier.NetworkIdentified)
 	for g := range goroutines {
-		numbers[g] = fmt.Sprintf("1%d%d%08d", []int{3, 8, 5}[g%3], 5+g%5, g*1111)
-		if _, ok := carrier.OperatorOf(numbers[g]); !ok {
-			t.Fatalf("suite bug: %s has no operator", numbers[g])
+		if g%4 == 3 {
+			numbers[g] = fmt.Sprintf("+447700900%03d", 200+g)
+		} else {
+			numbers[g] = fmt.Sprintf("+861%d%d%08d", []int{3, 8, 5}[g%3], 5+g%5, g*1111)
+			if _, ok := carrier.OperatorOf(numbers[g]); !ok {
+				t.Fatalf("suite bug: %s has no operator", numbers[g])
+			}
 		}
-		w.Attach(t, source(g%2 == 1, 100+g), numbers[g])
+		if network {
+			w.Attach(t, source(g%2 == 1, 100+g), numbers[g])
+		}
 	}
 	var wg sync.WaitGroup
 	errs := make(chan error, goroutines)
@@ -388,7 +475,7 @@ func testConcurrent(t *testing.T, h Harness) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs <- hammer(w.Adapter, source(g%2 == 1, 100+g), numbers[g], rounds)
+			errs <- hammer(t, w, source(g%2 == 1, 100+g), numbers[g], rounds)
 		}()
 	}
 	wg.Wait()
@@ -400,29 +487,39 @@ func testConcurrent(t *testing.T, h Harness) {
 	}
 }
 
-func hammer(a carrier.Adapter, src netip.Addr, phone string, rounds int) error {
+func hammer(t *testing.T, w World, src netip.Addr, phone string, rounds int) error {
 	ctx := context.Background()
-	op, _ := carrier.OperatorOf(phone)
-	for range rounds {
-		vl, err := a.Identify(ctx, carrier.FrontRequest{Source: src, Kind: carrier.KindVerify})
-		if err != nil || vl.Operator != op {
-			return fmt.Errorf("Identify(%s) = %+v, %v", src, vl, err)
+	ni, network := w.Adapter.(carrier.NetworkIdentified)
+	leg := func(kind carrier.Kind) (carrier.Line, error) {
+		if network {
+			return ni.Identify(ctx, carrier.FrontRequest{Source: src, Kind: kind})
 		}
-		if v, err := a.Verify(ctx, vl.Ticket, phone); err != nil || v != carrier.Pass {
+		return redirectFlow(ctx, t, w, phone, kind, binding+src.String())
+	}
+	op, mainland := carrier.OperatorOf(phone)
+	digits, _ := carrier.MaskDigits(phone)
+	for range rounds {
+		vl, err := leg(carrier.KindVerify)
+		if err != nil || mainland && vl.Operator != op {
+			return fmt.Errorf("front leg (%s) = %+v, %v", src, vl, err)
+		}
+		if v, err := w.Adapter.Verify(ctx, vl.Ticket, phone); err != nil || v != carrier.Pass {
 			return fmt.Errorf("Verify from %s = %q, %v", src, v, err)
 		}
-		ll, err := a.Identify(ctx, carrier.FrontRequest{Source: src, Kind: carrier.KindLogin})
+		ll, err := leg(carrier.KindLogin)
 		if err != nil {
-			return fmt.Errorf("Identify(%s, login) = %v", src, err)
+			return fmt.Errorf("front leg (%s, login) = %v", src, err)
 		}
-		if ok, err := a.MatchMask(ctx, ll.Ticket, phone[3:7]); err != nil || !ok {
+		if ok, err := w.Adapter.MatchMask(ctx, ll.Ticket, digits); err != nil || !ok {
 			return fmt.Errorf("MatchMask from %s = %v, %v", src, ok, err)
 		}
-		if n, err := a.Number(ctx, ll.Ticket); err != nil || n != phone {
+		if n, err := w.Adapter.Number(ctx, ll.Ticket); err != nil || n != phone {
 			return fmt.Errorf("Number from %s = %q, %v", src, carrier.Mask(n), err)
 		}
-		if _, err := a.Identify(ctx, carrier.FrontRequest{Source: unattached[0], Kind: carrier.KindVerify}); !errors.Is(err, carrier.ErrNotCellular) {
-			return fmt.Errorf("Identify(unattached) = %v", err)
+		if network {
+			if _, err := ni.Identify(ctx, carrier.FrontRequest{Source: unattached[0], Kind: carrier.KindVerify}); !errors.Is(err, carrier.ErrNotCellular) {
+				return fmt.Errorf("Identify(unattached) = %v", err)
+			}
 		}
 	}
 	return nil

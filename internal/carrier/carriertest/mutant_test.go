@@ -22,7 +22,7 @@ import (
 
 // mutant wraps a working adapter; the nil hooks pass calls through.
 type mutant struct {
-	carrier.Adapter
+	carrier.NetworkIdentified
 	identify  func(ctx context.Context, req carrier.FrontRequest) (carrier.Line, error)
 	verify    func(ctx context.Context, ticket, phone string) (carrier.Verdict, error)
 	number    func(ctx context.Context, ticket string) (string, error)
@@ -33,28 +33,28 @@ func (m *mutant) Identify(ctx context.Context, req carrier.FrontRequest) (carrie
 	if m.identify != nil {
 		return m.identify(ctx, req)
 	}
-	return m.Adapter.Identify(ctx, req)
+	return m.NetworkIdentified.Identify(ctx, req)
 }
 
 func (m *mutant) Verify(ctx context.Context, ticket, phone string) (carrier.Verdict, error) {
 	if m.verify != nil {
 		return m.verify(ctx, ticket, phone)
 	}
-	return m.Adapter.Verify(ctx, ticket, phone)
+	return m.NetworkIdentified.Verify(ctx, ticket, phone)
 }
 
 func (m *mutant) Number(ctx context.Context, ticket string) (string, error) {
 	if m.number != nil {
 		return m.number(ctx, ticket)
 	}
-	return m.Adapter.Number(ctx, ticket)
+	return m.NetworkIdentified.Number(ctx, ticket)
 }
 
 func (m *mutant) MatchMask(ctx context.Context, ticket, digits string) (bool, error) {
 	if m.matchMask != nil {
 		return m.matchMask(ctx, ticket, digits)
 	}
-	return m.Adapter.MatchMask(ctx, ticket, digits)
+	return m.NetworkIdentified.MatchMask(ctx, ticket, digits)
 }
 
 // mutants maps a name to the break and the subtest that must catch it.
@@ -82,6 +82,21 @@ var mutants = map[string]struct {
 	"cancellation ignored": {"CancelledContext", func(s *sandbox.Sandbox, m *mutant) {
 		m.number = func(ctx context.Context, ticket string) (string, error) {
 			return s.Number(context.WithoutCancel(ctx), ticket)
+		}
+	}},
+	"a foreign number's mask hides the wrong digits": {"MatchMask", func(s *sandbox.Sandbox, m *mutant) {
+		m.matchMask = func(ctx context.Context, ticket, digits string) (bool, error) {
+			n, err := s.Number(ctx, ticket)
+			if err == nil && !carrier.IsMainland(n) && carrier.IsMaskDigits(digits) {
+				return digits == n[4:8], nil // the mainland rule's 4th to 7th digits
+			}
+			return s.MatchMask(ctx, ticket, digits)
+		}
+	}},
+	"Number answers the 11-digit form": {"Number", func(s *sandbox.Sandbox, m *mutant) {
+		m.number = func(ctx context.Context, ticket string) (string, error) {
+			n, err := s.Number(ctx, ticket)
+			return carrier.AlibabaForm(n), err
 		}
 	}},
 	"every line is China Mobile": {"Identify", func(s *sandbox.Sandbox, m *mutant) {
@@ -160,6 +175,10 @@ func TestMutant(t *testing.T) {
 	if name == "" {
 		t.Skip("runs only as the child of TestSuiteCatchesMutants")
 	}
+	if rm, ok := redirectMutants[name]; ok {
+		carriertest.Run(t, redirectHarness(rm.mutate))
+		return
+	}
 	mu, ok := mutants[name]
 	if !ok {
 		t.Fatalf("no mutant %q", name)
@@ -169,7 +188,7 @@ func TestMutant(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		m := &mutant{Adapter: s}
+		m := &mutant{NetworkIdentified: s}
 		mu.mutate(s, m)
 		return carriertest.World{Adapter: m, Attach: func(t *testing.T, src netip.Addr, phone string) {
 			if err := s.AddSubscriber(sandbox.Subscriber{Prefix: netip.PrefixFrom(src, src.BitLen()), Phone: phone}); err != nil {
@@ -186,7 +205,14 @@ func TestSuiteCatchesMutants(t *testing.T) {
 	if testing.Short() {
 		t.Skip("re-executes the test binary once per mutant")
 	}
+	caughtBy := map[string]string{}
 	for name, mu := range mutants {
+		caughtBy[name] = mu.caughtBy
+	}
+	for name, mu := range redirectMutants {
+		caughtBy[name] = mu.caughtBy
+	}
+	for name, caught := range caughtBy {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			cmd := exec.Command(os.Args[0], "-test.run=^TestMutant$", "-test.v", "-test.count=1")
@@ -195,8 +221,8 @@ func TestSuiteCatchesMutants(t *testing.T) {
 			if err == nil {
 				t.Fatalf("the suite passed an adapter whose %s:\n%s", name, out)
 			}
-			if want := "--- FAIL: TestMutant/" + mu.caughtBy + " "; !strings.Contains(string(out), want) {
-				t.Errorf("the suite failed, but not in %s:\n%s", mu.caughtBy, out)
+			if want := "--- FAIL: TestMutant/" + caught + " "; !strings.Contains(string(out), want) {
+				t.Errorf("the suite failed, but not in %s:\n%s", caught, out)
 			}
 		})
 	}

@@ -18,12 +18,14 @@ const maxAdminBody = 64 << 10
 // stripping that prefix (http.StripPrefix), so that it sees these paths:
 //
 //	GET    /subscribers               → {"subscribers": [{"prefix", "phone", "operator"}]}
-//	POST   /subscribers               {"prefix", "phone"} → the subscriber as stored
+//	POST   /subscribers               {"prefix", "phone"[, "operator"]} → the subscriber as stored
 //	DELETE /subscribers?prefix=P      → 204, or 404 when P has no subscriber
-//	GET    /faults                    → {"CM": fault, "CU": fault, "CT": fault}
+//	GET    /faults                    → {"CM": fault, "CU": fault, "CT": fault, other operators with faults}
 //	PUT    /faults/{operator}         fault → the fault as stored
 //
-// where a fault is {"latency": "200ms", "errorRate": 0.1, "maintenance":
+// where a phone is answered as the Alibaba-style API answers numbers (the
+// 11 digits of a mainland number, E.164 for another: carrier.AlibabaForm)
+// and taken in any form carrier.ParseE164 reads, and a fault is {"latency": "200ms", "errorRate": 0.1, "maintenance":
 // false, "quotaExhausted": false}. A prefix may be a bare address. POST of an
 // existing prefix renumbers it; PUT replaces the operator's faults (absent
 // fields are zero, so {} clears them). Bad input gets a 400 with
@@ -83,8 +85,7 @@ func readBody(w http.ResponseWriter, r *http.Request, v any) bool {
 }
 
 func subscriberJSON(sub Subscriber) SubscriberJSON {
-	op, _ := carrier.OperatorOf(sub.Phone)
-	return SubscriberJSON{Prefix: sub.Prefix.String(), Phone: sub.Phone, Operator: string(op)}
+	return SubscriberJSON{Prefix: sub.Prefix.String(), Phone: carrier.AlibabaForm(sub.Phone), Operator: string(sub.Operator)}
 }
 
 func (s *Sandbox) listSubscribers(w http.ResponseWriter, r *http.Request) {
@@ -132,17 +133,20 @@ func (s *Sandbox) deleteSubscriber(w http.ResponseWriter, r *http.Request) {
 
 func (s *Sandbox) listFaults(w http.ResponseWriter, r *http.Request) {
 	faults := s.Faults()
-	out := make(map[carrier.Operator]FaultJSON, len(operatorCodes)-1)
-	for _, op := range operatorCodes[1:] {
-		out[op] = faultJSON(faults[op])
+	out := make(map[carrier.Operator]FaultJSON, len(faults)+3)
+	for _, op := range []carrier.Operator{carrier.ChinaMobile, carrier.ChinaUnicom, carrier.ChinaTelecom} {
+		out[op] = faultJSON(Fault{})
+	}
+	for op, f := range faults {
+		out[op] = faultJSON(f)
 	}
 	writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Sandbox) putFault(w http.ResponseWriter, r *http.Request) {
 	op := carrier.Operator(r.PathValue("operator"))
-	if operatorCode(op) == 0 {
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("unknown operator %q (want CM, CU or CT)", op))
+	if !carrier.ValidOperator(op) {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("unknown operator %q (want CM, CU, CT, or a code of 2 to 8 of A-Z and 0-9)", op))
 		return
 	}
 	var in FaultJSON

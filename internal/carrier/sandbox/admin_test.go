@@ -54,7 +54,7 @@ func call(t *testing.T, srv *httptest.Server, method, path, body string) answer 
 }
 
 func TestAdminSubscribers(t *testing.T) {
-	s := mustNew(t, Config{Subscribers: []Subscriber{{pfx("10.0.0.0/24"), "13800138000"}}})
+	s := mustNew(t, Config{Subscribers: []Subscriber{{Prefix: pfx("10.0.0.0/24"), Phone: "13800138000"}}})
 	srv := adminServer(t, s)
 
 	a := call(t, srv, "GET", "/subscribers", "")
@@ -137,7 +137,7 @@ func TestAdminBadInput(t *testing.T) {
 		{"DELETE", "/subscribers", ``, 400, "missing query parameter prefix"},
 		{"DELETE", "/subscribers?prefix=", ``, 400, "prefix"},
 		{"DELETE", "/subscribers?prefix=bogus", ``, 400, "prefix"},
-		{"PUT", "/faults/XX", `{}`, 400, "unknown operator"},
+		{"PUT", "/faults/X", `{}`, 400, "unknown operator"},
 		{"PUT", "/faults/cm", `{}`, 400, "unknown operator"},
 		{"PUT", "/faults/CM", ``, 400, "empty"},
 		{"PUT", "/faults/CM", `{"latency":"soon"}`, 400, "latency"},

@@ -15,13 +15,13 @@ func benchSandbox(b *testing.B) *Sandbox {
 	b.Helper()
 	var subs []Subscriber
 	for i := range 1000 {
-		subs = append(subs, Subscriber{netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}), 32), fmt.Sprintf("138%08d", i)})
+		subs = append(subs, Subscriber{Prefix: netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}), 32), Phone: fmt.Sprintf("138%08d", i)})
 	}
 	for i := range 100 {
-		subs = append(subs, Subscriber{netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 1, byte(i), 0}), 24), fmt.Sprintf("186%08d", i)})
+		subs = append(subs, Subscriber{Prefix: netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 1, byte(i), 0}), 24), Phone: fmt.Sprintf("186%08d", i)})
 	}
 	for i := range 10 {
-		subs = append(subs, Subscriber{netip.PrefixFrom(netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 7: byte(i)}), 64), fmt.Sprintf("189%08d", i)})
+		subs = append(subs, Subscriber{Prefix: netip.PrefixFrom(netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 7: byte(i)}), 64), Phone: fmt.Sprintf("189%08d", i)})
 	}
 	return mustNew(b, Config{Subscribers: subs})
 }

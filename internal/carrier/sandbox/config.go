@@ -16,14 +16,18 @@ import (
 // File is the JSON form of a Config, as LoadFile reads it:
 //
 //	{
-//	  "subscribers": [{"prefix": "10.0.0.0/24", "phone": "13800138000"}],
+//	  "subscribers": [{"prefix": "10.0.0.0/24", "phone": "13800138000"},
+//	                  {"prefix": "10.0.1.0/24", "phone": "+447700900123", "operator": "VF"}],
 //	  "trustedProxies": ["192.0.2.10/32"],
 //	  "enrichmentHeader": "X-MSISDN",
 //	  "ticketTTL": "1h",
 //	  "faults": {"CM": {"latency": "200ms", "errorRate": 0.1, "maintenance": false, "quotaExhausted": false}}
 //	}
 //
-// Every field is optional. A prefix may be a bare address (/32 or /128).
+// Every field is optional. A prefix may be a bare address (/32 or /128). A
+// phone is a mainland number in any form carrier.NormalizePhone reads or an
+// E.164 number of any country; operator is optional (a mainland number's is
+// its block's allocation; another's defaults to DefaultOperator).
 // The ticket key is not part of the file: it is a secret, and comes from
 // wherever numauth keeps its secrets.
 type File struct {
@@ -36,9 +40,10 @@ type File struct {
 
 // SubscriberJSON is a subscriber in the file and the admin API.
 type SubscriberJSON struct {
-	Prefix   string `json:"prefix"`
-	Phone    string `json:"phone"`
-	Operator string `json:"operator,omitempty"` // output only
+	Prefix string `json:"prefix"`
+	Phone  string `json:"phone"`
+	// Operator: on input, optional (see File); on output, the line's.
+	Operator string `json:"operator,omitempty"`
 }
 
 // FaultJSON is a Fault in the file and the admin API; Latency is a Go
@@ -130,8 +135,8 @@ func (f File) Config() (Config, error) {
 	}
 	for name, fj := range f.Faults {
 		op := carrier.Operator(name)
-		if operatorCode(op) == 0 {
-			return Config{}, fmt.Errorf("sandbox: config: faults: unknown operator %q (want CM, CU or CT)", name)
+		if !carrier.ValidOperator(op) {
+			return Config{}, fmt.Errorf("sandbox: config: faults: unknown operator %q (want CM, CU, CT, or a code of 2 to 8 of A-Z and 0-9)", name)
 		}
 		fault, err := fj.fault()
 		if err != nil {
@@ -150,11 +155,11 @@ func (sj SubscriberJSON) subscriber() (Subscriber, error) {
 	if err != nil {
 		return Subscriber{}, fmt.Errorf("prefix: %w", err)
 	}
-	phone, _, err := checkPhone(sj.Phone)
+	phone, op, err := checkPhone(sj.Phone, carrier.Operator(sj.Operator))
 	if err != nil {
 		return Subscriber{}, fmt.Errorf("phone: %w", err)
 	}
-	return Subscriber{Prefix: p, Phone: phone}, nil
+	return Subscriber{Prefix: p, Phone: phone, Operator: op}, nil
 }
 
 func (fj FaultJSON) fault() (Fault, error) {
@@ -174,15 +179,21 @@ func faultJSON(f Fault) FaultJSON {
 	return FaultJSON{Latency: f.Latency.String(), ErrorRate: f.ErrorRate, Maintenance: f.Maintenance, QuotaExhausted: f.QuotaExhausted}
 }
 
-// ParseSubscriber parses the flag form of a subscriber, "ADDR_OR_CIDR=PHONE"
-// ("10.0.0.0/24=13800138000", "2001:db8::1=+86 186 0000 1111"); a bare
-// address stands for itself alone (/32 or /128).
+// ParseSubscriber parses the flag form of a subscriber,
+// "ADDR_OR_CIDR=PHONE[@OPERATOR]" ("10.0.0.0/24=13800138000",
+// "2001:db8::1=+86 186 0000 1111", "192.0.2.7=+447700900123@VF"); a bare
+// address stands for itself alone (/32 or /128). OPERATOR is optional, as
+// in the file (see File).
 func ParseSubscriber(s string) (Subscriber, error) {
 	prefix, phone, ok := strings.Cut(s, "=")
 	if !ok {
-		return Subscriber{}, errors.New("sandbox: subscriber: want ADDR_OR_CIDR=PHONE")
+		return Subscriber{}, errors.New("sandbox: subscriber: want ADDR_OR_CIDR=PHONE[@OPERATOR]")
 	}
-	sub, err := SubscriberJSON{Prefix: prefix, Phone: phone}.subscriber()
+	phone, op, at := strings.Cut(phone, "@")
+	if at && op == "" {
+		return Subscriber{}, errors.New("sandbox: subscriber: an empty OPERATOR after '@'")
+	}
+	sub, err := SubscriberJSON{Prefix: prefix, Phone: phone, Operator: op}.subscriber()
 	if err != nil {
 		return Subscriber{}, fmt.Errorf("sandbox: subscriber: %w", err)
 	}

@@ -40,9 +40,9 @@ func TestLoadFile(t *testing.T) {
 	}
 	want := Config{
 		Subscribers: []Subscriber{
-			{pfx("10.0.0.0/24"), "13800138000"},
-			{pfx("2001:db8::1/128"), "18600001111"},
-			{pfx("192.0.2.0/24"), "18900001111"},
+			{Prefix: pfx("10.0.0.0/24"), Phone: "+8613800138000", Operator: "CM"},
+			{Prefix: pfx("2001:db8::1/128"), Phone: "+8618600001111", Operator: "CU"},
+			{Prefix: pfx("192.0.2.0/24"), Phone: "+8618900001111", Operator: "CT"},
 		},
 		TrustedProxies:   []netip.Prefix{pfx("192.0.2.10/32"), pfx("2001:db8:aaaa::/48")},
 		EnrichmentHeader: "X-Msisdn",
@@ -93,7 +93,7 @@ func TestParseConfigErrors(t *testing.T) {
 		{`{"enrichmentHeader": "X MSISDN"}`, "enrichmentHeader"},
 		{`{"ticketTTL": "soon"}`, "ticketTTL"},
 		{`{"ticketTTL": "-1m"}`, "ticketTTL"},
-		{`{"faults": {"XX": {}}}`, "unknown operator"},
+		{`{"faults": {"X1!": {}}}`, "unknown operator"},
 		{`{"faults": {"CM": {"latency": "fast"}}}`, "faults.CM: latency"},
 		{`{"faults": {"CM": {"latency": "-1s"}}}`, "negative"},
 		{`{"faults": {"CM": {"errorRate": 2}}}`, "errorRate"},
@@ -109,15 +109,15 @@ func TestParseConfigErrors(t *testing.T) {
 
 func TestParseSubscriber(t *testing.T) {
 	for in, want := range map[string]Subscriber{
-		"10.0.0.0/24=13800138000":         {pfx("10.0.0.0/24"), "13800138000"},
-		"10.0.0.9/24=13800138000":         {pfx("10.0.0.0/24"), "13800138000"},
-		"10.0.0.9=13800138000":            {pfx("10.0.0.9/32"), "13800138000"},
-		" 10.0.0.9 = +86 138 0013 8000":   {pfx("10.0.0.9/32"), "13800138000"},
-		"2001:db8::1=18600001111":         {pfx("2001:db8::1/128"), "18600001111"},
-		"2001:db8::/32=18600001111":       {pfx("2001:db8::/32"), "18600001111"},
-		"::ffff:10.0.0.9=13800138000":     {pfx("10.0.0.9/32"), "13800138000"},
-		"::ffff:10.0.0.0/104=13800138000": {pfx("10.0.0.0/8"), "13800138000"},
-		"0.0.0.0/0=13800138000":           {pfx("0.0.0.0/0"), "13800138000"},
+		"10.0.0.0/24=13800138000":         {Prefix: pfx("10.0.0.0/24"), Phone: "+8613800138000", Operator: "CM"},
+		"10.0.0.9/24=13800138000":         {Prefix: pfx("10.0.0.0/24"), Phone: "+8613800138000", Operator: "CM"},
+		"10.0.0.9=13800138000":            {Prefix: pfx("10.0.0.9/32"), Phone: "+8613800138000", Operator: "CM"},
+		" 10.0.0.9 = +86 138 0013 8000":   {Prefix: pfx("10.0.0.9/32"), Phone: "+8613800138000", Operator: "CM"},
+		"2001:db8::1=18600001111":         {Prefix: pfx("2001:db8::1/128"), Phone: "+8618600001111", Operator: "CU"},
+		"2001:db8::/32=18600001111":       {Prefix: pfx("2001:db8::/32"), Phone: "+8618600001111", Operator: "CU"},
+		"::ffff:10.0.0.9=13800138000":     {Prefix: pfx("10.0.0.9/32"), Phone: "+8613800138000", Operator: "CM"},
+		"::ffff:10.0.0.0/104=13800138000": {Prefix: pfx("10.0.0.0/8"), Phone: "+8613800138000", Operator: "CM"},
+		"0.0.0.0/0=13800138000":           {Prefix: pfx("0.0.0.0/0"), Phone: "+8613800138000", Operator: "CM"},
 	} {
 		got, err := ParseSubscriber(in)
 		if err != nil || got != want {

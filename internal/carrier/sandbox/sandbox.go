@@ -6,7 +6,9 @@
 // other address is treated as Wi-Fi (carrier.ErrNotCellular). A trusted
 // proxy may name the subscriber in an enrichment header (X-MSISDN by
 // default). The operator of a line is its number's allocation
-// (carrier.OperatorOf). Faults can be injected per operator — latency, an
+// (carrier.OperatorOf) for a mainland number, and the one its subscriber
+// entry names (or DefaultOperator) for a number of another country. Numbers
+// are E.164 ("+8613800138000", "+447700900123"). Faults can be injected per operator — latency, an
 // error rate, maintenance, an exhausted quota — so that integrators can
 // exercise their error paths.
 //
@@ -116,7 +118,11 @@ type Sandbox struct {
 	faults atomic.Pointer[map[carrier.Operator]Fault] // only non-zero faults
 }
 
-var _ carrier.Adapter = (*Sandbox)(nil)
+var (
+	_ carrier.NetworkIdentified = (*Sandbox)(nil)
+	_ carrier.Administered      = (*Sandbox)(nil)
+	_ carrier.ProxyTrusting     = (*Sandbox)(nil)
+)
 
 // New returns a Sandbox configured by cfg, or an error naming the first bad
 // setting.
@@ -148,8 +154,8 @@ func New(cfg Config) (*Sandbox, error) {
 	s.table.Store(build(lines))
 	faults := map[carrier.Operator]Fault{}
 	for op, f := range cfg.Faults {
-		if operatorCode(op) == 0 {
-			return nil, fmt.Errorf("sandbox: faults: unknown operator %q (want CM, CU or CT)", op)
+		if !carrier.ValidOperator(op) {
+			return nil, fmt.Errorf("sandbox: faults: unknown operator %q (want CM, CU, CT, or a code of 2 to 8 of A-Z and 0-9)", op)
 		}
 		if err := f.validate(); err != nil {
 			return nil, fmt.Errorf("sandbox: faults for %s: %w", op, err)
@@ -191,6 +197,10 @@ func enrichmentHeader(name string) (string, error) {
 // Name returns "sandbox".
 func (s *Sandbox) Name() string { return Name }
 
+// TrustedProxies returns the proxies whose enrichment header the sandbox
+// believes.
+func (s *Sandbox) TrustedProxies() []netip.Prefix { return slices.Clone(s.trusted) }
+
 // Identify runs the front leg: the subscriber is the one the enrichment
 // header names when the request comes from a trusted proxy, else the one
 // whose prefix holds the source address (longest prefix wins; an
@@ -229,7 +239,7 @@ func (s *Sandbox) subscriber(req carrier.FrontRequest) (line, bool) {
 		// Exactly one value: a proxy that appended its own to the client's
 		// names no one for sure.
 		if vs := req.Header.Values(s.header); len(vs) == 1 {
-			if phone, op, err := checkPhone(vs[0]); err == nil {
+			if phone, op, err := checkPhone(vs[0], ""); err == nil {
 				return line{phone: phone, op: op}, true
 			}
 		}
@@ -298,13 +308,13 @@ func (s *Sandbox) backLeg(ctx context.Context, tkt string, kind carrier.Kind) (t
 }
 
 // Verify tells whether phone is the number of a verification ticket's line.
-// phone may be in any form carrier.NormalizePhone accepts.
+// phone may be in any form carrier.ParseE164 accepts.
 func (s *Sandbox) Verify(ctx context.Context, tkt, phone string) (carrier.Verdict, error) {
 	tk, err := s.backLeg(ctx, tkt, carrier.KindVerify)
 	if err != nil {
 		return "", err
 	}
-	p, err := carrier.NormalizePhone(phone)
+	p, err := carrier.ParseE164(phone)
 	if err != nil {
 		return "", err
 	}
@@ -314,7 +324,7 @@ func (s *Sandbox) Verify(ctx context.Context, tkt, phone string) (carrier.Verdic
 	return carrier.Reject, nil
 }
 
-// Number returns the number of a login ticket's line.
+// Number returns the number of a login ticket's line, in E.164 form.
 func (s *Sandbox) Number(ctx context.Context, tkt string) (string, error) {
 	tk, err := s.backLeg(ctx, tkt, carrier.KindLogin)
 	if err != nil {
@@ -323,8 +333,9 @@ func (s *Sandbox) Number(ctx context.Context, tkt string) (string, error) {
 	return tk.phone, nil
 }
 
-// MatchMask reports whether digits are the 4th to 7th digits of a login
-// ticket's line; digits that are not four ASCII digits are an error wrapping
+// MatchMask reports whether digits are the digits the mask of a login
+// ticket's line hides (carrier.MaskDigits: the 4th to 7th digits of a
+// mainland number); digits that are not four ASCII digits are an error wrapping
 // carrier.ErrBadMask.
 func (s *Sandbox) MatchMask(ctx context.Context, tkt, digits string) (bool, error) {
 	tk, err := s.backLeg(ctx, tkt, carrier.KindLogin)
@@ -334,13 +345,15 @@ func (s *Sandbox) MatchMask(ctx context.Context, tkt, digits string) (bool, erro
 	if !carrier.IsMaskDigits(digits) {
 		return false, carrier.ErrBadMask
 	}
-	return subtle.ConstantTimeCompare([]byte(digits), []byte(tk.phone[3:7])) == 1, nil
+	want, _ := carrier.MaskDigits(tk.phone)
+	return subtle.ConstantTimeCompare([]byte(digits), []byte(want)) == 1, nil
 }
 
 // AddSubscriber adds a line to the table, or renumbers the line of an
 // existing prefix. The prefix is masked ("10.0.0.7/24" is "10.0.0.0/24") and
-// an IPv4-mapped IPv6 prefix becomes the IPv4 prefix it stands for. The
-// number must be in CM's, CU's or CT's blocks.
+// an IPv4-mapped IPv6 prefix becomes the IPv4 prefix it stands for. A
+// mainland number must be in CM's, CU's or CT's blocks; a number of another
+// country takes sub.Operator, or DefaultOperator.
 func (s *Sandbox) AddSubscriber(sub Subscriber) error {
 	c, l, err := checkSubscriber(sub)
 	if err != nil {
@@ -375,11 +388,12 @@ func (s *Sandbox) Subscribers() []Subscriber {
 	return slices.Clone(s.table.Load().sorted)
 }
 
-// SetFault sets the faults of op (CM, CU or CT; others are ignored),
+// SetFault sets the faults of op (CM, CU, CT or another valid operator
+// code; others are ignored),
 // replacing what was set before; the zero Fault clears them. A negative
 // latency counts as none and the error rate is clamped to 0..1.
 func (s *Sandbox) SetFault(op carrier.Operator, f Fault) {
-	if operatorCode(op) == 0 {
+	if !carrier.ValidOperator(op) {
 		return
 	}
 	f.Latency = max(f.Latency, 0)

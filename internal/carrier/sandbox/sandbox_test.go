@@ -3,6 +3,7 @@ package sandbox
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -58,18 +59,19 @@ func numberOf(t *testing.T, s *Sandbox, src string, h http.Header) (string, erro
 	if err != nil {
 		return "", err
 	}
-	return s.Number(context.Background(), l.Ticket)
+	n, err := s.Number(context.Background(), l.Ticket)
+	return carrier.AlibabaForm(n), err // the tests name mainland numbers by their 11 digits
 }
 
 func TestLongestPrefixMatch(t *testing.T) {
 	s := mustNew(t, Config{Subscribers: []Subscriber{
-		{pfx("10.0.0.0/8"), "13800000008"},
-		{pfx("10.1.0.0/16"), "13800000016"},
-		{pfx("10.1.2.0/24"), "13800000024"},
-		{pfx("10.1.2.3/32"), "13800000032"},
-		{pfx("2001:db8::/32"), "18600000032"},
-		{pfx("2001:db8:1::/48"), "18600000048"},
-		{pfx("::ffff:172.16.0.0/108"), "18900000012"}, // IPv4-mapped: 172.16.0.0/12
+		{Prefix: pfx("10.0.0.0/8"), Phone: "13800000008"},
+		{Prefix: pfx("10.1.0.0/16"), Phone: "13800000016"},
+		{Prefix: pfx("10.1.2.0/24"), Phone: "13800000024"},
+		{Prefix: pfx("10.1.2.3/32"), Phone: "13800000032"},
+		{Prefix: pfx("2001:db8::/32"), Phone: "18600000032"},
+		{Prefix: pfx("2001:db8:1::/48"), Phone: "18600000048"},
+		{Prefix: pfx("::ffff:172.16.0.0/108"), Phone: "18900000012"}, // IPv4-mapped: 172.16.0.0/12
 	}})
 	for src, want := range map[string]string{
 		"10.9.9.9":                "13800000008",
@@ -111,23 +113,23 @@ func TestRuntimeSubscribers(t *testing.T) {
 		t.Fatalf("empty table: %v", err)
 	}
 	for _, bad := range []Subscriber{
-		{netip.Prefix{}, "13800138000"},
-		{pfx("10.0.0.0/24"), ""},
-		{pfx("10.0.0.0/24"), "12345"},
-		{pfx("10.0.0.0/24"), "14012345678"}, // no operator
-		{pfx("::ffff:0:0/95"), "13800138000"},
+		{Prefix: netip.Prefix{}, Phone: "13800138000"},
+		{Prefix: pfx("10.0.0.0/24"), Phone: ""},
+		{Prefix: pfx("10.0.0.0/24"), Phone: "12345"},
+		{Prefix: pfx("10.0.0.0/24"), Phone: "14012345678"}, // no operator
+		{Prefix: pfx("::ffff:0:0/95"), Phone: "13800138000"},
 	} {
 		if err := s.AddSubscriber(bad); err == nil {
 			t.Errorf("AddSubscriber(%v, %s) succeeded", bad.Prefix, carrier.Mask(bad.Phone))
 		}
 	}
-	if err := s.AddSubscriber(Subscriber{pfx("10.0.0.7/24"), "+86 138-0013-8000"}); err != nil {
+	if err := s.AddSubscriber(Subscriber{Prefix: pfx("10.0.0.7/24"), Phone: "+86 138-0013-8000"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.AddSubscriber(Subscriber{pfx("::ffff:192.0.2.1/128"), "18912345678"}); err != nil {
+	if err := s.AddSubscriber(Subscriber{Prefix: pfx("::ffff:192.0.2.1/128"), Phone: "18912345678"}); err != nil {
 		t.Fatal(err)
 	}
-	want := []Subscriber{{pfx("10.0.0.0/24"), "13800138000"}, {pfx("192.0.2.1/32"), "18912345678"}}
+	want := []Subscriber{{Prefix: pfx("10.0.0.0/24"), Phone: "+8613800138000", Operator: "CM"}, {Prefix: pfx("192.0.2.1/32"), Phone: "+8618912345678", Operator: "CT"}}
 	if got := s.Subscribers(); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("Subscribers() = %v, want %v", got, want)
 	}
@@ -135,7 +137,7 @@ func TestRuntimeSubscribers(t *testing.T) {
 		t.Fatalf("after add: %s, %v", n, err)
 	}
 	// Renumber.
-	if err := s.AddSubscriber(Subscriber{pfx("10.0.0.0/24"), "13900139000"}); err != nil {
+	if err := s.AddSubscriber(Subscriber{Prefix: pfx("10.0.0.0/24"), Phone: "13900139000"}); err != nil {
 		t.Fatal(err)
 	}
 	if n, err := numberOf(t, s, "10.0.0.200", nil); err != nil || n != "13900139000" {
@@ -164,9 +166,9 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		"long key":         {Key: make([]byte, 33)},
 		"bad header":       {EnrichmentHeader: "X MSISDN"},
 		"bad proxy":        {TrustedProxies: []netip.Prefix{{}}},
-		"bad subscriber":   {Subscribers: []Subscriber{{pfx("10.0.0.0/8"), "123"}}},
-		"duplicate prefix": {Subscribers: []Subscriber{{pfx("10.0.0.0/8"), "13800138000"}, {pfx("10.1.0.0/8"), "13900139000"}}},
-		"unknown operator": {Faults: map[carrier.Operator]Fault{"XX": {Maintenance: true}}},
+		"bad subscriber":   {Subscribers: []Subscriber{{Prefix: pfx("10.0.0.0/8"), Phone: "123"}}},
+		"duplicate prefix": {Subscribers: []Subscriber{{Prefix: pfx("10.0.0.0/8"), Phone: "13800138000"}, {Prefix: pfx("10.1.0.0/8"), Phone: "13900139000"}}},
+		"unknown operator": {Faults: map[carrier.Operator]Fault{"x": {Maintenance: true}}},
 		"negative latency": {Faults: map[carrier.Operator]Fault{carrier.ChinaMobile: {Latency: -1}}},
 		"error rate > 1":   {Faults: map[carrier.Operator]Fault{carrier.ChinaMobile: {ErrorRate: 1.5}}},
 		"negative TTL":     {TicketTTL: -time.Second},
@@ -180,7 +182,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 func TestEnrichment(t *testing.T) {
 	s := mustNew(t, Config{
 		TrustedProxies: []netip.Prefix{pfx("192.0.2.0/28"), pfx("2001:db8:aaaa::/48")},
-		Subscribers:    []Subscriber{{pfx("198.51.100.0/24"), "13800138000"}, {pfx("192.0.2.1/32"), "18600001111"}},
+		Subscribers:    []Subscriber{{Prefix: pfx("198.51.100.0/24"), Phone: "13800138000"}, {Prefix: pfx("192.0.2.1/32"), Phone: "18600001111"}},
 	})
 	hdr := func(kv ...string) http.Header {
 		h := http.Header{}
@@ -235,7 +237,7 @@ func TestEnrichment(t *testing.T) {
 
 func TestSharedKey(t *testing.T) {
 	key := bytes.Repeat([]byte{7}, 32)
-	a := mustNew(t, Config{Key: key, Subscribers: []Subscriber{{pfx("10.0.0.0/8"), "13800138000"}}})
+	a := mustNew(t, Config{Key: key, Subscribers: []Subscriber{{Prefix: pfx("10.0.0.0/8"), Phone: "13800138000"}}})
 	b := mustNew(t, Config{Key: key}) // knows no subscriber: tickets carry the line
 	c := mustNew(t, Config{Key: bytes.Repeat([]byte{8}, 32)})
 	ctx := context.Background()
@@ -244,7 +246,7 @@ func TestSharedKey(t *testing.T) {
 	if v, err := b.Verify(ctx, vl.Ticket, "13800138000"); err != nil || v != carrier.Pass {
 		t.Errorf("Verify on a peer = %s, %v", v, err)
 	}
-	if n, err := b.Number(ctx, ll.Ticket); err != nil || n != "13800138000" {
+	if n, err := b.Number(ctx, ll.Ticket); err != nil || n != "+8613800138000" {
 		t.Errorf("Number on a peer = %s, %v", n, err)
 	}
 	if _, err := c.Verify(ctx, vl.Ticket, "13800138000"); !errors.Is(err, carrier.ErrTicketInvalid) {
@@ -257,7 +259,7 @@ func TestTicketExpiry(t *testing.T) {
 	clock := func() time.Time { return now }
 	key := bytes.Repeat([]byte{1}, 32)
 	s := mustNew(t, Config{Key: key, Now: clock, TicketTTL: 2 * time.Minute,
-		Subscribers: []Subscriber{{pfx("10.0.0.0/8"), "13800138000"}}})
+		Subscribers: []Subscriber{{Prefix: pfx("10.0.0.0/8"), Phone: "13800138000"}}})
 	ctx := context.Background()
 	l, err := s.Identify(ctx, carrier.FrontRequest{Source: addr("10.0.0.1"), Kind: carrier.KindLogin})
 	if err != nil {
@@ -287,18 +289,25 @@ func TestTicketExpiry(t *testing.T) {
 }
 
 func TestTicketFormat(t *testing.T) {
-	if got := ticketEncoding.EncodedLen(sealedLen); got != ticketLen {
-		t.Fatalf("ticketLen = %d, encoding says %d", ticketLen, got)
+	if got := ticketEncoding.EncodedLen(overhead + maxRecordLen); got != maxTicketLen {
+		t.Fatalf("maxTicketLen = %d, encoding says %d", maxTicketLen, got)
 	}
-	s := mustNew(t, Config{Subscribers: []Subscriber{{pfx("10.0.0.0/8"), "13800138000"}}})
+	s := mustNew(t, Config{Subscribers: []Subscriber{{Prefix: pfx("10.0.0.0/8"), Phone: "13800138000"}}})
+	// The longest record: an 8-character operator and a 15-digit number.
+	if err := s.AddSubscriber(Subscriber{Prefix: pfx("10.9.0.1/32"), Phone: "+999123456789012", Operator: "ABCDEFGH"}); err != nil {
+		t.Fatal(err)
+	}
+	if l, err := identify(s, "10.9.0.1", nil); err != nil || len(l.Ticket) != maxTicketLen {
+		t.Fatalf("longest ticket = %q, %v; want %d characters", l.Ticket, err, maxTicketLen)
+	}
 	seen := map[string]bool{}
 	for range 100 {
 		l, err := identify(s, "10.0.0.1", nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(l.Ticket) != ticketLen || !regexp.MustCompile(`^[A-Za-z0-9_-]+$`).MatchString(l.Ticket) {
-			t.Fatalf("ticket %q is not %d base64url characters", l.Ticket, ticketLen)
+		if len(l.Ticket) > maxTicketLen || !regexp.MustCompile(`^[A-Za-z0-9_-]+$`).MatchString(l.Ticket) {
+			t.Fatalf("ticket %q is not at most %d base64url characters", l.Ticket, maxTicketLen)
 		}
 		if seen[l.Ticket] {
 			t.Fatal("two front legs gave the same ticket")
@@ -312,9 +321,9 @@ func TestTicketFormat(t *testing.T) {
 
 func TestFaults(t *testing.T) {
 	s := mustNew(t, Config{Subscribers: []Subscriber{
-		{pfx("10.0.0.1/32"), "13800138000"}, // CM
-		{pfx("10.0.0.2/32"), "18600186000"}, // CU
-		{pfx("10.0.0.3/32"), "18900189000"}, // CT
+		{Prefix: pfx("10.0.0.1/32"), Phone: "13800138000"}, // CM
+		{Prefix: pfx("10.0.0.2/32"), Phone: "18600186000"}, // CU
+		{Prefix: pfx("10.0.0.3/32"), Phone: "18900189000"}, // CT
 	}, Faults: map[carrier.Operator]Fault{carrier.ChinaTelecom: {QuotaExhausted: true}}})
 	ctx := context.Background()
 	front := func(src string) error {
@@ -373,7 +382,7 @@ func TestFaults(t *testing.T) {
 		t.Errorf("clamped fault = %+v", got)
 	}
 	s.SetFault(carrier.ChinaMobile, Fault{})
-	s.SetFault("XX", Fault{Maintenance: true})
+	s.SetFault("xx", Fault{Maintenance: true}) // not an operator code
 	if got := s.Faults(); len(got) != 1 || got[carrier.ChinaTelecom] != (Fault{QuotaExhausted: true}) {
 		t.Errorf("Faults() = %+v, want only CT's", got)
 	}
@@ -392,7 +401,7 @@ func TestFaults(t *testing.T) {
 // recording the waits instead of timing them: wall time says nothing
 // reliable on a loaded machine.
 func TestLatency(t *testing.T) {
-	s := mustNew(t, Config{Subscribers: []Subscriber{{pfx("10.0.0.1/32"), "13800138000"}, {pfx("10.0.0.2/32"), "18600186000"}}})
+	s := mustNew(t, Config{Subscribers: []Subscriber{{Prefix: pfx("10.0.0.1/32"), Phone: "13800138000"}, {Prefix: pfx("10.0.0.2/32"), Phone: "18600186000"}}})
 	ctx := context.Background()
 	lt, err := s.Identify(ctx, carrier.FrontRequest{Source: addr("10.0.0.1"), Kind: carrier.KindLogin})
 	if err != nil {
@@ -463,7 +472,7 @@ func TestSleep(t *testing.T) {
 // TestConcurrentControl changes the table and the faults while lines are
 // being identified; run with -race.
 func TestConcurrentControl(t *testing.T) {
-	s := mustNew(t, Config{Subscribers: []Subscriber{{pfx("10.0.0.0/24"), "13800138000"}}})
+	s := mustNew(t, Config{Subscribers: []Subscriber{{Prefix: pfx("10.0.0.0/24"), Phone: "13800138000"}}})
 	ctx := context.Background()
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
@@ -478,7 +487,7 @@ func TestConcurrentControl(t *testing.T) {
 				default:
 				}
 				p := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 1, byte(g), byte(i)}), 32)
-				if err := s.AddSubscriber(Subscriber{p, "18600186000"}); err != nil {
+				if err := s.AddSubscriber(Subscriber{Prefix: p, Phone: "18600186000"}); err != nil {
 					t.Error(err)
 					return
 				}
@@ -508,10 +517,10 @@ func TestLogsMaskNumbers(t *testing.T) {
 	var buf bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	s := mustNew(t, Config{Logger: log, TrustedProxies: []netip.Prefix{pfx("192.0.2.0/24")},
-		Subscribers: []Subscriber{{pfx("10.0.0.0/8"), "13800138000"}}})
+		Subscribers: []Subscriber{{Prefix: pfx("10.0.0.0/8"), Phone: "13800138000"}}})
 	ctx := context.Background()
-	_ = s.AddSubscriber(Subscriber{pfx("10.1.0.0/16"), "18600186000"})
-	_ = s.AddSubscriber(Subscriber{pfx("10.2.0.0/16"), "13912345678x"}) // rejected
+	_ = s.AddSubscriber(Subscriber{Prefix: pfx("10.1.0.0/16"), Phone: "18600186000"})
+	_ = s.AddSubscriber(Subscriber{Prefix: pfx("10.2.0.0/16"), Phone: "13912345678x"}) // rejected
 	s.RemoveSubscriber(pfx("10.1.0.0/16"))
 	s.SetFault(carrier.ChinaMobile, Fault{Latency: time.Millisecond})
 	l, _ := s.Identify(ctx, carrier.FrontRequest{Source: addr("10.0.0.1"), Kind: carrier.KindVerify})
@@ -523,5 +532,64 @@ func TestLogsMaskNumbers(t *testing.T) {
 	}
 	if m := regexp.MustCompile(`1[3-9]\d{9}`).FindString(buf.String()); m != "" {
 		t.Errorf("the log shows a full number %s:\n%s", m, buf.String())
+	}
+}
+
+// TestTicketV1 opens a ticket as instances before E.164 sealed it (a
+// rolling upgrade: a v1 instance's tickets live on in spTokens).
+func TestTicketV1(t *testing.T) {
+	key := make([]byte, 32)
+	s := mustNew(t, Config{Key: key})
+	var rec [recordLenV1]byte
+	rec[0], rec[1], rec[2] = ticketVersionV1, 'l', 2
+	binary.BigEndian.PutUint64(rec[3:11], uint64(time.Now().UnixMilli()))
+	copy(rec[11:], "18600186000")
+	v1 := ticketEncoding.EncodeToString(s.sealer.aead.Seal(nil, nil, rec[:], ticketAAD))
+	if n, err := s.Number(context.Background(), v1); err != nil || n != "+8618600186000" {
+		t.Fatalf("Number(v1 ticket) = %q, %v", carrier.Mask(n), err)
+	}
+	rec[2] = 1 // a CU number sealed as CM's: not a ticket the sandbox made
+	bad := ticketEncoding.EncodeToString(s.sealer.aead.Seal(nil, nil, rec[:], ticketAAD))
+	if _, err := s.Number(context.Background(), bad); !errors.Is(err, carrier.ErrTicketInvalid) {
+		t.Fatalf("Number(inconsistent v1 ticket) = %v", err)
+	}
+}
+
+// TestForeignSubscribers: numbers of any country, with the operator their
+// entry names or DefaultOperator; faults apply per operator.
+func TestForeignSubscribers(t *testing.T) {
+	s := mustNew(t, Config{})
+	for _, in := range []string{"192.0.2.7=+447700900123", "192.0.2.8=+44 7700 900124@VF"} {
+		sub, err := ParseSubscriber(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.AddSubscriber(sub); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct {
+		src, phone string
+		op         carrier.Operator
+	}{{"192.0.2.7", "+447700900123", DefaultOperator}, {"192.0.2.8", "+447700900124", "VF"}} {
+		l, err := identify(s, c.src, nil)
+		if err != nil || l.Operator != c.op || l.Masked != carrier.Mask(c.phone) {
+			t.Fatalf("Identify(%s) = %+v, %v; want operator %s", c.src, l, err, c.op)
+		}
+		if n, err := s.Number(context.Background(), l.Ticket); err != nil || n != c.phone {
+			t.Fatalf("Number = %q, %v", carrier.Mask(n), err)
+		}
+	}
+	for _, bad := range []string{"192.0.2.9=+8613800138000@CU", "192.0.2.9=+447700900123@vf", "192.0.2.9=+447700900123@"} {
+		if _, err := ParseSubscriber(bad); err == nil {
+			t.Errorf("ParseSubscriber(%q) succeeded", bad)
+		}
+	}
+	s.SetFault("VF", Fault{Maintenance: true})
+	if _, err := identify(s, "192.0.2.8", nil); !errors.Is(err, carrier.ErrMaintenance) {
+		t.Fatalf("Identify under VF maintenance = %v", err)
+	}
+	if _, err := identify(s, "192.0.2.7", nil); err != nil {
+		t.Fatalf("Identify of another operator's line under VF maintenance = %v", err)
 	}
 }

@@ -14,8 +14,18 @@ import (
 // Phone's cellular data session.
 type Subscriber struct {
 	Prefix netip.Prefix
-	Phone  string // 11-digit number; its prefix decides the operator
+	// Phone is the line's number: E.164 as the table keeps it, or any
+	// form carrier.ParseE164 reads when given.
+	Phone string
+	// Operator is the line's operator. A mainland number's is its block's
+	// allocation (carrier.OperatorOf), and Operator, if given, must be that;
+	// another country's number has the Operator given, or DefaultOperator.
+	Operator carrier.Operator
 }
+
+// DefaultOperator is the operator of a line whose number is not a mainland
+// China number and whose subscriber entry names none.
+const DefaultOperator carrier.Operator = "INTL"
 
 // line is a subscriber as the table keeps it.
 type line struct {
@@ -83,7 +93,7 @@ func build(lines map[netip.Prefix]line) *table {
 	t := &table{lines: lines, sorted: make([]Subscriber, 0, len(lines))}
 	seen4, seen6 := map[int]bool{}, map[int]bool{}
 	for p, l := range lines {
-		t.sorted = append(t.sorted, Subscriber{Prefix: p, Phone: l.phone})
+		t.sorted = append(t.sorted, Subscriber{Prefix: p, Phone: l.phone, Operator: l.op})
 		if p.Addr().Is4() {
 			if !seen4[p.Bits()] {
 				seen4[p.Bits()] = true
@@ -135,23 +145,37 @@ func checkSubscriber(s Subscriber) (Subscriber, line, error) {
 	if err != nil {
 		return Subscriber{}, line{}, err
 	}
-	phone, op, err := checkPhone(s.Phone)
+	phone, op, err := checkPhone(s.Phone, s.Operator)
 	if err != nil {
 		return Subscriber{}, line{}, err
 	}
-	return Subscriber{Prefix: p, Phone: phone}, line{phone: phone, op: op}, nil
+	return Subscriber{Prefix: p, Phone: phone, Operator: op}, line{phone: phone, op: op}, nil
 }
 
-// checkPhone normalizes phone and finds its operator; the sandbox only
-// knows numbers in CM's, CU's and CT's blocks.
-func checkPhone(phone string) (string, carrier.Operator, error) {
-	p, err := carrier.NormalizePhone(phone)
+// checkPhone returns phone in E.164 form with its operator: a mainland
+// number's block allocation (the sandbox knows mainland numbers in CM's,
+// CU's and CT's blocks only, and op, if given, must be the allocation),
+// another number's op or DefaultOperator.
+func checkPhone(phone string, op carrier.Operator) (string, carrier.Operator, error) {
+	p, err := carrier.ParseE164(phone)
 	if err != nil {
 		return "", "", err
 	}
-	op, ok := carrier.OperatorOf(p)
+	if op != "" && !carrier.ValidOperator(op) {
+		return "", "", fmt.Errorf("operator %q is not an operator code (2 to 8 of A-Z and 0-9)", op)
+	}
+	if !carrier.IsMainland(p) {
+		if op == "" {
+			op = DefaultOperator
+		}
+		return p, op, nil
+	}
+	alloc, ok := carrier.OperatorOf(p)
 	if !ok {
 		return "", "", fmt.Errorf("%w: %s is in no operator's block", carrier.ErrBadPhone, carrier.Mask(p))
 	}
-	return p, op, nil
+	if op != "" && op != alloc {
+		return "", "", fmt.Errorf("%s is a %s number, not %s", carrier.Mask(p), alloc, op)
+	}
+	return p, alloc, nil
 }
