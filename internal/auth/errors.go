@@ -6,29 +6,28 @@ import (
 )
 
 // Errors of the service. The protocol packages map each one to a wire code
-// in one place (internal/openapi/errors.go, internal/h5/errors.go); the
-// service wraps them with %w to add detail for the message.
+// and a fixed public text in one table each (internal/openapi/errors.go,
+// the codes of internal/h5/gateway.go, internal/camara/nv.go). Detail
+// meant for the client travels as a PublicError's Hint; any other detail
+// (wrapped with %w) is for logs only and never reaches a client.
 var (
-	// ErrInvalidParameters: a parameter is well-formed but not acceptable
-	// (isv.INVALID_PARAMETERS).
+	// ErrInvalidParameters: a parameter is well-formed but not acceptable.
 	ErrInvalidParameters = errors.New("invalid parameters")
-	// ErrSceneQueryFail: no scheme of the caller matches (isv.SCENE_QUERY_FAIL).
-	ErrSceneQueryFail = errors.New("no matching scheme")
-	// ErrSchemeNotExist: the named scheme does not exist for the caller
-	// (isv.VERIFY_SCHEME_NOT_EXIST).
+	// ErrNoMatchingScheme: no scheme of the caller matches.
+	ErrNoMatchingScheme = errors.New("no matching scheme")
+	// ErrSchemeNotExist: the named scheme does not exist for the caller.
 	ErrSchemeNotExist = errors.New("scheme does not exist")
-	// ErrSchemeConflict: a scheme with that name exists (isv.VERIFY_SCHEME_CONFLICT).
+	// ErrSchemeConflict: a scheme with that name exists.
 	ErrSchemeConflict = errors.New("scheme already exists")
-	// ErrTokenInvalid: expired, used, unknown or foreign token (isv.TOKEN_INVALID).
+	// ErrTokenInvalid: expired, used, unknown or foreign token.
 	ErrTokenInvalid = errors.New("token invalid")
 	// ErrTokenUnauthorized: a verification token on a login action or the
-	// reverse (isv.TOKEN_UNAUTHORIZED_USED).
+	// reverse.
 	ErrTokenUnauthorized = errors.New("token not valid for this action")
-	// ErrMobileIllegal: not a mainland mobile number (isv.MOBILE_NUMBER_ILLEGAL).
-	ErrMobileIllegal = errors.New("illegal mobile number")
-	// ErrParametersMismatch: the number's carrier is not the line's carrier
-	// (isv.PARAMETERS_MISMATCH).
-	ErrParametersMismatch = errors.New("number belongs to another carrier than the line")
+	// ErrNumberInvalid: not a mainland mobile number.
+	ErrNumberInvalid = errors.New("illegal mobile number")
+	// ErrOperatorMismatch: the number's carrier is not the line's carrier.
+	ErrOperatorMismatch = errors.New("number belongs to another carrier than the line")
 	// ErrSourceNotAllowed: the call came from an address outside the
 	// scheme's IpWhiteList (Forbidden).
 	ErrSourceNotAllowed = errors.New("source address not allowed by the scheme's IpWhiteList")
@@ -44,7 +43,7 @@ var (
 	// ErrAccountNotFound: the account named has no AccessKey (accounts
 	// exist through their keys) and is not DefaultAccount. It wraps
 	// ErrInvalidParameters.
-	ErrAccountNotFound = fmt.Errorf("%w: no such account", ErrInvalidParameters)
+	ErrAccountNotFound = hint(ErrInvalidParameters, "no such account")
 
 	// OAuth client errors (the CAMARA northbound API's relying parties);
 	// the camara protocol maps them to OAuth's invalid_client.
@@ -58,7 +57,7 @@ var (
 	ErrOAuthClientSecret = errors.New("OAuth client authentication failed")
 
 	// SMS code errors (docs/sms.md). The protocol maps them, and
-	// ErrInvalidParameters and ErrMobileIllegal on the SMS actions, to the
+	// ErrInvalidParameters and ErrNumberInvalid on the SMS actions, to the
 	// SMS actions' own codes.
 
 	// ErrSmsFrequency: a code was sent to this number less than Interval
@@ -108,3 +107,28 @@ func (e *MaskWrongError) Error() string { return ErrMaskWrong.Error() }
 
 // Unwrap makes errors.Is(err, ErrMaskWrong) hold.
 func (e *MaskWrongError) Unwrap() error { return ErrMaskWrong }
+
+// PublicError is a service error with a hint fit for the client, such as
+// which parameter is wrong and why. It never holds a phone number, a
+// secret or another system's error text.
+type PublicError struct {
+	Err  error // the sentinel
+	Hint string
+}
+
+func (e *PublicError) Error() string { return e.Err.Error() + ": " + e.Hint }
+func (e *PublicError) Unwrap() error { return e.Err }
+
+// hint returns err with a public hint.
+func hint(err error, format string, args ...any) error {
+	return &PublicError{Err: err, Hint: fmt.Sprintf(format, args...)}
+}
+
+// Hint returns the public hint in err's chain, or "".
+func Hint(err error) string {
+	var pe *PublicError
+	if errors.As(err, &pe) {
+		return pe.Hint
+	}
+	return ""
+}

@@ -65,7 +65,7 @@ func (e *env) records(t *testing.T, kind string) store.DayStat {
 func (e *env) loginToken(t *testing.T) string {
 	t.Helper()
 	sid := e.loginSession(t, e.caller, "")
-	res, err := e.svc.H5LoginToken(context.Background(), sid, origin, "0013")
+	res, err := e.svc.MintLoginToken(context.Background(), sid, origin, "0013")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,10 +101,10 @@ func TestOutcomeExactlyOnce(t *testing.T) {
 				var sp string
 				call := func() (string, error) {
 					if kind == "verify" {
-						r, err := e.svc.VerifyPhoneWithToken(ctx, e.caller, sp, phone)
+						r, err := e.svc.VerifyNumber(ctx, e.caller, sp, phone)
 						return r.VerifyID + "/" + string(r.Result), err
 					}
-					return e.svc.GetPhoneWithToken(ctx, e.caller, sp)
+					return e.svc.LoginNumber(ctx, e.caller, sp)
 				}
 				if kind == "verify" {
 					sp = e.verifyToken(t)
@@ -158,11 +158,11 @@ func TestWithdrawnRecordIsNeverWritten(t *testing.T) {
 	wg.Add(1)
 	go func() { // occupies the writer
 		defer wg.Done()
-		e.svc.VerifyPhoneWithToken(context.Background(), e.caller, blocker, phone)
+		e.svc.VerifyNumber(context.Background(), e.caller, blocker, phone)
 	}()
 	<-entered
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
-	_, err := e.svc.VerifyPhoneWithToken(ctx, e.caller, victim, phone)
+	_, err := e.svc.VerifyNumber(ctx, e.caller, victim, phone)
 	cancel()
 	if !errors.Is(err, auth.ErrUnavailable) {
 		t.Fatalf("verification whose record waited past its deadline: %v, want ErrUnavailable", err)
@@ -176,7 +176,7 @@ func TestWithdrawnRecordIsNeverWritten(t *testing.T) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		nres, nerr = e.svc.VerifyPhoneWithToken(context.Background(), e.caller, neighbour, phone)
+		nres, nerr = e.svc.VerifyNumber(context.Background(), e.caller, neighbour, phone)
 	}()
 	time.Sleep(300 * time.Millisecond) // let it reach the queue (ordering only; no assertion on time)
 	close(release)
@@ -187,13 +187,13 @@ func TestWithdrawnRecordIsNeverWritten(t *testing.T) {
 	}
 	// One more verification: the writer takes records in order, so once
 	// this one is written, the withdrawn one would have been too.
-	if r, err := e.svc.VerifyPhoneWithToken(context.Background(), e.caller, e.verifyToken(t), phone); err != nil || r.Result != carrier.Pass {
+	if r, err := e.svc.VerifyNumber(context.Background(), e.caller, e.verifyToken(t), phone); err != nil || r.Result != carrier.Pass {
 		t.Fatalf("verification after the store came back: %+v, %v", r, err)
 	}
 	if n := e.records(t, "verify"); n.Pass != 3 {
 		t.Fatalf("records: %+v, want the blocker's, the neighbour's and the last one's PASS only (the withdrawn one was written)", n)
 	}
-	r, err := e.svc.VerifyPhoneWithToken(context.Background(), e.caller, victim, phone)
+	r, err := e.svc.VerifyNumber(context.Background(), e.caller, victim, phone)
 	if err != nil || r.Result != carrier.Pass {
 		t.Fatalf("retry of the withdrawn verification: %+v, %v", r, err)
 	}
@@ -209,14 +209,14 @@ func TestRetryMustAskTheSameQuestion(t *testing.T) {
 	ctx := context.Background()
 	sp := e.verifyToken(t)
 	fd.set(func(_ context.Context, real func() error) error { real(); return errDisk })
-	if _, err := e.svc.VerifyPhoneWithToken(ctx, e.caller, sp, phone); !errors.Is(err, auth.ErrUnavailable) {
+	if _, err := e.svc.VerifyNumber(ctx, e.caller, sp, phone); !errors.Is(err, auth.ErrUnavailable) {
 		t.Fatal(err)
 	}
 	fd.set(nil)
-	if _, err := e.svc.VerifyPhoneWithToken(ctx, e.caller, sp, "13900139000"); !errors.Is(err, auth.ErrTokenInvalid) {
+	if _, err := e.svc.VerifyNumber(ctx, e.caller, sp, "13900139000"); !errors.Is(err, auth.ErrTokenInvalid) {
 		t.Fatalf("retry with another number: %v, want TOKEN_INVALID", err)
 	}
-	if r, err := e.svc.VerifyPhoneWithToken(ctx, e.caller, sp, phone); err != nil || r.Result != carrier.Pass {
+	if r, err := e.svc.VerifyNumber(ctx, e.caller, sp, phone); err != nil || r.Result != carrier.Pass {
 		t.Fatalf("retry with the same number: %+v, %v", r, err)
 	}
 }
@@ -240,7 +240,7 @@ func TestBillingRule(t *testing.T) {
 		if tc.fault {
 			e.sb.SetFault(carrier.ChinaMobile, sandbox.Fault{ErrorRate: 1})
 		}
-		r, err := e.svc.VerifyPhoneWithToken(ctx, e.caller, sp, tc.phone)
+		r, err := e.svc.VerifyNumber(ctx, e.caller, sp, tc.phone)
 		e.sb.SetFault(carrier.ChinaMobile, sandbox.Fault{})
 		if err != nil || r.Result != tc.want {
 			t.Fatalf("verify %s: %+v, %v; want %s", tc.phone, r, err, tc.want)

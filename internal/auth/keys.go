@@ -50,11 +50,11 @@ func (s *Service) CreateAccessKey(ctx context.Context, accountID, id, secret, de
 	}
 	switch {
 	case !accountPattern.MatchString(accountID):
-		return Credential{}, fmt.Errorf("%w: account must be 1-64 of [A-Za-z0-9._-]", ErrInvalidParameters)
+		return Credential{}, hint(ErrInvalidParameters, "account must be 1-64 of [A-Za-z0-9._-]")
 	case !keyIDPattern.MatchString(id):
-		return Credential{}, fmt.Errorf("%w: AccessKeyId must be 8-64 of [A-Za-z0-9._-]", ErrInvalidParameters)
+		return Credential{}, hint(ErrInvalidParameters, "AccessKeyId must be 8-64 of [A-Za-z0-9._-]")
 	case !secretPattern.MatchString(secret):
-		return Credential{}, fmt.Errorf("%w: AccessKeySecret must be 16-128 printable ASCII characters without spaces", ErrInvalidParameters)
+		return Credential{}, hint(ErrInvalidParameters, "AccessKeySecret must be 16-128 printable ASCII characters without spaces")
 	}
 	k := store.AccessKey{
 		ID: id, AccountID: accountID, SealedSecret: s.box.Seal([]byte(secret), keyAAD(id)),

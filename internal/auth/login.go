@@ -27,10 +27,10 @@ func (s *Service) maskCharges(account, phoneHash string) []limit.Charge {
 	}
 }
 
-// H5LoginMask runs the carrier's front leg for one-click login and returns
+// LoginMask runs the carrier's front leg for one-click login and returns
 // the masked number to show the user. A number whose mask budget is spent
 // is refused before any digits are asked for.
-func (s *Service) H5LoginMask(ctx context.Context, sessionID, origin string, front carrier.FrontRequest) (SPResult, error) {
+func (s *Service) LoginMask(ctx context.Context, sessionID, origin string, front carrier.FrontRequest) (SPResult, error) {
 	sess, line, err := s.frontLeg(ctx, sessionID, origin, carrier.KindLogin, front)
 	if err != nil {
 		return SPResult{}, err
@@ -52,16 +52,16 @@ func (s *Service) H5LoginMask(ctx context.Context, sessionID, origin string, fro
 	return SPResult{Operator: line.Operator, Masked: line.Masked, Origin: sess.Origin}, nil
 }
 
-// H5LoginToken checks the middle four digits the user typed and returns a
+// MintLoginToken checks the middle four digits the user typed and returns a
 // login spToken. Every attempt reserves a unit of the number's mask budgets
 // before the check, so parallel guesses can never exceed them; a correct
 // mask gives its unit back, a wrong one keeps it, and the wrong mask that
 // spends a budget ends the session: the number is locked for login (for
 // this account, or for all when the global budget is spent) until the
 // budget's window ends.
-func (s *Service) H5LoginToken(ctx context.Context, sessionID, origin, mask string) (SPResult, error) {
+func (s *Service) MintLoginToken(ctx context.Context, sessionID, origin, mask string) (SPResult, error) {
 	if len(mask) != 4 || strings.Trim(mask, "0123456789") != "" {
-		return SPResult{}, fmt.Errorf("%w: mask must be the 4 middle digits", ErrBadArgument)
+		return SPResult{}, hint(ErrBadArgument, "mask must be the 4 middle digits")
 	}
 	sess, err := s.getSession(ctx, sessionID, origin, carrier.KindLogin)
 	if err != nil {
@@ -110,10 +110,10 @@ func (s *Service) reserveMask(ctx context.Context, sess session) (*limit.Reserva
 	return s.reserveWaiting(ctx, "mask tries", ErrMaskLocked, s.maskCharges(sess.AccountID, sess.PhoneHash)...)
 }
 
-// GetPhoneWithToken returns the number (E.164) of the line a login spToken
+// LoginNumber returns the number (E.164) of the line a login spToken
 // came from, once per token; a call that failed may be retried with the same
 // token (see VerifyPhoneWithToken).
-func (s *Service) GetPhoneWithToken(ctx context.Context, c Caller, spToken string) (string, error) {
+func (s *Service) LoginNumber(ctx context.Context, c Caller, spToken string) (string, error) {
 	sp, cl, err := s.openSP(ctx, c, spToken, carrier.KindLogin, nil)
 	if err != nil {
 		return "", err
@@ -165,7 +165,7 @@ func (s *Service) loginOnce(ctx context.Context, c Caller, sp token.SP, cl *clai
 	}
 	if earlier != nil {
 		if earlier.PhoneHash != s.PhoneHash(phone) {
-			return "", fmt.Errorf("%w: the carrier's number differs from the recorded one", ErrTokenInvalid)
+			return "", hint(ErrTokenInvalid, "the carrier's number differs from the recorded one")
 		}
 		return phone, nil // answered before, recorded and billed once
 	}
@@ -178,7 +178,7 @@ func (s *Service) loginOnce(ctx context.Context, c Caller, sp token.SP, cl *clai
 		return "", err
 	}
 	if rec.PhoneHash != s.PhoneHash(phone) {
-		return "", fmt.Errorf("%w: the carrier's number differs from the recorded one", ErrTokenInvalid)
+		return "", hint(ErrTokenInvalid, "the carrier's number differs from the recorded one")
 	}
 	return phone, nil
 }

@@ -46,15 +46,15 @@ func maskEnv(t *testing.T, opts ...func(*auth.Config)) (*env, *maskCounter) {
 func (e *env) loginSession(t *testing.T, c auth.Caller, sc string) string {
 	t.Helper()
 	ctx := context.Background()
-	ti, err := e.svc.GetAuthToken(ctx, c, auth.GetAuthTokenInput{URL: pageURL, Origin: origin, SceneCode: sc, Biz: token.BizLogin})
+	ti, err := e.svc.IssuePageTokens(ctx, c, auth.PageTokenRequest{URL: pageURL, Origin: origin, SceneCode: sc, Biz: token.BizLogin})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := e.svc.CheckH5(ctx, auth.H5Check{AccessToken: ti.AccessToken, JwtToken: ti.JwtToken, Origin: origin, Kind: carrier.KindLogin})
+	s, err := e.svc.OpenSession(ctx, auth.SessionRequest{AccessToken: ti.AccessToken, JwtToken: ti.JwtToken, Origin: origin, Kind: carrier.KindLogin})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.svc.H5LoginMask(ctx, s.ID, origin, carrier.FrontRequest{Source: lineAddr}); errors.Is(err, auth.ErrMaskLocked) {
+	if _, err := e.svc.LoginMask(ctx, s.ID, origin, carrier.FrontRequest{Source: lineAddr}); errors.Is(err, auth.ErrMaskLocked) {
 		return ""
 	} else if err != nil {
 		t.Fatal(err)
@@ -76,7 +76,7 @@ func TestMaskBudgetIsPerNumber(t *testing.T) {
 			}
 			for j := 0; j < perSession; j++ {
 				guess := []string{"1111", "2222"}[j]
-				_, err := e.svc.H5LoginToken(context.Background(), sid, origin, guess)
+				_, err := e.svc.MintLoginToken(context.Background(), sid, origin, guess)
 				var mw *auth.MaskWrongError
 				if !errors.As(err, &mw) && !errors.Is(err, auth.ErrMaskLocked) && !errors.Is(err, auth.ErrSessionInvalid) {
 					t.Fatalf("wrong guess: %v", err)
@@ -109,7 +109,7 @@ func TestMaskBudgetHoldsUnderParallelGuesses(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			<-start
-			e.svc.H5LoginToken(context.Background(), sids[i%len(sids)], origin, "9999")
+			e.svc.MintLoginToken(context.Background(), sids[i%len(sids)], origin, "9999")
 		}()
 	}
 	close(start)
@@ -129,13 +129,13 @@ func TestCorrectMasksDoNotSpendTheBudget(t *testing.T) {
 		if sid == "" {
 			t.Fatalf("login %d: the number is locked after %d correct logins", i, i)
 		}
-		if _, err := e.svc.H5LoginToken(ctx, sid, origin, "0013"); err != nil {
+		if _, err := e.svc.MintLoginToken(ctx, sid, origin, "0013"); err != nil {
 			t.Fatalf("login %d: %v", i, err)
 		}
 	}
 	// Two wrong masks in two sessions: one try is left for the number, in any session.
 	for left := 2; left >= 1; left-- {
-		_, err := e.svc.H5LoginToken(ctx, e.loginSession(t, e.caller, ""), origin, "9999")
+		_, err := e.svc.MintLoginToken(ctx, e.loginSession(t, e.caller, ""), origin, "9999")
 		var mw *auth.MaskWrongError
 		if !errors.As(err, &mw) || mw.TriesLeft != left {
 			t.Fatalf("wrong mask: %v, want %d tries left", err, left)
@@ -172,7 +172,7 @@ func TestMaskLockIsPerAccount(t *testing.T) {
 			if sid == "" {
 				t.Fatalf("tenant %d: locked early", i)
 			}
-			e.svc.H5LoginToken(ctx, sid, origin, "9999")
+			e.svc.MintLoginToken(ctx, sid, origin, "9999")
 		}
 	}
 	spend(0, 3) // the hostile tenant spends its budget for the number
@@ -183,7 +183,7 @@ func TestMaskLockIsPerAccount(t *testing.T) {
 	if sid == "" {
 		t.Fatal("one tenant's wrong masks locked the number for another tenant")
 	}
-	if _, err := e.svc.H5LoginToken(ctx, sid, origin, "0013"); err != nil {
+	if _, err := e.svc.MintLoginToken(ctx, sid, origin, "0013"); err != nil {
 		t.Fatalf("another tenant's login: %v", err)
 	}
 	spend(1, 2) // the global ceiling (5) is reached
@@ -202,12 +202,12 @@ func TestMaskLockIsPerAccount(t *testing.T) {
 func TestSessionBudgets(t *testing.T) {
 	e := newEnv(t, func(c *auth.Config) { c.SessionsPerToken = 5; c.SessionsPerSource = 8 })
 	ctx := context.Background()
-	ti, err := e.svc.GetAuthToken(ctx, e.caller, auth.GetAuthTokenInput{URL: pageURL, Origin: origin})
+	ti, err := e.svc.IssuePageTokens(ctx, e.caller, auth.PageTokenRequest{URL: pageURL, Origin: origin})
 	if err != nil {
 		t.Fatal(err)
 	}
-	check := func(ti auth.TokenInfo, src string) error {
-		_, err := e.svc.CheckH5(ctx, auth.H5Check{AccessToken: ti.AccessToken, JwtToken: ti.JwtToken, Origin: origin, Kind: carrier.KindVerify, Source: src})
+	check := func(ti auth.PageTokens, src string) error {
+		_, err := e.svc.OpenSession(ctx, auth.SessionRequest{AccessToken: ti.AccessToken, JwtToken: ti.JwtToken, Origin: origin, Kind: carrier.KindVerify, Source: src})
 		return err
 	}
 	for i := range 5 {
@@ -220,7 +220,7 @@ func TestSessionBudgets(t *testing.T) {
 	}
 	addr := netip.MustParseAddr("192.0.2.7").String()
 	for i := range 8 {
-		ti, err := e.svc.GetAuthToken(ctx, e.caller, auth.GetAuthTokenInput{URL: pageURL, Origin: origin})
+		ti, err := e.svc.IssuePageTokens(ctx, e.caller, auth.PageTokenRequest{URL: pageURL, Origin: origin})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -229,7 +229,7 @@ func TestSessionBudgets(t *testing.T) {
 			t.Fatalf("session %d from one address: %v", i, err)
 		}
 	}
-	ti, _ = e.svc.GetAuthToken(ctx, e.caller, auth.GetAuthTokenInput{URL: pageURL, Origin: origin})
+	ti, _ = e.svc.IssuePageTokens(ctx, e.caller, auth.PageTokenRequest{URL: pageURL, Origin: origin})
 	if err := check(ti, addr); !errors.Is(err, auth.ErrTooManySessions) {
 		t.Fatalf("ninth session from one address: %v", err)
 	}
@@ -255,7 +255,7 @@ func TestParallelCorrectLogins(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			<-start
-			_, err := e.svc.H5LoginToken(context.Background(), sid, origin, "0013")
+			_, err := e.svc.MintLoginToken(context.Background(), sid, origin, "0013")
 			errs <- err
 		}()
 	}

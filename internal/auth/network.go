@@ -67,7 +67,7 @@ type NetworkCaller struct {
 // returns a grant with a ticket for each kind asked for.
 func (s *Service) IdentifyNetwork(ctx context.Context, front carrier.FrontRequest, kinds ...carrier.Kind) (NetworkGrant, error) {
 	if len(kinds) == 0 {
-		return NetworkGrant{}, fmt.Errorf("%w: no kind of call asked for", ErrInvalidParameters)
+		return NetworkGrant{}, hint(ErrInvalidParameters, "no kind of call asked for")
 	}
 	ni, ok := s.cfg.Carrier.(carrier.NetworkIdentified)
 	if !ok {
@@ -85,7 +85,7 @@ func (s *Service) IdentifyNetwork(ctx context.Context, front carrier.FrontReques
 			return NetworkGrant{}, carrierErr(ctx, "carrier front leg", err)
 		}
 		if g.Operator != "" && string(line.Operator) != g.Operator {
-			return NetworkGrant{}, fmt.Errorf("%w: the line changed operator between two identifications", ErrCarrierFailed)
+			return NetworkGrant{}, hint(ErrCarrierFailed, "the line changed operator between two identifications")
 		}
 		g.Operator, g.Tickets[k] = string(line.Operator), line.Ticket
 	}
@@ -116,7 +116,7 @@ func carrierErr(ctx context.Context, op string, err error) error {
 func (s *Service) NetworkVerify(ctx context.Context, c NetworkCaller, g NetworkGrant, phone string) (bool, error) {
 	ticket, ok := g.Tickets[carrier.KindVerify]
 	if !ok {
-		return false, fmt.Errorf("%w: the grant does not serve verification", ErrGrantInvalid)
+		return false, hint(ErrGrantInvalid, "the grant does not serve verification")
 	}
 	start := time.Now()
 	verdict := carrier.Reject
@@ -145,11 +145,11 @@ func (s *Service) NetworkVerify(ctx context.Context, c NetworkCaller, g NetworkG
 func (s *Service) NetworkVerifyHashed(ctx context.Context, c NetworkCaller, g NetworkGrant, hash string) (bool, error) {
 	want, err := hex.DecodeString(hash)
 	if err != nil || len(want) != sha256.Size {
-		return false, fmt.Errorf("%w: not a SHA-256 in hexadecimal", ErrInvalidParameters)
+		return false, hint(ErrInvalidParameters, "not a SHA-256 in hexadecimal")
 	}
 	ticket, ok := g.Tickets[carrier.KindLogin]
 	if _, verify := g.Tickets[carrier.KindVerify]; !ok || !verify {
-		return false, fmt.Errorf("%w: the grant does not serve hashed verification", ErrGrantInvalid)
+		return false, hint(ErrGrantInvalid, "the grant does not serve hashed verification")
 	}
 	start := time.Now()
 	num, err := s.cfg.Carrier.Number(ctx, ticket)
@@ -180,7 +180,7 @@ func (s *Service) NetworkVerifyHashed(ctx context.Context, c NetworkCaller, g Ne
 func (s *Service) NetworkNumber(ctx context.Context, c NetworkCaller, g NetworkGrant) (string, error) {
 	ticket, ok := g.Tickets[carrier.KindLogin]
 	if !ok {
-		return "", fmt.Errorf("%w: the grant does not serve number lookup", ErrGrantInvalid)
+		return "", hint(ErrGrantInvalid, "the grant does not serve number lookup")
 	}
 	start := time.Now()
 	num, err := s.cfg.Carrier.Number(ctx, ticket)

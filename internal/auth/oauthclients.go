@@ -125,10 +125,10 @@ func (s *Service) checkOAuthClientInput(ctx context.Context, in OAuthClientInput
 		}
 	case AuthClientSecretBasic:
 		if len(in.JWKS) != 0 {
-			return OAuthClient{}, fmt.Errorf("%w: a %s client has no JWKS (its secret is generated)", ErrInvalidParameters, AuthClientSecretBasic)
+			return OAuthClient{}, hint(ErrInvalidParameters, "a %s client has no JWKS (its secret is generated)", AuthClientSecretBasic)
 		}
 	default:
-		return OAuthClient{}, fmt.Errorf("%w: the authentication method must be %s or %s", ErrInvalidParameters, AuthPrivateKeyJWT, AuthClientSecretBasic)
+		return OAuthClient{}, hint(ErrInvalidParameters, "the authentication method must be %s or %s", AuthPrivateKeyJWT, AuthClientSecretBasic)
 	}
 	return c, nil
 }
@@ -141,7 +141,7 @@ func (s *Service) existingAccount(ctx context.Context, id string) (string, error
 		id = DefaultAccount
 	}
 	if !accountPattern.MatchString(id) {
-		return "", fmt.Errorf("%w: account must be 1-64 of [A-Za-z0-9._-]", ErrInvalidParameters)
+		return "", hint(ErrInvalidParameters, "account must be 1-64 of [A-Za-z0-9._-]")
 	}
 	if id == DefaultAccount {
 		return id, nil
@@ -151,7 +151,7 @@ func (s *Service) existingAccount(ctx context.Context, id string) (string, error
 		return "", err
 	}
 	if !slices.ContainsFunc(ks, func(k store.AccessKey) bool { return k.AccountID == id }) {
-		return "", fmt.Errorf("%w: %q (an account exists once it has an AccessKey)", ErrAccountNotFound, id)
+		return "", hint(ErrAccountNotFound, "%q (an account exists once it has an AccessKey)", id)
 	}
 	return id, nil
 }
@@ -168,17 +168,17 @@ var hostName = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(
 // compared with them byte for byte.
 func checkRedirectURIs(uris []string) ([]string, error) {
 	if len(uris) == 0 {
-		return nil, fmt.Errorf("%w: at least one redirect URI is required", ErrInvalidParameters)
+		return nil, hint(ErrInvalidParameters, "at least one redirect URI is required")
 	}
 	if len(uris) > maxRedirectURIs {
-		return nil, fmt.Errorf("%w: %d redirect URIs, at most %d are allowed", ErrInvalidParameters, len(uris), maxRedirectURIs)
+		return nil, hint(ErrInvalidParameters, "%d redirect URIs, at most %d are allowed", len(uris), maxRedirectURIs)
 	}
 	for i, raw := range uris {
 		if err := checkRedirectURI(raw); err != nil {
 			return nil, fmt.Errorf("%w: redirect URI %d %s", ErrInvalidParameters, i+1, err)
 		}
 		if slices.Contains(uris[:i], raw) {
-			return nil, fmt.Errorf("%w: redirect URI %d is listed twice", ErrInvalidParameters, i+1)
+			return nil, hint(ErrInvalidParameters, "redirect URI %d is listed twice", i+1)
 		}
 	}
 	return slices.Clone(uris), nil
@@ -227,7 +227,7 @@ func checkScopes(scopes []string) ([]string, error) {
 	var out []string
 	for _, sc := range scopes {
 		if !slices.Contains(NVScopes, sc) {
-			return nil, fmt.Errorf("%w: scope %q is not one of %s", ErrInvalidParameters, sc, strings.Join(NVScopes, ", "))
+			return nil, hint(ErrInvalidParameters, "scope %q is not one of %s", sc, strings.Join(NVScopes, ", "))
 		}
 		if !slices.Contains(out, sc) {
 			out = append(out, sc)

@@ -65,7 +65,7 @@ func TestReplayRightAfterStoreForgets(t *testing.T) {
 	// request below and the loss 10 ms later fall in one second.
 	e.now.Store(time.Unix(0, e.now.Load()).Truncate(time.Second).Add(2100 * time.Millisecond).UnixNano())
 	sp := e.verifyToken(t)
-	if r, err := e.svc.VerifyPhoneWithToken(ctx, e.caller, sp, phone); err != nil || r.Result != carrier.Pass {
+	if r, err := e.svc.VerifyNumber(ctx, e.caller, sp, phone); err != nil || r.Result != carrier.Pass {
 		t.Fatalf("first use: %+v, %v", r, err)
 	}
 	signedAt := time.Unix(0, e.now.Load())
@@ -74,14 +74,14 @@ func TestReplayRightAfterStoreForgets(t *testing.T) {
 	}
 	e.now.Add(int64(10 * time.Millisecond)) // the loss comes 10 ms later, most likely in the same second
 	fs.forget()
-	if r, err := e.svc.VerifyPhoneWithToken(ctx, e.caller, sp, phone); !errors.Is(err, auth.ErrTokenInvalid) {
+	if r, err := e.svc.VerifyNumber(ctx, e.caller, sp, phone); !errors.Is(err, auth.ErrTokenInvalid) {
 		t.Fatalf("spent spToken right after the store forgot: %+v, %v; want TOKEN_INVALID", r, err)
 	}
 	if err := e.svc.ConsumeNonce(ctx, "key", "n1", signedAt, time.Minute); !errors.Is(err, auth.ErrSignedBeforeEpoch) {
 		t.Fatalf("seen nonce right after the store forgot: %v; want ErrSignedBeforeEpoch", err)
 	}
 	// What is issued and signed after the new epoch works.
-	if r, err := e.svc.VerifyPhoneWithToken(ctx, e.caller, e.verifyToken(t), phone); err != nil || r.Result != carrier.Pass {
+	if r, err := e.svc.VerifyNumber(ctx, e.caller, e.verifyToken(t), phone); err != nil || r.Result != carrier.Pass {
 		t.Fatalf("new token after the loss: %+v, %v", r, err)
 	}
 	if err := e.svc.ConsumeNonce(ctx, "key", "n2", time.Unix(0, e.now.Load()).Add(time.Second), time.Minute); err != nil {
@@ -95,13 +95,13 @@ func TestReplayAfterLease(t *testing.T) {
 	e := newEnv(t)
 	sp := e.verifyToken(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-	r, err := e.svc.VerifyPhoneWithToken(ctx, e.caller, sp, phone)
+	r, err := e.svc.VerifyNumber(ctx, e.caller, sp, phone)
 	cancel()
 	if err != nil || r.Result != carrier.Pass {
 		t.Fatalf("first use: %+v, %v", r, err)
 	}
 	time.Sleep(100*time.Millisecond + 1200*time.Millisecond) // past the deadline and the lease's grace
-	if r, err := e.svc.VerifyPhoneWithToken(context.Background(), e.caller, sp, phone); !errors.Is(err, auth.ErrTokenInvalid) {
+	if r, err := e.svc.VerifyNumber(context.Background(), e.caller, sp, phone); !errors.Is(err, auth.ErrTokenInvalid) {
 		t.Fatalf("replay after the lease: %+v, %v; want TOKEN_INVALID", r, err)
 	}
 }
@@ -118,13 +118,13 @@ func TestDeletedSchemeStopsSessionsAndTokens(t *testing.T) {
 	if err := e.svc.DeleteScheme(ctx, e.caller, e.scheme.Code); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.svc.H5VerifyToken(ctx, sid, origin, carrier.FrontRequest{Source: lineAddr}); !errors.Is(err, auth.ErrSchemeGone) {
+	if _, err := e.svc.MintVerifyToken(ctx, sid, origin, carrier.FrontRequest{Source: lineAddr}); !errors.Is(err, auth.ErrSchemeGone) {
 		t.Fatalf("verify-token on a session of a deleted scheme: %v", err)
 	}
-	if _, err := e.svc.H5LoginMask(ctx, login, origin, carrier.FrontRequest{Source: lineAddr}); !errors.Is(err, auth.ErrSchemeGone) {
+	if _, err := e.svc.LoginMask(ctx, login, origin, carrier.FrontRequest{Source: lineAddr}); !errors.Is(err, auth.ErrSchemeGone) {
 		t.Fatalf("login-mask on a session of a deleted scheme: %v", err)
 	}
-	if r, err := e.svc.VerifyPhoneWithToken(ctx, e.caller, sp, phone); !errors.Is(err, auth.ErrTokenInvalid) {
+	if r, err := e.svc.VerifyNumber(ctx, e.caller, sp, phone); !errors.Is(err, auth.ErrTokenInvalid) {
 		t.Fatalf("spToken of a deleted scheme: %+v, %v; want TOKEN_INVALID", r, err)
 	}
 	if n := e.records(t, "verify"); n.Pass+n.Reject+n.Unknown != 0 {

@@ -25,12 +25,12 @@ func TestReplayAfterLossWithClockSkew(t *testing.T) {
 	real := e.now.Load()
 	e.now.Store(real + int64(5*time.Second)) // the minting instance is 5 s ahead
 	sp := e.verifyToken(t)
-	if r, err := e.svc.VerifyPhoneWithToken(ctx, e.caller, sp, phone); err != nil || r.Result != carrier.Pass {
+	if r, err := e.svc.VerifyNumber(ctx, e.caller, sp, phone); err != nil || r.Result != carrier.Pass {
 		t.Fatalf("first use: %+v, %v", r, err)
 	}
 	e.now.Store(real + int64(time.Second)) // the instance that notices the loss has the right time
 	fs.forget()
-	if r, err := e.svc.VerifyPhoneWithToken(ctx, e.caller, sp, phone); !errors.Is(err, auth.ErrTokenInvalid) {
+	if r, err := e.svc.VerifyNumber(ctx, e.caller, sp, phone); !errors.Is(err, auth.ErrTokenInvalid) {
 		t.Fatalf("replay of a spent spToken after the loss: %+v, %v; want TOKEN_INVALID", r, err)
 	}
 }
@@ -61,7 +61,7 @@ func TestRetryAfterBlip(t *testing.T) {
 	sp := e.verifyToken(t)
 	fd.set(func(_ context.Context, real func() error) error { err := real(); fe.down.Store(true); return err })
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
-	_, err := e.svc.VerifyPhoneWithToken(ctx, e.caller, sp, phone)
+	_, err := e.svc.VerifyNumber(ctx, e.caller, sp, phone)
 	cancel()
 	if !errors.Is(err, auth.ErrUnavailable) {
 		t.Fatalf("first call: %v, want ErrUnavailable", err)
@@ -70,7 +70,7 @@ func TestRetryAfterBlip(t *testing.T) {
 	fe.down.Store(false)
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		r, err := e.svc.VerifyPhoneWithToken(context.Background(), e.caller, sp, phone)
+		r, err := e.svc.VerifyNumber(context.Background(), e.caller, sp, phone)
 		if errors.Is(err, auth.ErrUnavailable) && time.Now().Before(deadline) {
 			time.Sleep(100 * time.Millisecond)
 			continue
@@ -112,12 +112,12 @@ func TestRetryOtherNumberRace(t *testing.T) {
 		}
 		return errDisk // committed, reported as failed
 	})
-	if _, err := e.svc.VerifyPhoneWithToken(ctx, e.caller, sp, phone); !errors.Is(err, auth.ErrUnavailable) {
+	if _, err := e.svc.VerifyNumber(ctx, e.caller, sp, phone); !errors.Is(err, auth.ErrUnavailable) {
 		t.Fatalf("first call: %v", err)
 	}
 	fd.set(nil)
 	ld.hide.Store(true)
-	if r, err := e.svc.VerifyPhoneWithToken(ctx, e.caller, sp, "13800138999"); !errors.Is(err, auth.ErrTokenInvalid) {
+	if r, err := e.svc.VerifyNumber(ctx, e.caller, sp, "13800138999"); !errors.Is(err, auth.ErrTokenInvalid) {
 		t.Fatalf("retry about another number: %+v, %v; want TOKEN_INVALID", r, err)
 	}
 }
@@ -162,7 +162,7 @@ func TestCommitAtDeadline(t *testing.T) {
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
-	_, err := e.svc.VerifyPhoneWithToken(ctx, e.caller, sp, phone)
+	_, err := e.svc.VerifyNumber(ctx, e.caller, sp, phone)
 	if n := e.records(t, "verify"); err != nil && n.Pass == 1 {
 		t.Fatalf("client told %v, but a billable PASS is recorded", err)
 	}
@@ -198,14 +198,14 @@ func TestAbortedMaskLeaksNoUnits(t *testing.T) {
 		sid := e.loginSession(t, e.caller, "")
 		ctx, cancel := context.WithCancel(context.Background())
 		ac.abort.Store(&cancel)
-		e.svc.H5LoginToken(ctx, sid, origin, "1111")
+		e.svc.MintLoginToken(ctx, sid, origin, "1111")
 		cancel()
 	}
 	sid := e.loginSession(t, e.caller, "")
 	if sid == "" {
 		t.Fatal("number locked by aborted attempts")
 	}
-	if _, err := e.svc.H5LoginToken(context.Background(), sid, origin, "0013"); err != nil {
+	if _, err := e.svc.MintLoginToken(context.Background(), sid, origin, "0013"); err != nil {
 		t.Fatalf("correct mask after three aborted attempts: %v", err)
 	}
 }

@@ -116,13 +116,13 @@ func TestOriginIDNA(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ti, err := e.svc.GetAuthToken(ctx, e.caller, auth.GetAuthTokenInput{URL: tt.url, Origin: tt.origin})
+			ti, err := e.svc.IssuePageTokens(ctx, e.caller, auth.PageTokenRequest{URL: tt.url, Origin: tt.origin})
 			if err != nil || ti.Scheme != tt.scheme {
 				t.Fatalf("GetAuthToken = %+v, %v, want scheme %s", ti, err, tt.scheme)
 			}
-			if _, err := e.svc.CheckH5(ctx, auth.H5Check{AccessToken: ti.AccessToken, JwtToken: ti.JwtToken,
+			if _, err := e.svc.OpenSession(ctx, auth.SessionRequest{AccessToken: ti.AccessToken, JwtToken: ti.JwtToken,
 				Origin: tt.gatewayOrigin, Kind: carrier.KindVerify}); err != nil {
-				t.Fatalf("CheckH5 with Origin %s: %v", tt.gatewayOrigin, err)
+				t.Fatalf("OpenSession with Origin %s: %v", tt.gatewayOrigin, err)
 			}
 		})
 	}
@@ -170,8 +170,8 @@ func TestIPWhiteList(t *testing.T) {
 		return c
 	}
 	allowed, refused := from("198.51.100.9"), from("203.0.113.1")
-	mint := func(c auth.Caller, biz token.Biz) (auth.TokenInfo, error) {
-		return e.svc.GetAuthToken(ctx, c, auth.GetAuthTokenInput{URL: ipURL, Origin: ipOrigin, SceneCode: sc.Code, Biz: biz})
+	mint := func(c auth.Caller, biz token.Biz) (auth.PageTokens, error) {
+		return e.svc.IssuePageTokens(ctx, c, auth.PageTokenRequest{URL: ipURL, Origin: ipOrigin, SceneCode: sc.Code, Biz: biz})
 	}
 	for _, tt := range []struct {
 		name string
@@ -193,7 +193,7 @@ func TestIPWhiteList(t *testing.T) {
 		})
 	}
 	// A scheme without a list allows every address.
-	if _, err := e.svc.GetAuthToken(ctx, refused, auth.GetAuthTokenInput{URL: pageURL, Origin: origin}); err != nil {
+	if _, err := e.svc.IssuePageTokens(ctx, refused, auth.PageTokenRequest{URL: pageURL, Origin: origin}); err != nil {
 		t.Fatalf("GetAuthToken for a scheme without IpWhiteList from %s: %v", refused.SourceIP, err)
 	}
 
@@ -203,41 +203,41 @@ func TestIPWhiteList(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s, err := e.svc.CheckH5(ctx, auth.H5Check{AccessToken: ti.AccessToken, JwtToken: ti.JwtToken, Origin: ipOrigin, Kind: kind})
+		s, err := e.svc.OpenSession(ctx, auth.SessionRequest{AccessToken: ti.AccessToken, JwtToken: ti.JwtToken, Origin: ipOrigin, Kind: kind})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return s.ID
 	}
 	// Verification: refused from outside, and the refusal does not spend the token.
-	res, err := e.svc.H5VerifyToken(ctx, session(carrier.KindVerify, token.BizVerify), ipOrigin, carrier.FrontRequest{Source: lineAddr})
+	res, err := e.svc.MintVerifyToken(ctx, session(carrier.KindVerify, token.BizVerify), ipOrigin, carrier.FrontRequest{Source: lineAddr})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.svc.VerifyPhoneWithToken(ctx, refused, res.SPToken, phone); !errors.Is(err, auth.ErrSourceNotAllowed) {
+	if _, err := e.svc.VerifyNumber(ctx, refused, res.SPToken, phone); !errors.Is(err, auth.ErrSourceNotAllowed) {
 		t.Fatalf("VerifyPhoneWithToken from %s: %v, want ErrSourceNotAllowed", refused.SourceIP, err)
 	}
-	if v, err := e.svc.VerifyPhoneWithToken(ctx, allowed, res.SPToken, phone); err != nil || v.Result != carrier.Pass {
+	if v, err := e.svc.VerifyNumber(ctx, allowed, res.SPToken, phone); err != nil || v.Result != carrier.Pass {
 		t.Fatalf("VerifyPhoneWithToken from %s after a refusal = %+v, %v, want PASS", allowed.SourceIP, v, err)
 	}
 	// Login: the same for GetPhoneWithToken.
 	sid := session(carrier.KindLogin, token.BizLogin)
-	if _, err := e.svc.H5LoginMask(ctx, sid, ipOrigin, carrier.FrontRequest{Source: lineAddr}); err != nil {
+	if _, err := e.svc.LoginMask(ctx, sid, ipOrigin, carrier.FrontRequest{Source: lineAddr}); err != nil {
 		t.Fatal(err)
 	}
-	lt, err := e.svc.H5LoginToken(ctx, sid, ipOrigin, phone[3:7])
+	lt, err := e.svc.MintLoginToken(ctx, sid, ipOrigin, phone[3:7])
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.svc.GetPhoneWithToken(ctx, refused, lt.SPToken); !errors.Is(err, auth.ErrSourceNotAllowed) {
+	if _, err := e.svc.LoginNumber(ctx, refused, lt.SPToken); !errors.Is(err, auth.ErrSourceNotAllowed) {
 		t.Fatalf("GetPhoneWithToken from %s: %v, want ErrSourceNotAllowed", refused.SourceIP, err)
 	}
-	if got, err := e.svc.GetPhoneWithToken(ctx, allowed, lt.SPToken); err != nil || got != "+86"+phone {
+	if got, err := e.svc.LoginNumber(ctx, allowed, lt.SPToken); err != nil || got != "+86"+phone {
 		t.Fatalf("GetPhoneWithToken from %s after a refusal = %q, %v", allowed.SourceIP, got, err)
 	}
 
 	// A list stored by an older numauth that cannot be read allows nobody.
-	if _, err := e.svc.GetAuthToken(ctx, allowed, auth.GetAuthTokenInput{URL: garbled.URL, Origin: garbled.Origin}); !errors.Is(err, auth.ErrSourceNotAllowed) {
+	if _, err := e.svc.IssuePageTokens(ctx, allowed, auth.PageTokenRequest{URL: garbled.URL, Origin: garbled.Origin}); !errors.Is(err, auth.ErrSourceNotAllowed) {
 		t.Fatalf("GetAuthToken for a scheme with an unreadable IpWhiteList: %v, want ErrSourceNotAllowed", err)
 	}
 }

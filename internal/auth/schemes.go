@@ -55,7 +55,7 @@ func NormalizeOrigin(s string) (string, error) {
 	u, err := url.Parse(strings.TrimSpace(s))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
 		(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
-		return "", fmt.Errorf("%w: Origin must be an http(s) origin like https://www.example.com", ErrInvalidParameters)
+		return "", hint(ErrInvalidParameters, "Origin must be an http(s) origin like https://www.example.com")
 	}
 	return canonicalOrigin(u)
 }
@@ -93,7 +93,7 @@ func asciiHost(host string) (string, error) {
 	}
 	a, err := hostIDNA.ToASCII(host)
 	if err != nil {
-		return "", fmt.Errorf("%w: host %q is not a valid internationalised domain name", ErrInvalidParameters, host)
+		return "", hint(ErrInvalidParameters, "host %q is not a valid internationalised domain name", host)
 	}
 	return a, nil
 }
@@ -112,7 +112,7 @@ func isASCII(s string) bool {
 func normalizeURL(s string) (full, origin string, err error) {
 	u, perr := url.Parse(strings.TrimSpace(s))
 	if perr != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
-		return "", "", fmt.Errorf("%w: Url must be an http(s) URL like https://www.example.com/login", ErrInvalidParameters)
+		return "", "", hint(ErrInvalidParameters, "Url must be an http(s) URL like https://www.example.com/login")
 	}
 	if origin, err = canonicalOrigin(u); err != nil {
 		return "", "", err
@@ -174,7 +174,7 @@ const maxIPWhiteList = 1024
 func (s *Service) CreateScheme(ctx context.Context, c Caller, in SchemeInput) (store.Scheme, error) {
 	os, ok := NormalizeOsType(in.OsType)
 	if !ok {
-		return store.Scheme{}, fmt.Errorf("%w: OsType must be iOS, Android or H5", ErrInvalidParameters)
+		return store.Scheme{}, hint(ErrInvalidParameters, "OsType must be iOS, Android or H5")
 	}
 	for _, f := range in.textFields() {
 		v, err := cleanText(f.name, *f.v, f.max, f.req)
@@ -184,7 +184,7 @@ func (s *Service) CreateScheme(ctx context.Context, c Caller, in SchemeInput) (s
 		*f.v = v
 	}
 	if len(in.IPWhiteList) > maxIPWhiteList {
-		return store.Scheme{}, fmt.Errorf("%w: IpWhiteList is longer than %d characters", ErrInvalidParameters, maxIPWhiteList)
+		return store.Scheme{}, hint(ErrInvalidParameters, "IpWhiteList is longer than %d characters", maxIPWhiteList)
 	}
 	allow, err := ipset.Parse(in.IPWhiteList)
 	if err != nil {
@@ -197,7 +197,7 @@ func (s *Service) CreateScheme(ctx context.Context, c Caller, in SchemeInput) (s
 	}
 	if os == OsH5 {
 		if in.Origin == "" || in.URL == "" {
-			return store.Scheme{}, fmt.Errorf("%w: an H5 scheme needs Origin and Url", ErrInvalidParameters)
+			return store.Scheme{}, hint(ErrInvalidParameters, "an H5 scheme needs Origin and Url")
 		}
 		origin, err := NormalizeOrigin(in.Origin)
 		if err != nil {
@@ -208,7 +208,7 @@ func (s *Service) CreateScheme(ctx context.Context, c Caller, in SchemeInput) (s
 			return store.Scheme{}, err
 		}
 		if uOrigin != origin {
-			return store.Scheme{}, fmt.Errorf("%w: Url must be on Origin %s", ErrInvalidParameters, origin)
+			return store.Scheme{}, hint(ErrInvalidParameters, "Url must be on Origin %s", origin)
 		}
 		sc.Origin, sc.URL = origin, u
 	}
@@ -229,11 +229,11 @@ func (s *Service) nameTaken(ctx context.Context, sc store.Scheme) error {
 	if all, err := s.schemes(ctx, sc.AccountID, true); err == nil {
 		for _, e := range all {
 			if e.Name == sc.Name {
-				return fmt.Errorf("%w: %q is scheme %s", ErrSchemeConflict, sc.Name, e.Code)
+				return hint(ErrSchemeConflict, "%q is scheme %s", sc.Name, e.Code)
 			}
 		}
 	}
-	return fmt.Errorf("%w: the account has a scheme named %q", ErrSchemeConflict, sc.Name)
+	return hint(ErrSchemeConflict, "the account has a scheme named %q", sc.Name)
 }
 
 // newSchemeCode returns a code shaped like Alibaba's: "FC" and 15 digits.
@@ -271,7 +271,7 @@ func (s *Service) ListSchemes(ctx context.Context, account string) ([]store.Sche
 func (s *Service) DescribeScheme(ctx context.Context, c Caller, code string) (store.Scheme, error) {
 	sc, err := s.durable.GetScheme(ctx, code)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && sc.AccountID != c.AccountID) {
-		return store.Scheme{}, fmt.Errorf("%w: %s", ErrSchemeNotExist, code)
+		return store.Scheme{}, hint(ErrSchemeNotExist, "%s", code)
 	}
 	if err != nil {
 		return store.Scheme{}, storeErr("get scheme", err)
@@ -288,7 +288,7 @@ func (s *Service) DeleteScheme(ctx context.Context, c Caller, code string) error
 	err := s.durable.DeleteScheme(ctx, code)
 	s.schemeCache.drop(c.AccountID)
 	if errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("%w: %s", ErrSchemeNotExist, code)
+		return hint(ErrSchemeNotExist, "%s", code)
 	}
 	if err != nil {
 		return storeErr("delete scheme", err)
@@ -296,41 +296,41 @@ func (s *Service) DeleteScheme(ctx context.Context, c Caller, code string) error
 	return nil
 }
 
-// GetAuthTokenInput is GetAuthToken's request.
-type GetAuthTokenInput struct {
+// PageTokenRequest is GetAuthToken's request.
+type PageTokenRequest struct {
 	URL, Origin string
 	SceneCode   string    // optional: the scheme code
 	Biz         token.Biz // BizAny when BizType is absent
 }
 
-// TokenInfo is GetAuthToken's answer.
-type TokenInfo struct {
+// PageTokens is GetAuthToken's answer.
+type PageTokens struct {
 	AccessToken string
 	JwtToken    string
 	Scheme      string
 }
 
-// GetAuthToken mints the AccessToken/JwtToken pair a page hands to the web
+// IssuePageTokens mints the AccessToken/JwtToken pair a page hands to the web
 // SDK, bound to the caller, the scheme, the page's origin and URL, and the
 // flow.
-func (s *Service) GetAuthToken(ctx context.Context, c Caller, in GetAuthTokenInput) (TokenInfo, error) {
+func (s *Service) IssuePageTokens(ctx context.Context, c Caller, in PageTokenRequest) (PageTokens, error) {
 	origin, err := NormalizeOrigin(in.Origin)
 	if err != nil {
-		return TokenInfo{}, err
+		return PageTokens{}, err
 	}
 	u, uOrigin, err := normalizeURL(in.URL)
 	if err != nil {
-		return TokenInfo{}, err
+		return PageTokens{}, err
 	}
 	if uOrigin != origin {
-		return TokenInfo{}, fmt.Errorf("%w: Url is not on Origin", ErrSceneQueryFail)
+		return PageTokens{}, hint(ErrNoMatchingScheme, "Url is not on Origin")
 	}
 	if in.Biz != token.BizAny && in.Biz != token.BizVerify && in.Biz != token.BizLogin {
-		return TokenInfo{}, fmt.Errorf("%w: BizType must be 0 (verification) or 1 (login)", ErrInvalidParameters)
+		return PageTokens{}, hint(ErrInvalidParameters, "BizType must be 0 (verification) or 1 (login)")
 	}
 	all, err := s.schemes(ctx, c.AccountID, false)
 	if err != nil {
-		return TokenInfo{}, err
+		return PageTokens{}, err
 	}
 	var match *store.Scheme
 	for i := range all {
@@ -340,19 +340,19 @@ func (s *Service) GetAuthToken(ctx context.Context, c Caller, in GetAuthTokenInp
 		}
 		if pageAllowed(sc, origin, u) {
 			if match != nil {
-				return TokenInfo{}, fmt.Errorf("%w: several H5 schemes match Origin and Url; pass SceneCode", ErrSceneQueryFail)
+				return PageTokens{}, hint(ErrNoMatchingScheme, "several H5 schemes match Origin and Url; pass SceneCode")
 			}
 			match = sc
 		}
 	}
 	if match == nil {
 		if in.SceneCode != "" {
-			return TokenInfo{}, fmt.Errorf("%w: scheme %s does not exist or does not allow this Origin and Url", ErrSceneQueryFail, in.SceneCode)
+			return PageTokens{}, hint(ErrNoMatchingScheme, "scheme %s does not exist or does not allow this Origin and Url", in.SceneCode)
 		}
-		return TokenInfo{}, fmt.Errorf("%w: no H5 scheme allows this Origin and Url", ErrSceneQueryFail)
+		return PageTokens{}, hint(ErrNoMatchingScheme, "no H5 scheme allows this Origin and Url")
 	}
 	if err := sourceAllowed(c, match); err != nil {
-		return TokenInfo{}, err
+		return PageTokens{}, err
 	}
 	now := s.cfg.Now()
 	id, jwtExpires := token.NewID(), now.Add(s.cfg.JwtTokenTTL)
@@ -362,7 +362,7 @@ func (s *Service) GetAuthToken(ctx context.Context, c Caller, in GetAuthTokenInp
 	claims.ExpiresAt = jwt.NewNumericDate(jwtExpires)
 	jt, err := s.keys.Sign(claims)
 	if err != nil {
-		return TokenInfo{}, err
+		return PageTokens{}, err
 	}
 	// The AccessToken binds the JwtToken (its digest and expiry), so the
 	// gateway checks the pair without a second Ed25519 operation.
@@ -372,7 +372,7 @@ func (s *Service) GetAuthToken(ctx context.Context, c Caller, in GetAuthTokenInp
 		JWT: token.JWTDigest(jt), JWTExpires: jwtExpires.Unix(),
 	})
 	if err != nil {
-		return TokenInfo{}, err
+		return PageTokens{}, err
 	}
-	return TokenInfo{AccessToken: at, JwtToken: jt, Scheme: match.Code}, nil
+	return PageTokens{AccessToken: at, JwtToken: jt, Scheme: match.Code}, nil
 }

@@ -80,11 +80,11 @@ func newEnvOpts(t *testing.T, o authtest.Options, opts ...func(*auth.Config)) *e
 func (e *env) session(t *testing.T, kind carrier.Kind, biz token.Biz) string {
 	t.Helper()
 	ctx := context.Background()
-	ti, err := e.svc.GetAuthToken(ctx, e.caller, auth.GetAuthTokenInput{URL: pageURL, Origin: origin, Biz: biz})
+	ti, err := e.svc.IssuePageTokens(ctx, e.caller, auth.PageTokenRequest{URL: pageURL, Origin: origin, Biz: biz})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := e.svc.CheckH5(ctx, auth.H5Check{AccessToken: ti.AccessToken, JwtToken: ti.JwtToken, Origin: origin, Kind: kind})
+	s, err := e.svc.OpenSession(ctx, auth.SessionRequest{AccessToken: ti.AccessToken, JwtToken: ti.JwtToken, Origin: origin, Kind: kind})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +94,7 @@ func (e *env) session(t *testing.T, kind carrier.Kind, biz token.Biz) string {
 func (e *env) verifyToken(t *testing.T) string {
 	t.Helper()
 	sid := e.session(t, carrier.KindVerify, token.BizAny)
-	res, err := e.svc.H5VerifyToken(context.Background(), sid, origin, carrier.FrontRequest{Source: lineAddr})
+	res, err := e.svc.MintVerifyToken(context.Background(), sid, origin, carrier.FrontRequest{Source: lineAddr})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,25 +106,25 @@ func TestGetAuthTokenSchemeMatching(t *testing.T) {
 	ctx := context.Background()
 	tests := []struct {
 		name   string
-		in     auth.GetAuthTokenInput
+		in     auth.PageTokenRequest
 		caller auth.Caller
 		want   error
 	}{
-		{"exact url", auth.GetAuthTokenInput{URL: pageURL, Origin: origin}, e.caller, nil},
-		{"url below the registered path", auth.GetAuthTokenInput{URL: pageURL + "/step2?x=1", Origin: origin}, e.caller, nil},
-		{"origin case and default port", auth.GetAuthTokenInput{URL: "HTTPS://Shop.Example.com:443/login", Origin: "https://SHOP.example.com:443"}, e.caller, nil},
-		{"with scene code", auth.GetAuthTokenInput{URL: pageURL, Origin: origin, SceneCode: e.scheme.Code, Biz: token.BizLogin}, e.caller, nil},
-		{"path only sharing a prefix", auth.GetAuthTokenInput{URL: "https://shop.example.com/loginx", Origin: origin}, e.caller, auth.ErrSceneQueryFail},
-		{"other origin", auth.GetAuthTokenInput{URL: "https://evil.example.com/login", Origin: "https://evil.example.com"}, e.caller, auth.ErrSceneQueryFail},
-		{"url not on origin", auth.GetAuthTokenInput{URL: "https://evil.example.com/login", Origin: origin}, e.caller, auth.ErrSceneQueryFail},
-		{"unknown scene code", auth.GetAuthTokenInput{URL: pageURL, Origin: origin, SceneCode: "FC1000"}, e.caller, auth.ErrSceneQueryFail},
-		{"another account", auth.GetAuthTokenInput{URL: pageURL, Origin: origin}, auth.Caller{AccountID: "acct2"}, auth.ErrSceneQueryFail},
-		{"bad origin", auth.GetAuthTokenInput{URL: pageURL, Origin: "javascript:alert(1)"}, e.caller, auth.ErrInvalidParameters},
-		{"bad biz type", auth.GetAuthTokenInput{URL: pageURL, Origin: origin, Biz: 7}, e.caller, auth.ErrInvalidParameters},
+		{"exact url", auth.PageTokenRequest{URL: pageURL, Origin: origin}, e.caller, nil},
+		{"url below the registered path", auth.PageTokenRequest{URL: pageURL + "/step2?x=1", Origin: origin}, e.caller, nil},
+		{"origin case and default port", auth.PageTokenRequest{URL: "HTTPS://Shop.Example.com:443/login", Origin: "https://SHOP.example.com:443"}, e.caller, nil},
+		{"with scene code", auth.PageTokenRequest{URL: pageURL, Origin: origin, SceneCode: e.scheme.Code, Biz: token.BizLogin}, e.caller, nil},
+		{"path only sharing a prefix", auth.PageTokenRequest{URL: "https://shop.example.com/loginx", Origin: origin}, e.caller, auth.ErrNoMatchingScheme},
+		{"other origin", auth.PageTokenRequest{URL: "https://evil.example.com/login", Origin: "https://evil.example.com"}, e.caller, auth.ErrNoMatchingScheme},
+		{"url not on origin", auth.PageTokenRequest{URL: "https://evil.example.com/login", Origin: origin}, e.caller, auth.ErrNoMatchingScheme},
+		{"unknown scene code", auth.PageTokenRequest{URL: pageURL, Origin: origin, SceneCode: "FC1000"}, e.caller, auth.ErrNoMatchingScheme},
+		{"another account", auth.PageTokenRequest{URL: pageURL, Origin: origin}, auth.Caller{AccountID: "acct2"}, auth.ErrNoMatchingScheme},
+		{"bad origin", auth.PageTokenRequest{URL: pageURL, Origin: "javascript:alert(1)"}, e.caller, auth.ErrInvalidParameters},
+		{"bad biz type", auth.PageTokenRequest{URL: pageURL, Origin: origin, Biz: 7}, e.caller, auth.ErrInvalidParameters},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ti, err := e.svc.GetAuthToken(ctx, tt.caller, tt.in)
+			ti, err := e.svc.IssuePageTokens(ctx, tt.caller, tt.in)
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("GetAuthToken = %v, want %v", err, tt.want)
 			}
@@ -137,10 +137,10 @@ func TestGetAuthTokenSchemeMatching(t *testing.T) {
 	if _, err := e.svc.CreateScheme(ctx, e.caller, auth.SchemeInput{Name: "shop2", OsType: "H5", Origin: origin, URL: origin + "/"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.svc.GetAuthToken(ctx, e.caller, auth.GetAuthTokenInput{URL: pageURL, Origin: origin}); !errors.Is(err, auth.ErrSceneQueryFail) {
+	if _, err := e.svc.IssuePageTokens(ctx, e.caller, auth.PageTokenRequest{URL: pageURL, Origin: origin}); !errors.Is(err, auth.ErrNoMatchingScheme) {
 		t.Fatalf("ambiguous match: %v", err)
 	}
-	if _, err := e.svc.GetAuthToken(ctx, e.caller, auth.GetAuthTokenInput{URL: pageURL, Origin: origin, SceneCode: e.scheme.Code}); err != nil {
+	if _, err := e.svc.IssuePageTokens(ctx, e.caller, auth.PageTokenRequest{URL: pageURL, Origin: origin, SceneCode: e.scheme.Code}); err != nil {
 		t.Fatalf("SceneCode resolves the ambiguity: %v", err)
 	}
 }
@@ -176,11 +176,11 @@ func TestSchemes(t *testing.T) {
 		t.Fatalf("DescribeScheme = %+v, %v", got, err)
 	}
 	// Tokens minted before a deletion stop working at once.
-	ti, _ := e.svc.GetAuthToken(ctx, e.caller, auth.GetAuthTokenInput{URL: pageURL, Origin: origin})
+	ti, _ := e.svc.IssuePageTokens(ctx, e.caller, auth.PageTokenRequest{URL: pageURL, Origin: origin})
 	if err := e.svc.DeleteScheme(ctx, e.caller, e.scheme.Code); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.svc.CheckH5(ctx, auth.H5Check{AccessToken: ti.AccessToken, JwtToken: ti.JwtToken, Origin: origin, Kind: carrier.KindVerify}); !errors.Is(err, auth.ErrSchemeGone) {
+	if _, err := e.svc.OpenSession(ctx, auth.SessionRequest{AccessToken: ti.AccessToken, JwtToken: ti.JwtToken, Origin: origin, Kind: carrier.KindVerify}); !errors.Is(err, auth.ErrSchemeGone) {
 		t.Fatalf("check after deletion: %v", err)
 	}
 }
@@ -215,33 +215,33 @@ func TestSchemeNameRace(t *testing.T) {
 func TestCheckH5(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	ti, _ := e.svc.GetAuthToken(ctx, e.caller, auth.GetAuthTokenInput{URL: pageURL, Origin: origin, Biz: token.BizVerify})
-	other, _ := e.svc.GetAuthToken(ctx, e.caller, auth.GetAuthTokenInput{URL: pageURL, Origin: origin})
+	ti, _ := e.svc.IssuePageTokens(ctx, e.caller, auth.PageTokenRequest{URL: pageURL, Origin: origin, Biz: token.BizVerify})
+	other, _ := e.svc.IssuePageTokens(ctx, e.caller, auth.PageTokenRequest{URL: pageURL, Origin: origin})
 	tests := []struct {
 		name string
-		in   auth.H5Check
+		in   auth.SessionRequest
 		want error
 	}{
-		{"ok", auth.H5Check{AccessToken: ti.AccessToken, JwtToken: ti.JwtToken, Origin: origin, Kind: carrier.KindVerify, Phone: phone}, nil},
-		{"foreign origin", auth.H5Check{AccessToken: ti.AccessToken, JwtToken: ti.JwtToken, Origin: "https://evil.example.com", Kind: carrier.KindVerify}, auth.ErrIdentity},
-		{"no origin", auth.H5Check{AccessToken: ti.AccessToken, JwtToken: ti.JwtToken, Kind: carrier.KindVerify}, auth.ErrIdentity},
-		{"tokens of two pairs", auth.H5Check{AccessToken: ti.AccessToken, JwtToken: other.JwtToken, Origin: origin, Kind: carrier.KindVerify}, auth.ErrIdentity},
-		{"jwt as access token", auth.H5Check{AccessToken: ti.JwtToken, JwtToken: ti.JwtToken, Origin: origin, Kind: carrier.KindVerify}, auth.ErrIdentity},
-		{"login with verify tokens", auth.H5Check{AccessToken: ti.AccessToken, JwtToken: ti.JwtToken, Origin: origin, Kind: carrier.KindLogin}, auth.ErrBizMismatch},
-		{"bad phone", auth.H5Check{AccessToken: ti.AccessToken, JwtToken: ti.JwtToken, Origin: origin, Kind: carrier.KindVerify, Phone: "12345"}, auth.ErrBadArgument},
-		{"missing tokens", auth.H5Check{Origin: origin, Kind: carrier.KindVerify}, auth.ErrBadArgument},
-		{"bad kind", auth.H5Check{AccessToken: ti.AccessToken, JwtToken: ti.JwtToken, Origin: origin, Kind: "steal"}, auth.ErrBadArgument},
+		{"ok", auth.SessionRequest{AccessToken: ti.AccessToken, JwtToken: ti.JwtToken, Origin: origin, Kind: carrier.KindVerify, Phone: phone}, nil},
+		{"foreign origin", auth.SessionRequest{AccessToken: ti.AccessToken, JwtToken: ti.JwtToken, Origin: "https://evil.example.com", Kind: carrier.KindVerify}, auth.ErrIdentity},
+		{"no origin", auth.SessionRequest{AccessToken: ti.AccessToken, JwtToken: ti.JwtToken, Kind: carrier.KindVerify}, auth.ErrIdentity},
+		{"tokens of two pairs", auth.SessionRequest{AccessToken: ti.AccessToken, JwtToken: other.JwtToken, Origin: origin, Kind: carrier.KindVerify}, auth.ErrIdentity},
+		{"jwt as access token", auth.SessionRequest{AccessToken: ti.JwtToken, JwtToken: ti.JwtToken, Origin: origin, Kind: carrier.KindVerify}, auth.ErrIdentity},
+		{"login with verify tokens", auth.SessionRequest{AccessToken: ti.AccessToken, JwtToken: ti.JwtToken, Origin: origin, Kind: carrier.KindLogin}, auth.ErrBizMismatch},
+		{"bad phone", auth.SessionRequest{AccessToken: ti.AccessToken, JwtToken: ti.JwtToken, Origin: origin, Kind: carrier.KindVerify, Phone: "12345"}, auth.ErrBadArgument},
+		{"missing tokens", auth.SessionRequest{Origin: origin, Kind: carrier.KindVerify}, auth.ErrBadArgument},
+		{"bad kind", auth.SessionRequest{AccessToken: ti.AccessToken, JwtToken: ti.JwtToken, Origin: origin, Kind: "steal"}, auth.ErrBadArgument},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := e.svc.CheckH5(ctx, tt.in); !errors.Is(err, tt.want) {
-				t.Fatalf("CheckH5 = %v, want %v", err, tt.want)
+			if _, err := e.svc.OpenSession(ctx, tt.in); !errors.Is(err, tt.want) {
+				t.Fatalf("OpenSession = %v, want %v", err, tt.want)
 			}
 		})
 	}
 	// Expired tokens fail the identity check.
 	e.now.Add(int64(11 * time.Minute))
-	if _, err := e.svc.CheckH5(ctx, tests[0].in); !errors.Is(err, auth.ErrIdentity) {
+	if _, err := e.svc.OpenSession(ctx, tests[0].in); !errors.Is(err, auth.ErrIdentity) {
 		t.Fatalf("expired tokens: %v", err)
 	}
 }
@@ -251,10 +251,10 @@ func TestCheckH5(t *testing.T) {
 func TestCheckH5TokenPair(t *testing.T) {
 	e := newEnv(t, func(c *auth.Config) { c.JwtTokenTTL = time.Minute })
 	ctx := context.Background()
-	ti, _ := e.svc.GetAuthToken(ctx, e.caller, auth.GetAuthTokenInput{URL: pageURL, Origin: origin})
-	other, _ := e.svc.GetAuthToken(ctx, e.caller, auth.GetAuthTokenInput{URL: pageURL, Origin: origin})
+	ti, _ := e.svc.IssuePageTokens(ctx, e.caller, auth.PageTokenRequest{URL: pageURL, Origin: origin})
+	other, _ := e.svc.IssuePageTokens(ctx, e.caller, auth.PageTokenRequest{URL: pageURL, Origin: origin})
 	check := func(access, jwt string) error {
-		_, err := e.svc.CheckH5(ctx, auth.H5Check{AccessToken: access, JwtToken: jwt, Origin: origin, Kind: carrier.KindVerify})
+		_, err := e.svc.OpenSession(ctx, auth.SessionRequest{AccessToken: access, JwtToken: jwt, Origin: origin, Kind: carrier.KindVerify})
 		return err
 	}
 	// An AccessToken as minted before the binding existed (a rolling
@@ -282,7 +282,7 @@ func TestCheckH5TokenPair(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if err := check(tt.access, tt.jwt); !errors.Is(err, tt.want) {
-				t.Fatalf("CheckH5 = %v, want %v", err, tt.want)
+				t.Fatalf("OpenSession = %v, want %v", err, tt.want)
 			}
 		})
 	}
@@ -320,7 +320,7 @@ func TestVerifyPhoneWithToken(t *testing.T) {
 	ctx := context.Background()
 
 	sp := e.verifyToken(t)
-	res, err := e.svc.VerifyPhoneWithToken(ctx, e.caller, sp, phone)
+	res, err := e.svc.VerifyNumber(ctx, e.caller, sp, phone)
 	if err != nil || res.Result != carrier.Pass || res.VerifyID == "" {
 		t.Fatalf("verify = %+v, %v", res, err)
 	}
@@ -328,11 +328,11 @@ func TestVerifyPhoneWithToken(t *testing.T) {
 	if err != nil || rec.Result != "PASS" || rec.MaskedPhone != "138****8000" || rec.PhoneHash != e.svc.PhoneHash(phone) || !rec.Billable || rec.Carrier != "CM" {
 		t.Fatalf("record = %+v, %v", rec, err)
 	}
-	if _, err := e.svc.VerifyPhoneWithToken(ctx, e.caller, sp, phone); !errors.Is(err, auth.ErrTokenInvalid) {
+	if _, err := e.svc.VerifyNumber(ctx, e.caller, sp, phone); !errors.Is(err, auth.ErrTokenInvalid) {
 		t.Fatalf("replay: %v", err)
 	}
 
-	res, err = e.svc.VerifyPhoneWithToken(ctx, e.caller, e.verifyToken(t), "13900139000")
+	res, err = e.svc.VerifyNumber(ctx, e.caller, e.verifyToken(t), "13900139000")
 	if err != nil || res.Result != carrier.Reject {
 		t.Fatalf("another CM number = %+v, %v", res, err)
 	}
@@ -343,35 +343,35 @@ func TestVerifyPhoneWithToken(t *testing.T) {
 		phone  string
 		want   error
 	}{
-		{"another carrier's number", e.caller, "13000130000", auth.ErrParametersMismatch},
-		{"illegal number", e.caller, "1380013800", auth.ErrMobileIllegal},
+		{"another carrier's number", e.caller, "13000130000", auth.ErrOperatorMismatch},
+		{"illegal number", e.caller, "1380013800", auth.ErrNumberInvalid},
 		{"foreign account", auth.Caller{AccountID: "acct2"}, phone, auth.ErrTokenInvalid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tok := e.verifyToken(t)
-			if _, err := e.svc.VerifyPhoneWithToken(ctx, tt.caller, tok, tt.phone); !errors.Is(err, tt.want) {
+			if _, err := e.svc.VerifyNumber(ctx, tt.caller, tok, tt.phone); !errors.Is(err, tt.want) {
 				t.Fatalf("= %v, want %v", err, tt.want)
 			}
 			// A refused call does not spend the token for its owner.
-			if r, err := e.svc.VerifyPhoneWithToken(ctx, e.caller, tok, phone); err != nil || r.Result != carrier.Pass {
+			if r, err := e.svc.VerifyNumber(ctx, e.caller, tok, phone); err != nil || r.Result != carrier.Pass {
 				t.Fatalf("token spent by a refused call: %+v, %v", r, err)
 			}
 		})
 	}
 	for _, bad := range []string{"", "garbage", sp + "x"} {
-		if _, err := e.svc.VerifyPhoneWithToken(ctx, e.caller, bad, phone); !errors.Is(err, auth.ErrTokenInvalid) {
+		if _, err := e.svc.VerifyNumber(ctx, e.caller, bad, phone); !errors.Is(err, auth.ErrTokenInvalid) {
 			t.Errorf("token %q: %v", bad, err)
 		}
 	}
 	// A login token cannot verify, and a verification token never reveals the number.
-	if _, err := e.svc.GetPhoneWithToken(ctx, e.caller, e.verifyToken(t)); !errors.Is(err, auth.ErrTokenUnauthorized) {
+	if _, err := e.svc.LoginNumber(ctx, e.caller, e.verifyToken(t)); !errors.Is(err, auth.ErrTokenUnauthorized) {
 		t.Fatalf("GetPhoneWithToken(verify token): %v", err)
 	}
 	// Expired: CM tokens live 2 minutes.
 	old := e.verifyToken(t)
 	e.now.Add(int64(3 * time.Minute))
-	if _, err := e.svc.VerifyPhoneWithToken(ctx, e.caller, old, phone); !errors.Is(err, auth.ErrTokenInvalid) {
+	if _, err := e.svc.VerifyNumber(ctx, e.caller, old, phone); !errors.Is(err, auth.ErrTokenInvalid) {
 		t.Fatalf("expired token: %v", err)
 	}
 }
@@ -381,7 +381,7 @@ func TestCarrierFailuresAreUnknown(t *testing.T) {
 	ctx := context.Background()
 	sp := e.verifyToken(t)
 	e.sb.SetFault(carrier.ChinaMobile, sandbox.Fault{ErrorRate: 1})
-	res, err := e.svc.VerifyPhoneWithToken(ctx, e.caller, sp, phone)
+	res, err := e.svc.VerifyNumber(ctx, e.caller, sp, phone)
 	if err != nil || res.Result != carrier.Unknown {
 		t.Fatalf("failing carrier = %+v, %v", res, err)
 	}
@@ -395,18 +395,18 @@ func TestCarrierFailuresAreUnknown(t *testing.T) {
 		want error
 	}{{sandbox.Fault{Maintenance: true}, carrier.ErrMaintenance}, {sandbox.Fault{QuotaExhausted: true}, carrier.ErrQuota}, {sandbox.Fault{ErrorRate: 1}, carrier.ErrFailed}} {
 		e.sb.SetFault(carrier.ChinaMobile, tc.f)
-		if _, err := e.svc.H5VerifyToken(ctx, sid, origin, carrier.FrontRequest{Source: lineAddr}); !errors.Is(err, tc.want) {
+		if _, err := e.svc.MintVerifyToken(ctx, sid, origin, carrier.FrontRequest{Source: lineAddr}); !errors.Is(err, tc.want) {
 			t.Errorf("fault %+v: %v, want %v", tc.f, err, tc.want)
 		}
 	}
 	e.sb.SetFault(carrier.ChinaMobile, sandbox.Fault{})
-	if _, err := e.svc.H5VerifyToken(ctx, sid, origin, carrier.FrontRequest{Source: netip.MustParseAddr("192.0.2.1")}); !errors.Is(err, carrier.ErrNotCellular) {
+	if _, err := e.svc.MintVerifyToken(ctx, sid, origin, carrier.FrontRequest{Source: netip.MustParseAddr("192.0.2.1")}); !errors.Is(err, carrier.ErrNotCellular) {
 		t.Fatalf("unmapped address: %v", err)
 	}
-	if _, err := e.svc.H5VerifyToken(ctx, sid, "https://evil.example.com", carrier.FrontRequest{Source: lineAddr}); !errors.Is(err, auth.ErrIdentity) {
+	if _, err := e.svc.MintVerifyToken(ctx, sid, "https://evil.example.com", carrier.FrontRequest{Source: lineAddr}); !errors.Is(err, auth.ErrIdentity) {
 		t.Fatalf("session used from another origin: %v", err)
 	}
-	if _, err := e.svc.H5LoginMask(ctx, sid, origin, carrier.FrontRequest{Source: lineAddr}); !errors.Is(err, auth.ErrSessionInvalid) {
+	if _, err := e.svc.LoginMask(ctx, sid, origin, carrier.FrontRequest{Source: lineAddr}); !errors.Is(err, auth.ErrSessionInvalid) {
 		t.Fatalf("verify session used for login: %v", err)
 	}
 }
@@ -417,54 +417,54 @@ func TestLoginFlowAndMaskBudget(t *testing.T) {
 	front := carrier.FrontRequest{Source: lineAddr}
 
 	sid := e.session(t, carrier.KindLogin, token.BizLogin)
-	if _, err := e.svc.H5LoginToken(ctx, sid, origin, "0013"); !errors.Is(err, auth.ErrMaskNotRequested) {
+	if _, err := e.svc.MintLoginToken(ctx, sid, origin, "0013"); !errors.Is(err, auth.ErrMaskNotRequested) {
 		t.Fatalf("token before mask: %v", err)
 	}
-	m, err := e.svc.H5LoginMask(ctx, sid, origin, front)
+	m, err := e.svc.LoginMask(ctx, sid, origin, front)
 	if err != nil || m.Masked != "138****8000" || m.Operator != carrier.ChinaMobile {
 		t.Fatalf("mask = %+v, %v", m, err)
 	}
 	for _, bad := range []string{"", "123", "12345", "abcd"} {
-		if _, err := e.svc.H5LoginToken(ctx, sid, origin, bad); !errors.Is(err, auth.ErrBadArgument) {
+		if _, err := e.svc.MintLoginToken(ctx, sid, origin, bad); !errors.Is(err, auth.ErrBadArgument) {
 			t.Errorf("mask %q: %v", bad, err)
 		}
 	}
-	res, err := e.svc.H5LoginToken(ctx, sid, origin, "0013")
+	res, err := e.svc.MintLoginToken(ctx, sid, origin, "0013")
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := e.svc.GetPhoneWithToken(ctx, e.caller, res.SPToken)
+	got, err := e.svc.LoginNumber(ctx, e.caller, res.SPToken)
 	if err != nil || got != "+86"+phone { // E.164 inside numauth; openapi answers the 11 digits
 		t.Fatalf("GetPhoneWithToken = %q, %v", got, err)
 	}
-	if _, err := e.svc.GetPhoneWithToken(ctx, e.caller, res.SPToken); !errors.Is(err, auth.ErrTokenInvalid) {
+	if _, err := e.svc.LoginNumber(ctx, e.caller, res.SPToken); !errors.Is(err, auth.ErrTokenInvalid) {
 		t.Fatalf("replayed login token: %v", err)
 	}
-	if _, err := e.svc.VerifyPhoneWithToken(ctx, e.caller, res.SPToken, phone); !errors.Is(err, auth.ErrTokenUnauthorized) {
+	if _, err := e.svc.VerifyNumber(ctx, e.caller, res.SPToken, phone); !errors.Is(err, auth.ErrTokenUnauthorized) {
 		t.Fatalf("login token used to verify: %v", err)
 	}
 
 	// Three wrong masks: two answered with tries left, the third locks.
 	sid = e.session(t, carrier.KindLogin, token.BizAny)
-	if _, err := e.svc.H5LoginMask(ctx, sid, origin, front); err != nil {
+	if _, err := e.svc.LoginMask(ctx, sid, origin, front); err != nil {
 		t.Fatal(err)
 	}
 	for left := 2; left >= 1; left-- {
-		_, err := e.svc.H5LoginToken(ctx, sid, origin, "9999")
+		_, err := e.svc.MintLoginToken(ctx, sid, origin, "9999")
 		var mw *auth.MaskWrongError
 		if !errors.As(err, &mw) || mw.TriesLeft != left {
 			t.Fatalf("wrong mask: %v, want %d tries left", err, left)
 		}
 	}
-	if _, err := e.svc.H5LoginToken(ctx, sid, origin, "9999"); !errors.Is(err, auth.ErrMaskLocked) {
+	if _, err := e.svc.MintLoginToken(ctx, sid, origin, "9999"); !errors.Is(err, auth.ErrMaskLocked) {
 		t.Fatalf("third wrong mask: %v", err)
 	}
-	if _, err := e.svc.H5LoginToken(ctx, sid, origin, "0013"); !errors.Is(err, auth.ErrSessionInvalid) && !errors.Is(err, auth.ErrMaskLocked) {
+	if _, err := e.svc.MintLoginToken(ctx, sid, origin, "0013"); !errors.Is(err, auth.ErrSessionInvalid) && !errors.Is(err, auth.ErrMaskLocked) {
 		t.Fatalf("right mask after the lock: %v", err)
 	}
 	// The number stays locked for new sessions too.
 	sid = e.session(t, carrier.KindLogin, token.BizAny)
-	if _, err := e.svc.H5LoginMask(ctx, sid, origin, front); !errors.Is(err, auth.ErrMaskLocked) {
+	if _, err := e.svc.LoginMask(ctx, sid, origin, front); !errors.Is(err, auth.ErrMaskLocked) {
 		t.Fatalf("new session on a locked number: %v", err)
 	}
 }
@@ -478,7 +478,7 @@ func TestConcurrentDoubleSpend(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if r, err := e.svc.VerifyPhoneWithToken(context.Background(), e.caller, sp, phone); err == nil && r.Result == carrier.Pass {
+			if r, err := e.svc.VerifyNumber(context.Background(), e.caller, sp, phone); err == nil && r.Result == carrier.Pass {
 				pass.Add(1)
 			}
 		}()
@@ -542,7 +542,7 @@ func TestStatistics(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	for _, p := range []string{phone, "13900139000", phone} {
-		if _, err := e.svc.VerifyPhoneWithToken(ctx, e.caller, e.verifyToken(t), p); err != nil {
+		if _, err := e.svc.VerifyNumber(ctx, e.caller, e.verifyToken(t), p); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -580,10 +580,10 @@ func TestEpochAfterEphemeralLoss(t *testing.T) {
 	if !moved() {
 		t.Fatal("the epoch did not move after the store lost its marker")
 	}
-	if _, err := e.svc.VerifyPhoneWithToken(ctx, e.caller, sp, phone); !errors.Is(err, auth.ErrTokenInvalid) {
+	if _, err := e.svc.VerifyNumber(ctx, e.caller, sp, phone); !errors.Is(err, auth.ErrTokenInvalid) {
 		t.Fatalf("token issued before the loss: %v, want ErrTokenInvalid", err)
 	}
-	if r, err := e.svc.VerifyPhoneWithToken(ctx, e.caller, e.verifyToken(t), phone); err != nil || r.Result != carrier.Pass {
+	if r, err := e.svc.VerifyNumber(ctx, e.caller, e.verifyToken(t), phone); err != nil || r.Result != carrier.Pass {
 		t.Fatalf("token issued after the loss: %+v %v", r, err)
 	}
 }

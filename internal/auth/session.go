@@ -24,8 +24,8 @@ const (
 	kSmsCode = "smsc:"  // live SMS codes of one account, scheme and number (see sms.go)
 )
 
-// H5Check is the gateway's check call from the page.
-type H5Check struct {
+// SessionRequest is the gateway's check call from the page.
+type SessionRequest struct {
 	AccessToken, JwtToken string
 	Origin                string // the request's Origin header
 	Kind                  carrier.Kind
@@ -35,8 +35,8 @@ type H5Check struct {
 	Source string
 }
 
-// H5Session is an open gateway session.
-type H5Session struct {
+// SessionInfo is an open gateway session.
+type SessionInfo struct {
 	ID        string
 	ExpiresIn time.Duration
 	// Origin is the page origin the session is bound to (normalised): the
@@ -86,36 +86,36 @@ func decodeSession(b []byte) (session, error) {
 	return ss, r.Done()
 }
 
-// CheckH5 validates the page's tokens against its origin and opens a session.
-func (s *Service) CheckH5(ctx context.Context, in H5Check) (H5Session, error) {
+// OpenSession validates the page's tokens against its origin and opens a session.
+func (s *Service) OpenSession(ctx context.Context, in SessionRequest) (SessionInfo, error) {
 	if in.AccessToken == "" || in.JwtToken == "" || (in.Kind != carrier.KindVerify && in.Kind != carrier.KindLogin) {
-		return H5Session{}, fmt.Errorf("%w: accessToken, jwtToken and kind are required", ErrBadArgument)
+		return SessionInfo{}, hint(ErrBadArgument, "accessToken, jwtToken and kind are required")
 	}
 	if in.Phone != "" {
 		if _, err := carrier.ParseE164(in.Phone); err != nil {
-			return H5Session{}, fmt.Errorf("%w: phoneNumber is not a mainland mobile or E.164 number", ErrBadArgument)
+			return SessionInfo{}, hint(ErrBadArgument, "phoneNumber is not a mainland mobile or E.164 number")
 		}
 	}
 	a, err := s.sealer.OpenAccess(in.AccessToken)
 	if err != nil {
-		return H5Session{}, fmt.Errorf("%w: access token: %w", ErrIdentity, err)
+		return SessionInfo{}, fmt.Errorf("%w: access token: %w", ErrIdentity, err)
 	}
 	if err := s.checkPair(ctx, &a, in.JwtToken); err != nil {
-		return H5Session{}, err
+		return SessionInfo{}, err
 	}
 	origin, err := NormalizeOrigin(in.Origin)
 	if err != nil || origin != a.Origin {
-		return H5Session{}, fmt.Errorf("%w: origin %q is not the tokens' origin", ErrIdentity, in.Origin)
+		return SessionInfo{}, hint(ErrIdentity, "origin %q is not the tokens' origin", in.Origin)
 	}
 	want := token.BizVerify
 	if in.Kind == carrier.KindLogin {
 		want = token.BizLogin
 	}
 	if !a.Biz.Allows(want) {
-		return H5Session{}, ErrBizMismatch
+		return SessionInfo{}, ErrBizMismatch
 	}
 	if err := s.schemeAlive(ctx, a.AccountID, a.Scheme); err != nil {
-		return H5Session{}, err
+		return SessionInfo{}, err
 	}
 	// Sessions cost memory in the shared store: a public token pair, or one
 	// address, opens only so many (Config.SessionsPerToken, SessionsPerSource).
@@ -124,18 +124,18 @@ func (s *Service) CheckH5(ctx context.Context, in H5Check) (H5Session, error) {
 		charges = append(charges, s.budgets.sessionsPerSource.For(in.Source))
 	}
 	if err := s.limits.Spend(ctx, charges...); errors.Is(err, limit.ErrExhausted) {
-		return H5Session{}, fmt.Errorf("%w: %w", ErrTooManySessions, err)
+		return SessionInfo{}, fmt.Errorf("%w: %w", ErrTooManySessions, err)
 	} else if err != nil {
-		return H5Session{}, storeErr("count sessions", err)
+		return SessionInfo{}, storeErr("count sessions", err)
 	}
 	now := s.cfg.Now()
 	ttl := min(s.cfg.SessionTTL, time.Unix(a.Expires, 0).Sub(now))
 	sess := session{AccountID: a.AccountID, Scheme: a.Scheme, Origin: origin, Kind: in.Kind, Expires: now.Add(ttl).UnixMilli()}
 	id := token.NewID()
 	if err := s.putSession(ctx, id, sess); err != nil {
-		return H5Session{}, err
+		return SessionInfo{}, err
 	}
-	return H5Session{ID: id, ExpiresIn: ttl, Origin: origin}, nil
+	return SessionInfo{ID: id, ExpiresIn: ttl, Origin: origin}, nil
 }
 
 // checkPair checks that jwtToken is the JwtToken minted with the AccessToken
@@ -145,7 +145,7 @@ func (s *Service) CheckH5(ctx context.Context, in H5Check) (H5Session, error) {
 func (s *Service) checkPair(ctx context.Context, a *token.Access, jwtToken string) error {
 	if len(a.JWT) > 0 {
 		if !a.BindsJWT(jwtToken) {
-			return fmt.Errorf("%w: the tokens are not one pair", ErrIdentity)
+			return hint(ErrIdentity, "the tokens are not one pair")
 		}
 		if s.cfg.Now().Unix() >= a.JWTExpires {
 			return fmt.Errorf("%w: jwt token: %w", ErrIdentity, token.ErrExpired)
@@ -157,7 +157,7 @@ func (s *Service) checkPair(ctx context.Context, a *token.Access, jwtToken strin
 		return fmt.Errorf("%w: jwt token: %w", ErrIdentity, err)
 	}
 	if claims.ID != a.ID || claims.Subject != a.AccountID || !slices.Contains(claims.Audience, a.Scheme) {
-		return fmt.Errorf("%w: the tokens are not one pair", ErrIdentity)
+		return hint(ErrIdentity, "the tokens are not one pair")
 	}
 	return nil
 }
@@ -188,7 +188,7 @@ func (s *Service) putSession(ctx context.Context, id string, sess session) error
 
 func (s *Service) getSession(ctx context.Context, id, origin string, kind carrier.Kind) (session, error) {
 	if id == "" || len(id) > 64 {
-		return session{}, fmt.Errorf("%w: session", ErrBadArgument)
+		return session{}, hint(ErrBadArgument, "session")
 	}
 	b, err := s.eph.Get(ctx, kSession+id)
 	if errors.Is(err, store.ErrNotFound) {
@@ -203,10 +203,10 @@ func (s *Service) getSession(ctx context.Context, id, origin string, kind carrie
 		return session{}, ErrSessionInvalid
 	}
 	if o, err := NormalizeOrigin(origin); err != nil || o != sess.Origin {
-		return session{}, fmt.Errorf("%w: origin %q is not the session's", ErrIdentity, origin)
+		return session{}, hint(ErrIdentity, "origin %q is not the session's", origin)
 	}
 	if sess.Kind != kind {
-		return session{}, fmt.Errorf("%w: the session was opened for %s", ErrSessionInvalid, sess.Kind)
+		return session{}, hint(ErrSessionInvalid, "the session was opened for %s", sess.Kind)
 	}
 	// A session outlives nothing: once its scheme is deleted it is dead.
 	if err := s.schemeAlive(ctx, sess.AccountID, sess.Scheme); err != nil {

@@ -155,27 +155,27 @@ func parseSmsNumber(phone, country string) (smsNumber, error) {
 		country = SmsDefaultCountry
 	}
 	if !countryPattern.MatchString(country) {
-		return smsNumber{}, fmt.Errorf("%w: CountryCode must be 1 to 3 digits", ErrInvalidParameters)
+		return smsNumber{}, hint(ErrInvalidParameters, "CountryCode must be 1 to 3 digits")
 	}
 	if country == SmsDefaultCountry {
 		d, err := carrier.NormalizePhone(phone)
 		if err != nil {
-			return smsNumber{}, fmt.Errorf("%w: %w", ErrMobileIllegal, err)
+			return smsNumber{}, fmt.Errorf("%w: %w", ErrNumberInvalid, err)
 		}
 		return smsNumber{e164: carrier.E164(d), country: country, masked: carrier.Mask(d)}, nil
 	}
 	if len(phone) > 32 {
-		return smsNumber{}, fmt.Errorf("%w: PhoneNumber is too long", ErrMobileIllegal)
+		return smsNumber{}, hint(ErrNumberInvalid, "PhoneNumber is too long")
 	}
 	d := strings.NewReplacer(" ", "", "-", "").Replace(phone)
 	if rest, ok := strings.CutPrefix(d, "+"); ok {
 		if !strings.HasPrefix(rest, country) {
-			return smsNumber{}, fmt.Errorf("%w: the number's country code is not CountryCode", ErrMobileIllegal)
+			return smsNumber{}, hint(ErrNumberInvalid, "the number's country code is not CountryCode")
 		}
 		d = rest[len(country):]
 	}
 	if len(d) < 4 || len(country)+len(d) > 15 || strings.Trim(d, "0123456789") != "" || d[0] == '0' {
-		return smsNumber{}, fmt.Errorf("%w: want the national number's digits, at most 15 with the country code", ErrMobileIllegal)
+		return smsNumber{}, hint(ErrNumberInvalid, "want the national number's digits, at most 15 with the country code")
 	}
 	show := min(len(d)/4, 2) // at least half of the digits starred
 	masked := "+" + country + " " + d[:show] + strings.Repeat("*", len(d)-2*show) + d[len(d)-show:]
@@ -190,7 +190,7 @@ func smsScheme(name string) (string, error) {
 		return SmsDefaultScheme, nil
 	}
 	if utf8.RuneCountInString(name) > 20 || !utf8.ValidString(name) || strings.IndexFunc(name, unicode.IsControl) >= 0 {
-		return "", fmt.Errorf("%w: SchemeName must be at most 20 characters of text", ErrInvalidParameters)
+		return "", hint(ErrInvalidParameters, "SchemeName must be at most 20 characters of text")
 	}
 	return name, nil
 }
@@ -199,7 +199,7 @@ const maxOutID = 64
 
 func checkOutID(id string) error {
 	if len(id) > maxOutID || !utf8.ValidString(id) || strings.IndexFunc(id, unicode.IsControl) >= 0 {
-		return fmt.Errorf("%w: OutId must be at most %d bytes of text", ErrInvalidParameters, maxOutID)
+		return hint(ErrInvalidParameters, "OutId must be at most %d bytes of text", maxOutID)
 	}
 	return nil
 }
@@ -244,7 +244,7 @@ func validateSend(in *SmsSendInput) error {
 	}
 	for _, c := range checks {
 		if c.v < c.lo || c.v > c.h {
-			return fmt.Errorf("%w: %s must be %d to %d", ErrInvalidParameters, c.name, c.lo, c.h)
+			return hint(ErrInvalidParameters, "%s must be %d to %d", c.name, c.lo, c.h)
 		}
 	}
 	return checkOutID(in.OutID)
@@ -323,7 +323,7 @@ func smsStateKey(account, scheme, phoneHash string) string {
 func (s *Service) SendSmsCode(ctx context.Context, c Caller, in SmsSendInput) (SmsSendResult, error) {
 	cfg := &s.cfg.SMS
 	if cfg.Provider == nil {
-		return SmsSendResult{}, fmt.Errorf("%w: no SMS provider is configured", ErrSmsProviderDown)
+		return SmsSendResult{}, hint(ErrSmsProviderDown, "no SMS provider is configured")
 	}
 	if err := validateSend(&in); err != nil {
 		return SmsSendResult{}, err
@@ -333,11 +333,11 @@ func (s *Service) SendSmsCode(ctx context.Context, c Caller, in SmsSendInput) (S
 		return SmsSendResult{}, err
 	}
 	if !slices.Contains(cfg.Signs, in.SignName) {
-		return SmsSendResult{}, fmt.Errorf("%w: unknown SignName", ErrInvalidParameters)
+		return SmsSendResult{}, hint(ErrInvalidParameters, "unknown SignName")
 	}
 	tpl, ok := cfg.Templates[in.TemplateCode]
 	if !ok {
-		return SmsSendResult{}, fmt.Errorf("%w: unknown TemplateCode", ErrInvalidParameters)
+		return SmsSendResult{}, hint(ErrInvalidParameters, "unknown TemplateCode")
 	}
 	params, err := parseTemplateParam(in.TemplateArg)
 	if err != nil {
@@ -348,7 +348,7 @@ func (s *Service) SendSmsCode(ctx context.Context, c Caller, in SmsSendInput) (S
 		return SmsSendResult{}, err
 	}
 	if !slices.Contains(cfg.Countries, num.country) {
-		return SmsSendResult{}, fmt.Errorf("%w: +%s", ErrSmsCountry, num.country)
+		return SmsSendResult{}, hint(ErrSmsCountry, "+%s", num.country)
 	}
 	code := newCode(in.CodeLength, in.CodeType)
 	if fixed, ok := cfg.TestNumbers[num.e164]; ok {
@@ -537,7 +537,7 @@ func (s *Service) CheckSmsCode(ctx context.Context, c Caller, in SmsCheckInput) 
 	}
 	code := strings.TrimSpace(in.Code)
 	if code == "" || len(code) > 8 {
-		return false, fmt.Errorf("%w: VerifyCode must be 1 to 8 characters", ErrInvalidParameters)
+		return false, hint(ErrInvalidParameters, "VerifyCode must be 1 to 8 characters")
 	}
 	if fixed, ok := s.cfg.SMS.TestNumbers[num.e164]; ok {
 		return hmac.Equal([]byte(fold(code, in.CaseSensitive)), []byte(fold(fixed, in.CaseSensitive))), nil
@@ -601,7 +601,7 @@ func (s *Service) endSmsGeneration(ctx context.Context, key, gen string) error {
 			return err
 		}
 	}
-	return fmt.Errorf("%w: too much contention", ErrUnavailable)
+	return hint(ErrUnavailable, "too much contention")
 }
 
 // spendSmsCode removes the live code of generation gen whose hash matches,
@@ -660,21 +660,21 @@ func (s *Service) QuerySmsSends(ctx context.Context, c Caller, in SmsQueryInput)
 	}
 	day, err := time.Parse("20060102", in.SendDate)
 	if err != nil {
-		return nil, 0, fmt.Errorf("%w: SendDate must be yyyyMMdd", ErrInvalidParameters)
+		return nil, 0, hint(ErrInvalidParameters, "SendDate must be yyyyMMdd")
 	}
 	today := s.cfg.Now().UTC().Truncate(24 * time.Hour)
 	// Days are UTC; "today" of a caller east of UTC may be tomorrow there.
 	if day.After(today.AddDate(0, 0, 1)) || day.Before(today.AddDate(0, 0, -30)) {
-		return nil, 0, fmt.Errorf("%w: SendDate must be within the last 30 days", ErrInvalidParameters)
+		return nil, 0, hint(ErrInvalidParameters, "SendDate must be within the last 30 days")
 	}
 	if in.PageSize < 1 || in.PageSize > 50 {
-		return nil, 0, fmt.Errorf("%w: PageSize must be 1 to 50", ErrInvalidParameters)
+		return nil, 0, hint(ErrInvalidParameters, "PageSize must be 1 to 50")
 	}
 	if in.CurrentPage < 1 || in.CurrentPage > 1_000_000 {
-		return nil, 0, fmt.Errorf("%w: CurrentPage must be 1 or more", ErrInvalidParameters)
+		return nil, 0, hint(ErrInvalidParameters, "CurrentPage must be 1 or more")
 	}
 	if len(in.BizID) > 64 {
-		return nil, 0, fmt.Errorf("%w: BizId is too long", ErrInvalidParameters)
+		return nil, 0, hint(ErrInvalidParameters, "BizId is too long")
 	}
 	list, total, err := s.durable.ListSmsSends(ctx, store.SmsFilter{
 		AccountID: c.AccountID, PhoneHash: s.PhoneHash(num.e164), ID: in.BizID,
@@ -743,20 +743,20 @@ const (
 // to strings or numbers.
 func parseTemplateParam(s string) (templateParams, error) {
 	if len(s) > maxTemplateParam {
-		return nil, fmt.Errorf("%w: TemplateParam is longer than %d bytes", ErrInvalidParameters, maxTemplateParam)
+		return nil, hint(ErrInvalidParameters, "TemplateParam is longer than %d bytes", maxTemplateParam)
 	}
 	var raw map[string]json.RawMessage
 	dec := json.NewDecoder(strings.NewReader(s))
 	if err := dec.Decode(&raw); err != nil || raw == nil || dec.More() {
-		return nil, fmt.Errorf("%w: TemplateParam must be a JSON object such as {\"code\":\"##code##\"}", ErrInvalidParameters)
+		return nil, hint(ErrInvalidParameters, "TemplateParam must be a JSON object such as {\"code\":\"##code##\"}")
 	}
 	if len(raw) > maxTemplateVars {
-		return nil, fmt.Errorf("%w: TemplateParam has more than %d variables", ErrInvalidParameters, maxTemplateVars)
+		return nil, hint(ErrInvalidParameters, "TemplateParam has more than %d variables", maxTemplateVars)
 	}
 	p := make(templateParams, len(raw))
 	for k, v := range raw {
 		if !varName.MatchString(k) {
-			return nil, fmt.Errorf("%w: TemplateParam variable names are letters, digits and _", ErrInvalidParameters)
+			return nil, hint(ErrInvalidParameters, "TemplateParam variable names are letters, digits and _")
 		}
 		var str string
 		var num json.Number
@@ -764,12 +764,12 @@ func parseTemplateParam(s string) (templateParams, error) {
 			d := json.NewDecoder(strings.NewReader(string(v)))
 			d.UseNumber()
 			if d.Decode(&num) != nil {
-				return nil, fmt.Errorf("%w: TemplateParam variable %s must be a string or a number", ErrInvalidParameters, k)
+				return nil, hint(ErrInvalidParameters, "TemplateParam variable %s must be a string or a number", k)
 			}
 			str = num.String()
 		}
 		if utf8.RuneCountInString(str) > maxVarValue || strings.IndexFunc(str, unicode.IsControl) >= 0 {
-			return nil, fmt.Errorf("%w: TemplateParam variable %s must be at most %d characters on one line", ErrInvalidParameters, k, maxVarValue)
+			return nil, hint(ErrInvalidParameters, "TemplateParam variable %s must be at most %d characters on one line", k, maxVarValue)
 		}
 		p[k] = str
 	}
@@ -812,11 +812,11 @@ func renderSms(sign, tpl string, p templateParams, code string, validSeconds int
 	}
 	body := render(code, false)
 	if missing != "" {
-		return "", "", false, fmt.Errorf("%w: TemplateParam has no value for the template's variable %s", ErrInvalidParameters, missing)
+		return "", "", false, hint(ErrInvalidParameters, "TemplateParam has no value for the template's variable %s", missing)
 	}
 	for k, v := range p {
 		if !used[k] {
-			return "", "", false, fmt.Errorf("%w: the template has no variable %s", ErrInvalidParameters, k)
+			return "", "", false, hint(ErrInvalidParameters, "the template has no variable %s", k)
 		}
 		if strings.Contains(v, codePlaceholder) {
 			checkable = true
@@ -831,7 +831,7 @@ func renderSms(sign, tpl string, p templateParams, code string, validSeconds int
 func NormalizeE164(s string) (string, error) {
 	if rest, ok := strings.CutPrefix(s, "+"); ok && !strings.HasPrefix(rest, SmsDefaultCountry) {
 		if len(rest) < 7 || len(rest) > 15 || strings.Trim(rest, "0123456789") != "" || rest[0] == '0' {
-			return "", fmt.Errorf("%w: want + and 7 to 15 digits", ErrMobileIllegal)
+			return "", hint(ErrNumberInvalid, "want + and 7 to 15 digits")
 		}
 		return s, nil
 	}

@@ -362,12 +362,12 @@ func TestSmsBadInput(t *testing.T) {
 		{"code type 8", mod(func(in *auth.SmsSendInput) { in.CodeType = 8 }), auth.ErrInvalidParameters},
 		{"scheme name too long", mod(func(in *auth.SmsSendInput) { in.SchemeName = strings.Repeat("方", 21) }), auth.ErrInvalidParameters},
 		{"out id too long", mod(func(in *auth.SmsSendInput) { in.OutID = strings.Repeat("x", 65) }), auth.ErrInvalidParameters},
-		{"not a mobile number", mod(func(in *auth.SmsSendInput) { in.PhoneNumber = "02012345678" }), auth.ErrMobileIllegal},
-		{"letters", mod(func(in *auth.SmsSendInput) { in.PhoneNumber = "1380013800x" }), auth.ErrMobileIllegal},
+		{"not a mobile number", mod(func(in *auth.SmsSendInput) { in.PhoneNumber = "02012345678" }), auth.ErrNumberInvalid},
+		{"letters", mod(func(in *auth.SmsSendInput) { in.PhoneNumber = "1380013800x" }), auth.ErrNumberInvalid},
 		{"bad country code", mod(func(in *auth.SmsSendInput) { in.CountryCode = "0044" }), auth.ErrInvalidParameters},
 		{"country not enabled", mod(func(in *auth.SmsSendInput) { in.CountryCode, in.PhoneNumber = "1", "2025550123" }), auth.ErrSmsCountry},
-		{"foreign number too long", mod(func(in *auth.SmsSendInput) { in.CountryCode, in.PhoneNumber = "44", "7700900123456789" }), auth.ErrMobileIllegal},
-		{"foreign number with another country", mod(func(in *auth.SmsSendInput) { in.CountryCode, in.PhoneNumber = "44", "+337700900123" }), auth.ErrMobileIllegal},
+		{"foreign number too long", mod(func(in *auth.SmsSendInput) { in.CountryCode, in.PhoneNumber = "44", "7700900123456789" }), auth.ErrNumberInvalid},
+		{"foreign number with another country", mod(func(in *auth.SmsSendInput) { in.CountryCode, in.PhoneNumber = "44", "+337700900123" }), auth.ErrNumberInvalid},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

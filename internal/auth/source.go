@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/numauth/numauth/internal/ipset"
 	"github.com/numauth/numauth/internal/store"
@@ -25,10 +24,10 @@ func sourceAllowed(c Caller, sc *store.Scheme) error {
 	if err != nil {
 		// Stored before lists were checked at creation: a list that cannot
 		// be read allows nobody rather than everybody.
-		return fmt.Errorf("%w: the list of scheme %s is not a list of addresses, so it allows none; create the scheme again", ErrSourceNotAllowed, sc.Code)
+		return hint(ErrSourceNotAllowed, "the list of scheme %s is not a list of addresses, so it allows none; create the scheme again", sc.Code)
 	}
 	if !set.Contains(c.SourceIP) {
-		return fmt.Errorf("%w: %s is not in the list of scheme %s", ErrSourceNotAllowed, c.SourceIP, sc.Code)
+		return hint(ErrSourceNotAllowed, "%s is not in the list of scheme %s", c.SourceIP, sc.Code)
 	}
 	return nil
 }

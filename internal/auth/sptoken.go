@@ -21,7 +21,7 @@ type SPResult struct {
 	SPToken  string
 	Operator carrier.Operator
 	Masked   string
-	// Origin is the page origin of the session (see H5Session.Origin).
+	// Origin is the page origin of the session (see SessionInfo.Origin).
 	Origin string
 }
 
@@ -122,16 +122,16 @@ func (s *Service) openSP(ctx context.Context, c Caller, spToken string, kind car
 		return token.SP{}, nil, fmt.Errorf("%w: %w", ErrTokenInvalid, err)
 	}
 	if sp.AccountID != c.AccountID {
-		return token.SP{}, nil, fmt.Errorf("%w: token of another account", ErrTokenInvalid)
+		return token.SP{}, nil, hint(ErrTokenInvalid, "token of another account")
 	}
 	if sp.Kind != string(kind) {
-		return token.SP{}, nil, fmt.Errorf("%w: a %s token cannot be used here", ErrTokenUnauthorized, sp.Kind)
+		return token.SP{}, nil, hint(ErrTokenUnauthorized, "a %s token cannot be used here", sp.Kind)
 	}
 	if sp.Adapter != s.cfg.Carrier.Name() {
-		return token.SP{}, nil, fmt.Errorf("%w: token of carrier adapter %q", ErrTokenInvalid, sp.Adapter)
+		return token.SP{}, nil, hint(ErrTokenInvalid, "token of carrier adapter %q", sp.Adapter)
 	}
 	if err := s.schemeAlive(ctx, sp.AccountID, sp.Scheme); errors.Is(err, ErrSchemeGone) {
-		return token.SP{}, nil, fmt.Errorf("%w: the token's scheme was deleted", ErrTokenInvalid)
+		return token.SP{}, nil, hint(ErrTokenInvalid, "the token's scheme was deleted")
 	} else if err != nil {
 		return token.SP{}, nil, err
 	}
@@ -164,7 +164,7 @@ func leaseValue(ctx context.Context) []byte {
 // blipped). Only an answered token is final, so this is ServiceUnavailable:
 // a retry after the claim's lease (that call's deadline plus leaseGrace)
 // takes the claim over and gets the recorded answer, or a fresh one.
-var errInFlight = fmt.Errorf("%w: the token is being answered by another call; retry", ErrUnavailable)
+var errInFlight = hint(ErrUnavailable, "the token is being answered by another call; retry")
 
 // claimSP moves the token's state from absent, R or an expired P to this
 // call's P, in one guarded swap.
@@ -198,7 +198,7 @@ func (s *Service) claimSP(ctx context.Context, sp token.SP) (*claim, error) {
 				return nil, errInFlight
 			}
 		default: // D, or the plain mark of an older numauth
-			return nil, fmt.Errorf("%w: token already used", ErrTokenInvalid)
+			return nil, hint(ErrTokenInvalid, "token already used")
 		}
 		old = prev
 	}
@@ -279,7 +279,7 @@ func (s *Service) settle(ctx context.Context, sp token.SP, cl *claim) error {
 		return tokenState(err)
 	}
 	if !ok {
-		return fmt.Errorf("%w: token claim lost to another call", ErrTokenInvalid)
+		return hint(ErrTokenInvalid, "token claim lost to another call")
 	}
 	return nil
 }

@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/numauth/numauth/internal/carrier"
@@ -34,12 +33,12 @@ func (s *Service) Statistics(ctx context.Context, c Caller, in StatsInput) (Stat
 		kind = string(carrier.KindVerify)
 	case 3:
 	default:
-		return Stats{}, fmt.Errorf("%w: AuthenticationType must be 1 (login), 2 (verification) or 3 (SMS)", ErrInvalidParameters)
+		return Stats{}, hint(ErrInvalidParameters, "AuthenticationType must be 1 (login), 2 (verification) or 3 (SMS)")
 	}
 	from, err1 := time.Parse("20060102", in.StartDate)
 	to, err2 := time.Parse("20060102", in.EndDate)
 	if err1 != nil || err2 != nil || to.Before(from) || to.Sub(from) > 366*24*time.Hour {
-		return Stats{}, fmt.Errorf("%w: StartDate and EndDate must be yyyyMMdd, in order, at most a year apart", ErrInvalidParameters)
+		return Stats{}, hint(ErrInvalidParameters, "StartDate and EndDate must be yyyyMMdd, in order, at most a year apart")
 	}
 	var days []store.DayStat
 	var err error

@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"fmt"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -20,21 +19,21 @@ import (
 // and max counts its characters (code points) after that.
 func cleanText(field, v string, max int, required bool) (string, error) {
 	if !utf8.ValidString(v) {
-		return "", fmt.Errorf("%w: %s must be UTF-8 text", ErrInvalidParameters, field)
+		return "", hint(ErrInvalidParameters, "%s must be UTF-8 text", field)
 	}
 	v = strings.TrimSpace(norm.NFC.String(v))
 	if required && v == "" {
-		return "", fmt.Errorf("%w: %s is required", ErrInvalidParameters, field)
+		return "", hint(ErrInvalidParameters, "%s is required", field)
 	}
 	n := 0
 	for _, r := range v {
 		n++
 		if what := forbiddenRune(r); what != "" {
-			return "", fmt.Errorf("%w: %s must not contain %s (U+%04X, character %d)", ErrInvalidParameters, field, what, r, n)
+			return "", hint(ErrInvalidParameters, "%s must not contain %s (U+%04X, character %d)", field, what, r, n)
 		}
 	}
 	if n > max {
-		return "", fmt.Errorf("%w: %s is %d characters long, at most %d are allowed", ErrInvalidParameters, field, n, max)
+		return "", hint(ErrInvalidParameters, "%s is %d characters long, at most %d are allowed", field, n, max)
 	}
 	return v, nil
 }

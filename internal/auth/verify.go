@@ -11,9 +11,9 @@ import (
 	"github.com/numauth/numauth/internal/token"
 )
 
-// H5VerifyToken runs the carrier's front leg for local-number verification
+// MintVerifyToken runs the carrier's front leg for local-number verification
 // and returns a verification spToken.
-func (s *Service) H5VerifyToken(ctx context.Context, sessionID, origin string, front carrier.FrontRequest) (SPResult, error) {
+func (s *Service) MintVerifyToken(ctx context.Context, sessionID, origin string, front carrier.FrontRequest) (SPResult, error) {
 	sess, line, err := s.frontLeg(ctx, sessionID, origin, carrier.KindVerify, front)
 	if err != nil {
 		return SPResult{}, err
@@ -27,19 +27,19 @@ type VerifyResult struct {
 	Result   carrier.Verdict
 }
 
-// VerifyPhoneWithToken tells whether phone is the number of the line the
+// VerifyNumber tells whether phone is the number of the line the
 // verification spToken came from. The answer is given once per token: a
 // call that failed (ErrUnavailable) may be retried with the same token and
 // gets the one recorded answer if one was recorded, or a fresh verdict if
 // none was (sptoken.go).
-func (s *Service) VerifyPhoneWithToken(ctx context.Context, c Caller, spToken, phone string) (VerifyResult, error) {
+func (s *Service) VerifyNumber(ctx context.Context, c Caller, spToken, phone string) (VerifyResult, error) {
 	p, err := carrier.ParseE164(phone)
 	if err != nil {
-		return VerifyResult{}, fmt.Errorf("%w: %w", ErrMobileIllegal, err)
+		return VerifyResult{}, fmt.Errorf("%w: %w", ErrNumberInvalid, err)
 	}
 	sp, cl, err := s.openSP(ctx, c, spToken, carrier.KindVerify, func(sp token.SP) error {
 		if !operatorMayHave(carrier.Operator(sp.Operator), p) {
-			return fmt.Errorf("%w: the number is not a %s number", ErrParametersMismatch, sp.Operator)
+			return hint(ErrOperatorMismatch, "the number is not a %s number", sp.Operator)
 		}
 		return nil
 	})
@@ -65,7 +65,7 @@ func (s *Service) verifyOnce(ctx context.Context, c Caller, sp token.SP, cl *cla
 				// The retry asks about another number than the recorded
 				// answer: that is a second verification, and the token
 				// serves one.
-				return store.Verification{}, fmt.Errorf("%w: token already used for another number", ErrTokenInvalid)
+				return store.Verification{}, hint(ErrTokenInvalid, "token already used for another number")
 			}
 			return earlier, nil
 		}
@@ -95,7 +95,7 @@ func (s *Service) verifyOnce(ctx context.Context, c Caller, sp token.SP, cl *cla
 	})
 	if err == nil && rec.PhoneHash != s.PhoneHash(p) {
 		// An earlier call's record landed first, about another number.
-		return store.Verification{}, fmt.Errorf("%w: token already used for another number", ErrTokenInvalid)
+		return store.Verification{}, hint(ErrTokenInvalid, "token already used for another number")
 	}
 	return rec, err
 }

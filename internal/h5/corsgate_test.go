@@ -16,16 +16,16 @@ import (
 // rules layer whose origin check broke.
 type lenient struct{ bound string }
 
-func (l lenient) CheckH5(context.Context, auth.H5Check) (auth.H5Session, error) {
-	return auth.H5Session{ID: "s1", ExpiresIn: 60e9, Origin: l.bound}, nil
+func (l lenient) OpenSession(context.Context, auth.SessionRequest) (auth.SessionInfo, error) {
+	return auth.SessionInfo{ID: "s1", ExpiresIn: 60e9, Origin: l.bound}, nil
 }
-func (l lenient) H5VerifyToken(context.Context, string, string, carrier.FrontRequest) (auth.SPResult, error) {
+func (l lenient) MintVerifyToken(context.Context, string, string, carrier.FrontRequest) (auth.SPResult, error) {
 	return auth.SPResult{SPToken: "sp", Operator: carrier.ChinaMobile, Origin: l.bound}, nil
 }
-func (l lenient) H5LoginMask(context.Context, string, string, carrier.FrontRequest) (auth.SPResult, error) {
+func (l lenient) LoginMask(context.Context, string, string, carrier.FrontRequest) (auth.SPResult, error) {
 	return auth.SPResult{Masked: "138****8000", Operator: carrier.ChinaMobile, Origin: l.bound}, nil
 }
-func (l lenient) H5LoginToken(context.Context, string, string, string) (auth.SPResult, error) {
+func (l lenient) MintLoginToken(context.Context, string, string, string) (auth.SPResult, error) {
 	return auth.SPResult{SPToken: "sp", Operator: carrier.ChinaMobile, Origin: l.bound}, nil
 }
 

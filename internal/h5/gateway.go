@@ -38,10 +38,10 @@ const maxBody = 8 << 10
 
 // Service is what the gateway needs of the rules.
 type Service interface {
-	CheckH5(ctx context.Context, in auth.H5Check) (auth.H5Session, error)
-	H5VerifyToken(ctx context.Context, sessionID, origin string, front carrier.FrontRequest) (auth.SPResult, error)
-	H5LoginMask(ctx context.Context, sessionID, origin string, front carrier.FrontRequest) (auth.SPResult, error)
-	H5LoginToken(ctx context.Context, sessionID, origin, mask string) (auth.SPResult, error)
+	OpenSession(ctx context.Context, in auth.SessionRequest) (auth.SessionInfo, error)
+	MintVerifyToken(ctx context.Context, sessionID, origin string, front carrier.FrontRequest) (auth.SPResult, error)
+	LoginMask(ctx context.Context, sessionID, origin string, front carrier.FrontRequest) (auth.SPResult, error)
+	MintLoginToken(ctx context.Context, sessionID, origin, mask string) (auth.SPResult, error)
 }
 
 // Timeout bounds one gateway call (carrier leg and stores included), so a
@@ -187,7 +187,7 @@ func (g *Gateway) do(ctx context.Context, op string, r *http.Request, origin str
 	front := carrier.FrontRequest{Source: ipset.PeerAddr(r.RemoteAddr), Header: r.Header}
 	switch op {
 	case "check":
-		sess, err := g.svc.CheckH5(ctx, auth.H5Check{
+		sess, err := g.svc.OpenSession(ctx, auth.SessionRequest{
 			AccessToken: req.AccessToken, JwtToken: req.JwtToken, Origin: origin,
 			Kind: carrier.Kind(req.Kind), Phone: req.PhoneNumber, Source: sourceKey(g.visitor(r, front.Source)),
 		})
@@ -196,19 +196,19 @@ func (g *Gateway) do(ctx context.Context, op string, r *http.Request, origin str
 		}
 		return reply{Code: "OK", Msg: "ok", Session: sess.ID, ExpiresIn: int64(sess.ExpiresIn / time.Second)}, sess.Origin
 	case "verify-token":
-		res, err := g.svc.H5VerifyToken(ctx, req.Session, origin, front)
+		res, err := g.svc.MintVerifyToken(ctx, req.Session, origin, front)
 		if err != nil {
 			return g.fail(ctx, op, err), ""
 		}
 		return reply{Code: "OK", Msg: "ok", SpToken: res.SPToken, Carrier: string(res.Operator)}, res.Origin
 	case "login-mask":
-		res, err := g.svc.H5LoginMask(ctx, req.Session, origin, front)
+		res, err := g.svc.LoginMask(ctx, req.Session, origin, front)
 		if err != nil {
 			return g.fail(ctx, op, err), ""
 		}
 		return reply{Code: "OK", Msg: "ok", MaskedPhone: res.Masked, Carrier: string(res.Operator)}, res.Origin
 	case "login-token":
-		res, err := g.svc.H5LoginToken(ctx, req.Session, origin, req.Mask)
+		res, err := g.svc.MintLoginToken(ctx, req.Session, origin, req.Mask)
 		if err != nil {
 			return g.fail(ctx, op, err), ""
 		}
@@ -273,8 +273,8 @@ func (g *Gateway) fail(ctx context.Context, op string, err error) reply {
 		}
 	}
 	res := reply{Code: code, Msg: messages[code]}
-	if code == "BAD_ARGUMENT" {
-		res.Msg = err.Error()
+	if h := auth.Hint(err); code == "BAD_ARGUMENT" && h != "" {
+		res.Msg = h // public by construction; other detail is for the log
 	}
 	var mw *auth.MaskWrongError
 	if errors.As(err, &mw) {

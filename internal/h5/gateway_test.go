@@ -76,8 +76,8 @@ func (f *fixture) post(t *testing.T, op, from string, body any) (*httptest.Respo
 	return rec, out
 }
 
-func (f *fixture) tokens(t *testing.T, biz token.Biz) auth.TokenInfo {
-	ti, err := f.svc.GetAuthToken(context.Background(), f.caller, auth.GetAuthTokenInput{URL: origin + "/login", Origin: origin, Biz: biz})
+func (f *fixture) tokens(t *testing.T, biz token.Biz) auth.PageTokens {
+	ti, err := f.svc.IssuePageTokens(context.Background(), f.caller, auth.PageTokenRequest{URL: origin + "/login", Origin: origin, Biz: biz})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +107,7 @@ func TestVerifyFlowAndCORS(t *testing.T) {
 	if out["code"] != "OK" || out["spToken"] == "" || out["carrier"] != "CM" || rec.Header().Get("Access-Control-Allow-Origin") != origin {
 		t.Fatalf("verify-token: %v", out)
 	}
-	res, err := f.svc.VerifyPhoneWithToken(context.Background(), f.caller, out["spToken"].(string), phone)
+	res, err := f.svc.VerifyNumber(context.Background(), f.caller, out["spToken"].(string), phone)
 	if err != nil || res.Result != carrier.Pass {
 		t.Fatalf("verify: %+v %v", res, err)
 	}
@@ -195,7 +195,7 @@ func TestLoginMaskTries(t *testing.T) {
 	if out["code"] != "OK" || out["spToken"] == "" {
 		t.Fatalf("right mask: %v", out)
 	}
-	n, err := f.svc.GetPhoneWithToken(context.Background(), f.caller, out["spToken"].(string))
+	n, err := f.svc.LoginNumber(context.Background(), f.caller, out["spToken"].(string))
 	if err != nil || n != "+86"+phone {
 		t.Fatalf("GetPhoneWithToken = %q %v", n, err)
 	}

@@ -54,7 +54,7 @@ func (s *Server) getAuthToken(ctx context.Context, c *Call) (Body, error) {
 			return nil, err
 		}
 	}
-	ti, err := s.svc.GetAuthToken(ctx, c.Caller, auth.GetAuthTokenInput{
+	ti, err := s.svc.IssuePageTokens(ctx, c.Caller, auth.PageTokenRequest{
 		URL: u, Origin: origin, SceneCode: c.Params.Get("SceneCode"), Biz: token.Biz(biz),
 	})
 	if err != nil {
@@ -76,9 +76,9 @@ func (s *Server) verifyPhoneWithToken(ctx context.Context, c *Call) (Body, error
 	// it, or E.164; numbers are E.164 from here on.
 	e164, err := carrier.ParseE164(phone)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", auth.ErrMobileIllegal, err)
+		return nil, fmt.Errorf("%w: %w", auth.ErrNumberInvalid, err)
 	}
-	res, err := s.svc.VerifyPhoneWithToken(ctx, c.Caller, sp, e164)
+	res, err := s.svc.VerifyNumber(ctx, c.Caller, sp, e164)
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +92,7 @@ func (s *Server) getPhoneWithToken(ctx context.Context, c *Call) (Body, error) {
 	if err != nil {
 		return nil, err
 	}
-	phone, err := s.svc.GetPhoneWithToken(ctx, c.Caller, sp)
+	phone, err := s.svc.LoginNumber(ctx, c.Caller, sp)
 	if err != nil {
 		return nil, err
 	}

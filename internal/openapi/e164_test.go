@@ -25,23 +25,23 @@ func TestNumbersAtTheAlibabaEdge(t *testing.T) {
 	}
 	spToken := func(src string, kind carrier.Kind) string {
 		t.Helper()
-		ti, err := svc.GetAuthToken(ctx, c, auth.GetAuthTokenInput{URL: origin + "/login", Origin: origin, Biz: token.BizAny})
+		ti, err := svc.IssuePageTokens(ctx, c, auth.PageTokenRequest{URL: origin + "/login", Origin: origin, Biz: token.BizAny})
 		if err != nil {
 			t.Fatal(err)
 		}
-		sess, err := svc.CheckH5(ctx, auth.H5Check{AccessToken: ti.AccessToken, JwtToken: ti.JwtToken, Origin: origin, Kind: kind})
+		sess, err := svc.OpenSession(ctx, auth.SessionRequest{AccessToken: ti.AccessToken, JwtToken: ti.JwtToken, Origin: origin, Kind: kind})
 		if err != nil {
 			t.Fatal(err)
 		}
 		front := carrier.FrontRequest{Source: netip.MustParseAddr(src)}
 		if kind == carrier.KindVerify {
-			res, err := svc.H5VerifyToken(ctx, sess.ID, origin, front)
+			res, err := svc.MintVerifyToken(ctx, sess.ID, origin, front)
 			if err != nil {
 				t.Fatal(err)
 			}
 			return res.SPToken
 		}
-		m, err := svc.H5LoginMask(ctx, sess.ID, origin, front)
+		m, err := svc.LoginMask(ctx, sess.ID, origin, front)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -50,7 +50,7 @@ func TestNumbersAtTheAlibabaEdge(t *testing.T) {
 			t.Errorf("masked %q, want %q", m.Masked, carrier.Mask(phone))
 		}
 		digits, _ := carrier.MaskDigits(phone)
-		res, err := svc.H5LoginToken(ctx, sess.ID, origin, digits)
+		res, err := svc.MintLoginToken(ctx, sess.ID, origin, digits)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -74,18 +74,29 @@ func (e *mismatchError) Error() string { return e.err.Error() }
 func (e *mismatchError) Unwrap() error { return e.err }
 
 // business codes: HTTP 200 with a non-OK Code, as Alibaba answers them.
+// Each answers its fixed text, then the service's public hint if it gave
+// one (auth.Hint); the error's other detail goes to the log only.
 var businessCodes = []struct {
 	err  error
 	code string
+	text string
 }{
-	{auth.ErrInvalidParameters, "isv.INVALID_PARAMETERS"},
-	{auth.ErrSceneQueryFail, "isv.SCENE_QUERY_FAIL"},
-	{auth.ErrSchemeNotExist, "isv.VERIFY_SCHEME_NOT_EXIST"},
-	{auth.ErrSchemeConflict, "isv.VERIFY_SCHEME_CONFLICT"},
-	{auth.ErrTokenInvalid, "isv.TOKEN_INVALID"},
-	{auth.ErrTokenUnauthorized, "isv.TOKEN_UNAUTHORIZED_USED"},
-	{auth.ErrMobileIllegal, "isv.MOBILE_NUMBER_ILLEGAL"},
-	{auth.ErrParametersMismatch, "isv.PARAMETERS_MISMATCH"},
+	{auth.ErrInvalidParameters, "isv.INVALID_PARAMETERS", "A parameter is not valid"},
+	{auth.ErrNoMatchingScheme, "isv.SCENE_QUERY_FAIL", "No scheme of yours matches the request"},
+	{auth.ErrSchemeNotExist, "isv.VERIFY_SCHEME_NOT_EXIST", "The scheme does not exist"},
+	{auth.ErrSchemeConflict, "isv.VERIFY_SCHEME_CONFLICT", "A scheme of that name exists"},
+	{auth.ErrTokenInvalid, "isv.TOKEN_INVALID", "The token is invalid, expired, used, or not yours"},
+	{auth.ErrTokenUnauthorized, "isv.TOKEN_UNAUTHORIZED_USED", "The token was issued for the other flow"},
+	{auth.ErrNumberInvalid, "isv.MOBILE_NUMBER_ILLEGAL", "The phone number is not valid"},
+	{auth.ErrOperatorMismatch, "isv.PARAMETERS_MISMATCH", "The phone number does not belong to the line's operator"},
+}
+
+// publicText is a fixed text with the error's public hint, if any.
+func publicText(text string, err error) string {
+	if h := auth.Hint(err); h != "" {
+		return text + ": " + h
+	}
+	return text + "."
 }
 
 // toAPIError maps any error from the protocol layer or the service to the
@@ -97,7 +108,7 @@ func toAPIError(err error) *APIError {
 	}
 	for _, b := range businessCodes {
 		if errors.Is(err, b.err) {
-			return &APIError{Code: b.code, Status: http.StatusOK, Message: err.Error(), cause: err}
+			return &APIError{Code: b.code, Status: http.StatusOK, Message: publicText(b.text, err), cause: err}
 		}
 	}
 	var code, msg string
@@ -123,8 +134,8 @@ func toAPIError(err error) *APIError {
 	case errors.Is(err, auth.ErrKeyInactive):
 		code, msg = codeKeyInactive, "Specified access key is disabled."
 	case errors.Is(err, auth.ErrSourceNotAllowed):
-		// The message names the caller's own address and the scheme.
-		code, msg = codeForbidden, err.Error()
+		// The hint names the caller's own address and the scheme.
+		code, msg = codeForbidden, publicText("The scheme's IpWhiteList does not allow this address", err)
 	case errors.Is(err, auth.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 		code, msg = codeUnavailable, "The request has failed due to a temporary failure of the server."
 	default:

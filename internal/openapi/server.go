@@ -60,12 +60,12 @@ type Service interface {
 	// Throttle counts a call against the AccessKey's calls per second
 	// (auth.ErrThrottled).
 	Throttle(ctx context.Context, keyID string, perSecond int) error
-	GetAuthToken(ctx context.Context, c auth.Caller, in auth.GetAuthTokenInput) (auth.TokenInfo, error)
+	IssuePageTokens(ctx context.Context, c auth.Caller, in auth.PageTokenRequest) (auth.PageTokens, error)
 	CreateScheme(ctx context.Context, c auth.Caller, in auth.SchemeInput) (store.Scheme, error)
 	DescribeScheme(ctx context.Context, c auth.Caller, code string) (store.Scheme, error)
 	DeleteScheme(ctx context.Context, c auth.Caller, code string) error
-	VerifyPhoneWithToken(ctx context.Context, c auth.Caller, spToken, phone string) (auth.VerifyResult, error)
-	GetPhoneWithToken(ctx context.Context, c auth.Caller, spToken string) (string, error)
+	VerifyNumber(ctx context.Context, c auth.Caller, spToken, phone string) (auth.VerifyResult, error)
+	LoginNumber(ctx context.Context, c auth.Caller, spToken string) (string, error)
 	Statistics(ctx context.Context, c auth.Caller, in auth.StatsInput) (auth.Stats, error)
 	SendSmsCode(ctx context.Context, c auth.Caller, in auth.SmsSendInput) (auth.SmsSendResult, error)
 	CheckSmsCode(ctx context.Context, c auth.Caller, in auth.SmsCheckInput) (bool, error)

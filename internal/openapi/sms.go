@@ -23,8 +23,8 @@ var smsCodes = []struct {
 	// for these two names the parameter and never repeats a number.
 	msg string
 }{
-	{auth.ErrInvalidParameters, "INVALID_PARAMETERS", ""},
-	{auth.ErrMobileIllegal, "MOBILE_NUMBER_ILLEGAL", ""},
+	{auth.ErrInvalidParameters, "INVALID_PARAMETERS", "A parameter is not valid"},
+	{auth.ErrNumberInvalid, "MOBILE_NUMBER_ILLEGAL", "The phone number is not valid"},
 	{auth.ErrSmsFrequency, "FREQUENCY_FAIL", "A code was sent to this number less than Interval seconds ago."},
 	{auth.ErrSmsLimit, "BUSINESS_LIMIT_CONTROL", "The number's or the account's SMS limit for this hour or day is reached."},
 	{auth.ErrSmsCountry, "FUNCTION_NOT_OPENED", "Sending SMS codes to this country code is not enabled."},
@@ -36,8 +36,8 @@ func smsErr(err error) error {
 	for _, c := range smsCodes {
 		if errors.Is(err, c.err) {
 			msg := c.msg
-			if msg == "" {
-				msg = err.Error()
+			if c.err == auth.ErrInvalidParameters || c.err == auth.ErrNumberInvalid {
+				msg = publicText(msg, err)
 			}
 			return &APIError{Code: c.code, Status: http.StatusOK, Message: msg, cause: err, unsuccessful: true}
 		}
