@@ -37,6 +37,9 @@ const linePhone = "13812345678"
 
 const redirectURI = "https://rp.example/cb"
 
+// ukPhone is the line on 127.0.0.3: numbers of any country work end to end.
+const ukPhone = "+447700900123"
+
 // testClients is a client table for the provider's tests (the durable
 // client registry is auth's and is tested there).
 type testClients struct {
@@ -84,6 +87,7 @@ func newWorld(t *testing.T, opts ...func(*Config)) *world {
 	t.Helper()
 	st := authtest.New(t, authtest.Options{Subscribers: []sandbox.Subscriber{
 		{Prefix: netip.MustParsePrefix("127.0.0.1/32"), Phone: linePhone},
+		{Prefix: netip.MustParsePrefix("127.0.0.3/32"), Phone: ukPhone},
 	}})
 	keys, err := token.LoadOIDCKeys(context.Background(), st.Durable, st.Box)
 	if err != nil {
@@ -339,5 +343,31 @@ func TestFlow(t *testing.T) {
 		if len(days) != 1 || days[0].Pass != 4 || days[0].Reject != 3 || days[0].Unknown != 0 {
 			t.Errorf("statistics %+v: %+v, want 4 PASS and 3 REJECT", f, days)
 		}
+	}
+}
+
+func TestFlowOutsideChina(t *testing.T) {
+	w := newWorld(t)
+	token := func(scope string) string {
+		v, c := pkce()
+		q, _ := w.authorize(authz{client: "basic-client", scope: scope, challenge: c, src: "127.0.0.3"})
+		tok := w.exchange("basic-client", q.Get("code"), v, "")
+		if tok.AccessToken == "" {
+			t.Fatalf("token: %v %+v", q, tok)
+		}
+		return tok.AccessToken
+	}
+	for body, want := range map[string]bool{
+		`{"phoneNumber": "` + ukPhone + `"}`:                 true,
+		`{"phoneNumber": "+447700900124"}`:                   false,
+		`{"phoneNumber": "+86` + linePhone + `"}`:            false,
+		`{"hashedPhoneNumber": "` + e164Hash(ukPhone) + `"}`: true,
+	} {
+		if a := w.nv("POST", "/verify", token("openid "+ScopeVerify), body, nil); a.status != 200 || a.body["devicePhoneNumberVerified"] != want {
+			t.Errorf("%s: %+v, want %v", body, a, want)
+		}
+	}
+	if a := w.nv("GET", "/device-phone-number", token("openid "+ScopeShare), "", nil); a.status != 200 || a.body["devicePhoneNumber"] != ukPhone {
+		t.Errorf("share: %+v", a)
 	}
 }
