@@ -181,6 +181,14 @@ func FuzzNormalizePhone(f *testing.F) {
 			if got != "" {
 				t.Fatalf("error with a result %q", got)
 			}
+			// Not a mainland number: either another country's E.164 number,
+			// which Mask and E164 take, or nothing, of which they reveal nothing.
+			if e, perr := ParseE164(s); perr == nil {
+				if IsMainland(e) || E164(s) != e || Mask(s) == maskedInvalid || strings.Contains(Mask(s), e[1:]) {
+					t.Fatalf("non-mainland %q: E164 %q, Mask %q", s, E164(s), Mask(s))
+				}
+				return
+			}
 			if Mask(s) != maskedInvalid || E164(s) != "" {
 				t.Fatalf("Mask/E164 of a rejected input reveal something")
 			}
