@@ -64,7 +64,7 @@ func newNorthbound(ctx context.Context, f serveFlags, svc *auth.Service, durable
 	copy(ck[:], box.Derive("numauth camara token crypto v1", 32))
 	return camaraop.New(camaraop.Config{
 		Issuer: base + "/camara", Service: svc, Clients: camaraClients{svc}, Store: eph, Keys: keys,
-		CryptoKey: ck, AccessTokenTTL: f.nvTokenTTL, Throttle: f.throttle, TrustedProxies: trusted, Logger: log.With("api", "camara"),
+		CryptoKey: ck, AccessTokenTTL: f.nvTokenTTL, Throttle: f.throttle, AuthorizePerSource: f.nvPerSource, TrustedProxies: trusted, Logger: log.With("api", "camara"),
 	})
 }
 

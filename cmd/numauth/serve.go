@@ -45,6 +45,7 @@ type serveFlags struct {
 	buildCarrier  func(ctx context.Context, name string, env carrier.Env) (carrier.Adapter, error)
 	publicURLFlag string
 	nvTokenTTL    time.Duration
+	nvPerSource   int
 	trustedProxy  multiFlag
 	throttle      int
 	logLevel      string
@@ -89,6 +90,7 @@ func newServeFlagSet(f *serveFlags) *flag.FlagSet {
 	fs.Var(&f.routes, "carrier-route", "route MATCH=ADAPTER (MATCH an operator code such as CM, an E.164 prefix such as +44, or *) to run several carrier adapters at once (repeatable, first match wins)")
 	f.buildCarrier = carrier.Flags(fs)
 	fs.StringVar(&f.publicURLFlag, "public-url", os.Getenv("NUMAUTH_PUBLIC_URL"), "the URL clients reach this server at, behind a proxy or TLS terminator; the CAMARA issuer is this URL + /camara (default http:// and --addr) [NUMAUTH_PUBLIC_URL]")
+	fs.IntVar(&f.nvPerSource, "camara-authorize-per-source", 50, "CAMARA authorizations per second from one address, across all instances (each costs carrier calls; -1: unbounded)")
 	fs.DurationVar(&f.nvTokenTTL, "camara-access-token-ttl", 300*time.Second, "lifetime of the access tokens numauth's CAMARA OpenID provider issues (at most 300s)")
 	fs.Var(&f.trustedProxy, "trusted-proxy", "CIDR of a proxy whose number header the sandbox trusts, and whose X-Forwarded-For the gateway's per-address session budget trusts (repeatable)")
 	fs.IntVar(&f.throttle, "throttle", 0, "calls per second one AccessKey may make across all instances (0 = unlimited)")
