@@ -128,7 +128,10 @@ func runServe(ctx context.Context, f serveFlags, stderr io.Writer) error {
 	lw := obs.NewLogWriter(stderr, f.logFlush)
 	defer lw.Close()
 	log := slog.New(obs.FlushAbove(obs.WithRequestIDs(slog.NewJSONHandler(lw, &slog.HandlerOptions{Level: level})), lw, slog.LevelWarn))
-	slog.SetDefault(log)
+	// The OpenID provider library logs every client's OAuth error at Warn
+	// through the default logger: at Debug here, so bad requests cannot
+	// fill the log (numauth logs what matters about them itself).
+	slog.SetDefault(slog.New(obs.Demote(log.Handler(), "github.com/zitadel/oidc/")))
 
 	srv, err := newServer(ctx, f, log)
 	if err != nil {
