@@ -179,7 +179,11 @@ func sandboxCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		if err != nil {
 			return err
 		}
-		return call("POST", "/subscribers", map[string]string{"prefix": sub.Prefix.String(), "phone": sub.Phone})
+		body := map[string]string{"prefix": sub.Prefix.String(), "phone": sub.Phone}
+		if sub.Operator != "" {
+			body["operator"] = string(sub.Operator)
+		}
+		return call("POST", "/subscribers", body)
 	case "subscribers remove":
 		if fs.NArg() != 1 {
 			return errors.New("sandbox subscribers remove: want ADDR_OR_CIDR")

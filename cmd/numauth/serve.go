@@ -392,10 +392,11 @@ func (f *serveFlags) carriers(ctx context.Context, env carrier.Env) (carrier.Ada
 		name = "sandbox"
 	}
 	var routes []carrier.Route
-	for _, s := range f.routes {
+	for i, s := range f.routes {
 		r, err := carrier.ParseRoute(s)
 		if err != nil {
-			return nil, nil, fmt.Errorf("--carrier-route %q: %w", s, err)
+			// Named by its place: the value may hold a phone number.
+			return nil, nil, fmt.Errorf("--carrier-route #%d: %w", i+1, err)
 		}
 		routes = append(routes, r)
 	}

@@ -60,7 +60,8 @@ func ParseRoute(s string) (Route, error) {
 	}
 	m, name = strings.TrimSpace(m), strings.TrimSpace(name)
 	if !ValidName(name) {
-		return Route{}, fmt.Errorf("carrier route: %q is not an adapter name (a-z, 0-9 and '-', starting with a letter)", name)
+		// Neither part is echoed: a mistyped rule may hold a phone number.
+		return Route{}, errors.New("carrier route: ADAPTER is not an adapter name (a-z, 0-9 and '-', starting with a letter)")
 	}
 	r := Route{Adapter: name}
 	switch {
@@ -73,7 +74,7 @@ func ParseRoute(s string) (Route, error) {
 	case ValidOperator(Operator(m)):
 		r.Operator = Operator(m)
 	default:
-		return Route{}, fmt.Errorf("carrier route: %q is neither an operator code (2 to 8 of A-Z and 0-9), a +PREFIX nor *", m)
+		return Route{}, errors.New("carrier route: MATCH is neither an operator code (2 to 8 of A-Z and 0-9), a +PREFIX nor *")
 	}
 	return r, nil
 }

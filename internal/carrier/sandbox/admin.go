@@ -121,7 +121,7 @@ func (s *Sandbox) deleteSubscriber(w http.ResponseWriter, r *http.Request) {
 	}
 	p, err := ParsePrefix(q.Get("prefix"))
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "prefix: "+err.Error())
+		writeError(w, http.StatusBadRequest, "prefix: not an IP address or CIDR prefix") // the parser's text repeats the input
 		return
 	}
 	if !s.RemoveSubscriber(p) {

@@ -153,7 +153,12 @@ func (f File) Config() (Config, error) {
 func (sj SubscriberJSON) subscriber() (Subscriber, error) {
 	p, err := ParsePrefix(sj.Prefix)
 	if err != nil {
-		return Subscriber{}, fmt.Errorf("prefix: %w", err)
+		// Not the parser's text: it repeats the input, which may be a
+		// phone number put on the wrong side.
+		if strings.Contains(sj.Prefix, "%") {
+			return Subscriber{}, errors.New("prefix: IPv6 zones are not allowed")
+		}
+		return Subscriber{}, errors.New("prefix: not an IP address or CIDR prefix")
 	}
 	phone, op, err := checkPhone(sj.Phone, carrier.Operator(sj.Operator))
 	if err != nil {

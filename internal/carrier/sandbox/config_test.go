@@ -159,10 +159,13 @@ func FuzzParseSubscriber(f *testing.F) {
 		if c != sub {
 			t.Fatalf("ParseSubscriber(%q) = %v, not canonical (%v)", in, sub, c)
 		}
-		if op, ok := carrier.OperatorOf(sub.Phone); !ok || op != l.op {
+		if op, ok := carrier.OperatorOf(sub.Phone); carrier.IsMainland(sub.Phone) && (!ok || op != l.op) {
 			t.Fatalf("operator of %s: %s", carrier.Mask(sub.Phone), l.op)
 		}
-		again, err := ParseSubscriber(sub.Prefix.String() + "=" + sub.Phone)
+		if !carrier.IsMainland(sub.Phone) && (!carrier.ValidOperator(l.op) || v1Code(l.op) != 0) {
+			t.Fatalf("operator of %s: %s, a mainland operator or none", carrier.Mask(sub.Phone), l.op)
+		}
+		again, err := ParseSubscriber(sub.Prefix.String() + "=" + sub.Phone + "@" + string(l.op))
 		if err != nil || again != sub {
 			t.Fatalf("round trip of %v: %v, %v", sub, again, err)
 		}

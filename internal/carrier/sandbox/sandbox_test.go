@@ -593,3 +593,43 @@ func TestForeignSubscribers(t *testing.T) {
 		t.Fatalf("Identify of another operator's line under VF maintenance = %v", err)
 	}
 }
+
+// Mainland lines get version 1 tickets (67 characters), which instances
+// from before E.164 open too, so a rolling upgrade does not refuse the new
+// instances' tickets; other countries' lines need version 2.
+func TestTicketVersionForRollingUpgrades(t *testing.T) {
+	s := mustNew(t, Config{Subscribers: []Subscriber{
+		{Prefix: pfx("10.0.0.1/32"), Phone: "13800138000"},
+		{Prefix: pfx("10.0.0.2/32"), Phone: "+447700900123"},
+	}})
+	const v1Len = 67 // base64url of nonce, the 22-byte record and the tag
+	for src, c := range map[string]struct {
+		wantV1 bool
+		phone  string
+	}{"10.0.0.1": {true, "+8613800138000"}, "10.0.0.2": {false, "+447700900123"}} {
+		wantV1 := c.wantV1
+		l, err := identify(s, src, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (len(l.Ticket) == v1Len) != wantV1 {
+			t.Errorf("line on %s: a %d-character ticket, want version 1: %v", src, len(l.Ticket), wantV1)
+		}
+		if n, err := s.Number(context.Background(), l.Ticket); err != nil || n != c.phone {
+			t.Errorf("line on %s: its ticket's number: %v, %v", src, n != "", err)
+		}
+	}
+}
+
+// CM, CU and CT are mainland operators: a line of another country cannot
+// be given one, or its spToken would refuse its own number.
+func TestForeignLinesCannotHaveMainlandOperators(t *testing.T) {
+	for _, op := range []carrier.Operator{carrier.ChinaMobile, carrier.ChinaUnicom, carrier.ChinaTelecom} {
+		if _, err := ParseSubscriber("192.0.2.3=+447700900123@" + string(op)); err == nil {
+			t.Errorf("a UK line with operator %s was accepted", op)
+		}
+	}
+	if sub, err := ParseSubscriber("192.0.2.3=+447700900123@VF"); err != nil || sub.Operator != "VF" {
+		t.Errorf("a UK line of VF: %+v, %v", sub, err)
+	}
+}

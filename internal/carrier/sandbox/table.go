@@ -168,6 +168,12 @@ func checkPhone(phone string, op carrier.Operator) (string, carrier.Operator, er
 		if op == "" {
 			op = DefaultOperator
 		}
+		if v1Code(op) != 0 {
+			// CM, CU and CT are mainland operators: an spToken bound to one
+			// serves mainland numbers only, so the line's own number would
+			// be refused.
+			return "", "", fmt.Errorf("%s is not a mainland number, so its operator cannot be %s", carrier.Mask(p), op)
+		}
 		return p, op, nil
 	}
 	alloc, ok := carrier.OperatorOf(p)

@@ -21,9 +21,10 @@ import (
 //	[11:11+n]    the operator code
 //	[11+n:]      the number's E.164 digits, without "+" (7 to 15)
 //
-// Version 1 tickets (a fixed 22-byte record of mainland numbers: version,
-// kind, operator 1 CM / 2 CU / 3 CT, issued at, the 11 digits), which
-// instances before E.164 issued, still open. The additional data names the
+// Version 1 (a fixed 22-byte record of mainland numbers: version, kind,
+// operator 1 CM / 2 CU / 3 CT, issued at, the 11 digits) is what instances
+// before E.164 issue and open; mainland numbers are still sealed in it (see
+// seal). The additional data names the
 // format, so a ciphertext made under the same key for another purpose does
 // not open as a ticket.
 const (
@@ -85,8 +86,18 @@ func kindCode(k carrier.Kind) byte {
 }
 
 // seal returns the ticket for tk; tk.phone is E.164 and tk.op a valid code.
+// A mainland number of CM, CU or CT is sealed in version 1, which instances
+// from before E.164 open too, so that a rolling upgrade does not refuse
+// the tickets the new instances issue; other numbers need version 2.
 func (s *sealer) seal(tk ticket) string {
 	var buf [maxRecordLen]byte
+	if code := v1Code(tk.op); code != 0 && carrier.IsMainland(tk.phone) {
+		rec := append(buf[:0], ticketVersionV1, kindCode(tk.kind), code)
+		rec = binary.BigEndian.AppendUint64(rec, uint64(tk.issued.UnixMilli()))
+		rec = append(rec, tk.phone[3:]...)
+		var out [overhead + maxRecordLen]byte
+		return ticketEncoding.EncodeToString(s.aead.Seal(out[:0], nil, rec, ticketAAD))
+	}
 	rec := append(buf[:0], ticketVersion, kindCode(tk.kind))
 	rec = binary.BigEndian.AppendUint64(rec, uint64(tk.issued.UnixMilli()))
 	rec = append(rec, byte(len(tk.op)))
@@ -94,6 +105,16 @@ func (s *sealer) seal(tk ticket) string {
 	rec = append(rec, tk.phone[1:]...)
 	var out [overhead + maxRecordLen]byte
 	return ticketEncoding.EncodeToString(s.aead.Seal(out[:0], nil, rec, ticketAAD))
+}
+
+// v1Code is an operator's code in a version 1 record, or 0.
+func v1Code(op carrier.Operator) byte {
+	for i, o := range v1Operators {
+		if o != "" && o == op {
+			return byte(i)
+		}
+	}
+	return 0
 }
 
 // open returns what ticket stands for, if it is a ticket of kind sealed
