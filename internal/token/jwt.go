@@ -105,27 +105,41 @@ func (k *Keyring) Rotate(ctx context.Context) (string, error) {
 }
 
 func (k *Keyring) create(ctx context.Context, id string) (store.SigningKey, error) {
-	pubKey, priv, err := ed25519.GenerateKey(rand.Reader)
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		return store.SigningKey{}, err
 	}
+	return storeKey(ctx, k.ks, k.box, store.SigningKey{ID: id, Use: useJWT, Alg: "EdDSA"}, priv, pub)
+}
+
+// storeKey seals priv (PKCS #8) under the master key and stores it as sk,
+// with pub (PKIX) beside it.
+func storeKey(ctx context.Context, ks KeyStore, box *secret.Box, sk store.SigningKey, priv, pub any) (store.SigningKey, error) {
 	der, err := x509.MarshalPKCS8PrivateKey(priv)
 	if err != nil {
 		return store.SigningKey{}, err
 	}
-	pub, err := x509.MarshalPKIXPublicKey(pubKey)
-	if err != nil {
+	if sk.Public, err = x509.MarshalPKIXPublicKey(pub); err != nil {
 		return store.SigningKey{}, err
 	}
-	sk := store.SigningKey{
-		ID: id, Use: useJWT, Alg: "EdDSA",
-		Sealed: k.box.Seal(der, []byte("signing-key/"+id)), Public: pub,
-		CreatedAt: time.Now().UTC(),
-	}
-	if err := k.ks.PutSigningKey(ctx, sk); err != nil {
+	sk.Sealed, sk.CreatedAt = box.Seal(der, []byte("signing-key/"+sk.ID)), time.Now().UTC()
+	if err := ks.PutSigningKey(ctx, sk); err != nil {
 		return store.SigningKey{}, fmt.Errorf("token: store signing key: %w", err)
 	}
 	return sk, nil
+}
+
+// openKey opens a stored key's private half.
+func openKey(box *secret.Box, sk store.SigningKey) (any, error) {
+	der, err := box.Open(sk.Sealed, []byte("signing-key/"+sk.ID))
+	if err != nil {
+		return nil, fmt.Errorf("token: signing key %s: %w (is NUMAUTH_MASTER_KEY the one the store was created with?)", sk.ID, err)
+	}
+	priv, err := x509.ParsePKCS8PrivateKey(der)
+	if err != nil {
+		return nil, fmt.Errorf("token: signing key %s: bad private key", sk.ID)
+	}
+	return priv, nil
 }
 
 func (k *Keyring) reload(ctx context.Context) error {
@@ -162,13 +176,12 @@ func (k *Keyring) reload(ctx context.Context) error {
 			continue
 		}
 		// Keys are ordered by creation: the last usable one signs.
-		der, err := k.box.Open(sk.Sealed, []byte("signing-key/"+sk.ID))
+		priv, err := openKey(k.box, sk)
 		if err != nil {
-			return fmt.Errorf("token: signing key %s: %w (is NUMAUTH_MASTER_KEY the one the store was created with?)", sk.ID, err)
+			return err
 		}
-		priv, err := x509.ParsePKCS8PrivateKey(der)
 		ep, ok := priv.(ed25519.PrivateKey)
-		if err != nil || !ok {
+		if !ok {
 			return fmt.Errorf("token: signing key %s: bad private key", sk.ID)
 		}
 		current = jwtKey{id: sk.ID, priv: ep}

@@ -74,23 +74,8 @@ func (k *OIDCKeys) create(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	der, err := x509.MarshalPKCS8PrivateKey(priv)
-	if err != nil {
-		return err
-	}
-	pub, err := x509.MarshalPKIXPublicKey(&priv.PublicKey)
-	if err != nil {
-		return err
-	}
-	sk := store.SigningKey{
-		ID: id, Use: useOIDC, Alg: "RS256",
-		Sealed: k.box.Seal(der, []byte("signing-key/"+id)), Public: pub,
-		CreatedAt: time.Now().UTC(),
-	}
-	if err := k.ks.PutSigningKey(ctx, sk); err != nil {
-		return fmt.Errorf("token: store OpenID key: %w", err)
-	}
-	return nil
+	_, err = storeKey(ctx, k.ks, k.box, store.SigningKey{ID: id, Use: useOIDC, Alg: "RS256"}, priv, &priv.PublicKey)
+	return err
 }
 
 // Reload reads the keys from the store again (after another instance
@@ -110,13 +95,12 @@ func (k *OIDCKeys) Reload(ctx context.Context) error {
 		}
 		key := OIDCKey{ID: sk.ID, Pub: pub}
 		if sk.NotAfter.IsZero() || time.Now().Before(sk.NotAfter) {
-			der, err := k.box.Open(sk.Sealed, []byte("signing-key/"+sk.ID))
+			priv, err := openKey(k.box, sk)
 			if err != nil {
-				return fmt.Errorf("token: OpenID key %s: %w (is NUMAUTH_MASTER_KEY the one the store was created with?)", sk.ID, err)
+				return err
 			}
-			priv, err := x509.ParsePKCS8PrivateKey(der)
 			rp, ok := priv.(*rsa.PrivateKey)
-			if err != nil || !ok {
+			if !ok {
 				return fmt.Errorf("token: OpenID key %s: bad private key", sk.ID)
 			}
 			key.Priv = rp
