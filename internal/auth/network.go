@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/numauth/numauth/internal/carrier"
-	"github.com/numauth/numauth/internal/sms"
 	"github.com/numauth/numauth/internal/store"
 )
 
@@ -130,7 +129,7 @@ func (s *Service) NetworkVerify(ctx context.Context, c NetworkCaller, g NetworkG
 	}
 	rec := store.Verification{
 		AccountID: c.AccountID, SchemeCode: c.ClientID, Kind: string(carrier.KindVerify),
-		Carrier: g.Operator, Result: string(verdict), MaskedPhone: maskAny(phone), PhoneHash: s.PhoneHash(phone),
+		Carrier: g.Operator, Result: string(verdict), MaskedPhone: carrier.Mask(phone), PhoneHash: s.PhoneHash(phone),
 	}
 	if err := s.recordNetwork(ctx, rec, start); err != nil {
 		return false, err
@@ -208,13 +207,4 @@ func (s *Service) recordNetwork(ctx context.Context, rec store.Verification, sta
 		return storeErr("record verification", err)
 	}
 	return nil
-}
-
-// maskAny masks a number given in any form: mainland numbers as
-// carrier.Mask does (as every other record), others as sms.Mask does.
-func maskAny(phone string) string {
-	if p, err := carrier.ParseE164(phone); err == nil {
-		return carrier.Mask(p)
-	}
-	return sms.Mask(phone)
 }

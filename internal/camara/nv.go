@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/zitadel/oidc/v3/pkg/op"
+
 	"github.com/numauth/numauth/internal/auth"
 	"github.com/numauth/numauth/internal/store"
 )
@@ -132,23 +134,19 @@ func (p *Provider) bearer(ctx context.Context, r *http.Request) (string, accessG
 		return "", accessGrant{}, &nvUnauthorized
 	}
 	scheme, tok, ok := strings.Cut(h[0], " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" || len(tok) > 1024 {
+	if !ok || !strings.EqualFold(scheme, "Bearer") || len(tok) > 1024 {
 		return "", accessGrant{}, &nvUnauthorized
 	}
 	id, _, ok := p.tokenID(strings.TrimSpace(tok))
 	if !ok {
 		return "", accessGrant{}, &nvUnauthorized
 	}
-	b, err := p.storage.eph.Get(ctx, kAccessToken+id)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return "", accessGrant{}, &nvUnauthorized
-	case err != nil:
+	g, err := p.storage.accessGrant(ctx, id)
+	if errors.As(err, new(op.StatusError)) { // a store outage, not a bad token
 		p.cfg.Logger.WarnContext(ctx, "NV: read access token", "err", err)
 		return "", accessGrant{}, &nvUnavailable
 	}
-	var g accessGrant
-	if err := json.Unmarshal(b, &g); err != nil || !p.now().Before(g.Expires) {
+	if err != nil {
 		return "", accessGrant{}, &nvUnauthorized
 	}
 	return id, g, nil

@@ -2,8 +2,7 @@ package camara
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
+	"crypto/rand"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -302,9 +301,9 @@ func authorizeErr(err error) error {
 // subject is a one-time pseudonym for one authorization: the ID token tells
 // the client that the network authenticated a line, not which one.
 func (p *Provider) subject() string {
-	m := hmac.New(sha256.New, p.cfg.CryptoKey[:])
-	m.Write([]byte("subject/" + token.NewID()))
-	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:18])
+	b := make([]byte, 18)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 // VerifyClient authenticates the client at the token, introspection and
@@ -358,8 +357,8 @@ func (s *server) verifyClient(ctx context.Context, r *op.Request[op.ClientCreden
 	if cl.info.AuthMethod != MethodSecretBasic {
 		return nil, oidc.ErrInvalidClient().WithDescription("this client authenticates with private_key_jwt")
 	}
-	if err := s.p.storage.AuthorizeClientIDSecret(ctx, cc.ClientID, cc.ClientSecret); err != nil {
-		return nil, err
+	if err := s.p.storage.clients.CheckSecret(ctx, cc.ClientID, cc.ClientSecret); err != nil {
+		return nil, clientErr(err)
 	}
 	return cl, nil
 }

@@ -339,8 +339,8 @@ func (s *storage) accessGrant(ctx context.Context, tokenID string) (accessGrant,
 		return accessGrant{}, storageErr("read access token", err)
 	}
 	var g accessGrant
-	if err := json.Unmarshal(b, &g); err != nil {
-		return accessGrant{}, oidc.ErrInvalidRequest().WithDescription("the access token is invalid")
+	if err := json.Unmarshal(b, &g); err != nil || !s.now().Before(g.Expires) {
+		return accessGrant{}, oidc.ErrInvalidRequest().WithDescription("the access token is invalid or expired")
 	}
 	return g, nil
 }
