@@ -25,7 +25,7 @@ func FuzzVerifyBody(f *testing.F) {
 		}
 		switch {
 		case b.PhoneNumber != nil && b.HashedPhoneNumber == nil:
-			if !IsE164(*b.PhoneNumber) {
+			if !isNVPhone(*b.PhoneNumber) {
 				t.Fatalf("accepted phoneNumber %q", *b.PhoneNumber)
 			}
 		case b.HashedPhoneNumber != nil && b.PhoneNumber == nil:
@@ -53,7 +53,7 @@ func FuzzLoginHint(f *testing.F) {
 				t.Fatalf("%q → %+v, want no hint", s, h)
 			}
 		case strings.HasPrefix(s, "tel:"):
-			if !IsE164(h.phone) || "tel:"+h.phone != s {
+			if !isNVPhone(h.phone) || "tel:"+h.phone != s {
 				t.Fatalf("%q → %+v", s, h)
 			}
 		case strings.HasPrefix(s, "ipport:"):

@@ -38,7 +38,7 @@ func parseLoginHint(s string) (loginHint, error) {
 	kind, v, ok := strings.Cut(s, ":")
 	switch {
 	case ok && kind == "tel":
-		if !IsE164(v) {
+		if !isNVPhone(v) {
 			return loginHint{}, fmt.Errorf("login_hint tel: must be an E.164 number such as tel:+34666666666")
 		}
 		return loginHint{phone: v}, nil
@@ -57,9 +57,11 @@ func parseLoginHint(s string) (loginHint, error) {
 	}
 }
 
-// IsE164 reports whether s is "+" and 5 to 15 digits, the first not 0, as
-// the NV API's phoneNumber pattern says.
-func IsE164(s string) bool {
+// isNVPhone reports whether s is "+" and 5 to 15 digits, the first not 0, as
+// the NV API's phoneNumber pattern says: wider than carrier.IsE164 (7 to 15
+// digits, numauth's canonical form), since the API must accept what its
+// OpenAPI file allows and answer false for what no line has.
+func isNVPhone(s string) bool {
 	d, ok := strings.CutPrefix(s, "+")
 	if !ok || len(d) < 5 || len(d) > 15 || d[0] == '0' {
 		return false

@@ -251,7 +251,7 @@ func readVerifyBody(r *http.Request) (verifyBody, string) {
 	case b.PhoneNumber != nil && b.HashedPhoneNumber != nil:
 		return verifyBody{}, "exactly one of phoneNumber and hashedPhoneNumber is allowed"
 	case b.PhoneNumber != nil:
-		if !IsE164(*b.PhoneNumber) {
+		if !isNVPhone(*b.PhoneNumber) {
 			return verifyBody{}, "phoneNumber must be an E.164 number, e.g. +34666666666"
 		}
 	case b.HashedPhoneNumber != nil:
