@@ -244,7 +244,7 @@ func newServer(ctx context.Context, f serveFlags, log *slog.Logger) (*server, er
 		proxies = append(proxies, pfx)
 	}
 	// Every instance sharing the master key opens every other's tickets.
-	adapter, built, err := f.carriers(ctx, carrier.Env{Logger: log, Secret: box.Derive, TrustedProxies: proxies})
+	adapter, built, err := f.carriers(ctx, carrier.Env{Logger: log, Secret: box.Derive, TrustedProxies: proxies, Shared: eph})
 	if err != nil {
 		return fail(err)
 	}

@@ -29,6 +29,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"time"
 )
 
 // Operator is a mobile network operator code: "CM", "CU" and "CT" for the
@@ -101,8 +102,13 @@ type Line struct {
 	// and never shown to the browser in clear.
 	Ticket string
 	// Masked is the masked number for one-click login, as [Mask] writes it
-	// ("138****5678", "+4477****0123").
+	// ("138****5678", "+4477****0123"). A redirect front leg may leave it
+	// empty on a KindVerify line: its operator does not tell the number
+	// before the back leg is asked.
 	Masked string
+	// Expires, when set, is when the ticket stops working (the operator
+	// token inside it expires): numauth's spToken never outlives it.
+	Expires time.Time
 }
 
 // Adapter is one operator integration's back leg, and what numauth holds:
@@ -191,7 +197,18 @@ type BeginRequest struct {
 type Redirect struct {
 	URL   string // the operator's authorization URL, state included
 	State string // the state the callback carries back
+	// Window is how the page's browser should visit URL: WindowFrame (a
+	// hidden iframe, where the operator permits framing) or WindowPopup.
+	// "" is WindowFrame.
+	Window string
 }
+
+// How a page visits a Redirect's URL (see docs/carriers.md for the
+// trade-offs).
+const (
+	WindowFrame = "frame"
+	WindowPopup = "popup"
+)
 
 // CallbackRequest is the browser's return to numauth's callback.
 type CallbackRequest struct {

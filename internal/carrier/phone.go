@@ -1,6 +1,7 @@
 package carrier
 
 import (
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"strings"
@@ -293,6 +294,17 @@ func MaskDigits(phone string) (string, bool) {
 		return d[len(d)-6 : len(d)-2], true
 	}
 	return d[len(d)-8 : len(d)-4], true
+}
+
+// MatchMaskDigits is the one mask rule of every adapter's MatchMask:
+// whether digits are phone's MaskDigits, compared in constant time; digits
+// that are not four ASCII digits are ErrBadMask.
+func MatchMaskDigits(phone, digits string) (bool, error) {
+	if !IsMaskDigits(digits) {
+		return false, ErrBadMask
+	}
+	want, ok := MaskDigits(phone)
+	return ok && subtle.ConstantTimeCompare([]byte(digits), []byte(want)) == 1, nil
 }
 
 // E164 returns the number in E.164 form: "13812345678" → "+8613812345678".

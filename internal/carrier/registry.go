@@ -26,6 +26,19 @@ type Env struct {
 	TrustedProxies []netip.Prefix
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
+	// Shared is memory every instance of the deployment shares (numauth's
+	// ephemeral store), for what must hold across instances, such as a
+	// redirect state's single use. Adapters keep their keys under
+	// "car:NAME:".
+	Shared Shared
+}
+
+// Shared is the part of numauth's ephemeral store an adapter may use.
+type Shared interface {
+	// PutIfAbsent stores value under key unless the key exists, and
+	// reports whether it stored: exactly one of many concurrent callers,
+	// on any instance, gets true.
+	PutIfAbsent(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error)
 }
 
 // Builder builds an adapter from the flags its registration declared, once

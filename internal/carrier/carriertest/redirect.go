@@ -44,7 +44,7 @@ func testRedirectFlow(t *testing.T, h Harness) {
 				t.Errorf("Complete(%s, %s) = %v", carrier.Mask(lines[i].phone), kind, err)
 				continue
 			}
-			checkLine(t, "Complete", l, i)
+			checkLine(t, w, "Complete", l, i, kind)
 		}
 	}
 	// Two flows at once, each completing with its own state.
