@@ -243,8 +243,12 @@ func newServer(ctx context.Context, f serveFlags, log *slog.Logger) (*server, er
 		}
 		proxies = append(proxies, pfx)
 	}
+	public, err := f.publicURL()
+	if err != nil {
+		return fail(err)
+	}
 	// Every instance sharing the master key opens every other's tickets.
-	adapter, built, err := f.carriers(ctx, carrier.Env{Logger: log, Secret: box.Derive, TrustedProxies: proxies, Shared: eph})
+	adapter, built, err := f.carriers(ctx, carrier.Env{Logger: log, Secret: box.Derive, TrustedProxies: proxies, Shared: eph, PublicURL: public})
 	if err != nil {
 		return fail(err)
 	}
@@ -432,7 +436,7 @@ func (f *serveFlags) carriers(ctx context.Context, env carrier.Env) (carrier.Ada
 	if err != nil {
 		return nil, nil, err
 	}
-	return router, built, nil
+	return router.Adapter(), built, nil
 }
 
 func kindOf(url, local, remote string) string {

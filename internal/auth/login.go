@@ -31,10 +31,16 @@ func (s *Service) maskCharges(account, phoneHash string) []limit.Charge {
 // the masked number to show the user. A number whose mask budget is spent
 // is refused before any digits are asked for.
 func (s *Service) LoginMask(ctx context.Context, sessionID, origin string, front carrier.FrontRequest) (SPResult, error) {
-	sess, line, err := s.frontLeg(ctx, sessionID, origin, carrier.KindLogin, front)
-	if err != nil {
-		return SPResult{}, err
+	sess, line, redirect, err := s.frontLeg(ctx, sessionID, origin, carrier.KindLogin, front)
+	if err != nil || redirect != nil {
+		return SPResult{Redirect: redirect, Origin: sess.Origin, Kind: carrier.KindLogin}, err
 	}
+	return s.loginLine(ctx, sessionID, sess, line)
+}
+
+// loginLine keeps a login front leg's line in its session and returns the
+// masked number to show the user.
+func (s *Service) loginLine(ctx context.Context, sessionID string, sess session, line carrier.Line) (SPResult, error) {
 	phone, err := s.cfg.Carrier.Number(ctx, line.Ticket)
 	if err != nil {
 		return SPResult{}, fmt.Errorf("carrier: %w", err)
@@ -49,7 +55,7 @@ func (s *Service) LoginMask(ctx context.Context, sessionID, origin string, front
 	if err := s.putSession(ctx, sessionID, sess); err != nil {
 		return SPResult{}, err
 	}
-	return SPResult{Operator: line.Operator, Masked: line.Masked, Origin: sess.Origin}, nil
+	return SPResult{Operator: line.Operator, Masked: line.Masked, Origin: sess.Origin, Kind: carrier.KindLogin}, nil
 }
 
 // MintLoginToken checks the middle four digits the user typed and returns a
@@ -87,7 +93,7 @@ func (s *Service) MintLoginToken(ctx context.Context, sessionID, origin, mask st
 		if err := res.Refund(settleCtx); err != nil {
 			s.cfg.Logger.WarnContext(ctx, "could not give back a correct mask's budget unit", "err", err)
 		}
-		return s.mintSP(ctx, sess, carrier.KindLogin, carrier.Operator(sess.Operator), sess.Ticket, sess.Masked)
+		return s.mintSP(ctx, sess, carrier.KindLogin, carrier.Operator(sess.Operator), sess.Ticket, sess.Masked, time.Time{})
 	}
 	left, err := res.Keep(settleCtx)
 	if err != nil {

@@ -18,10 +18,11 @@ import (
 // Ephemeral key prefixes of the flows (budgets live under "lim:", see
 // internal/limit; the epoch marker is "epoch").
 const (
-	kSession = "h5s:"   // gateway session
-	kSPUsed  = "spu:"   // spToken outcome state (see sptoken.go)
-	kNonce   = "nonce:" // seen signature nonces
-	kSmsCode = "smsc:"  // live SMS codes of one account, scheme and number (see sms.go)
+	kSession  = "h5s:"   // gateway session
+	kSPUsed   = "spu:"   // spToken outcome state (see sptoken.go)
+	kNonce    = "nonce:" // seen signature nonces
+	kSmsCode  = "smsc:"  // live SMS codes of one account, scheme and number (see sms.go)
+	kRedirect = "h5r:"   // a redirect front leg's page origin, by state (see redirect.go)
 )
 
 // SessionRequest is the gateway's check call from the page.
@@ -205,7 +206,7 @@ func (s *Service) getSession(ctx context.Context, id, origin string, kind carrie
 	if o, err := NormalizeOrigin(origin); err != nil || o != sess.Origin {
 		return session{}, hint(ErrIdentity, "origin %q is not the session's", origin)
 	}
-	if sess.Kind != kind {
+	if kind != "" && sess.Kind != kind {
 		return session{}, hint(ErrSessionInvalid, "the session was opened for %s", sess.Kind)
 	}
 	// A session outlives nothing: once its scheme is deleted it is dead.
@@ -216,22 +217,39 @@ func (s *Service) getSession(ctx context.Context, id, origin string, kind carrie
 }
 
 // frontLeg opens the page's session for a flow and runs the carrier's
-// front leg for it over the request's connection.
-func (s *Service) frontLeg(ctx context.Context, sessionID, origin string, kind carrier.Kind, front carrier.FrontRequest) (session, carrier.Line, error) {
+// front leg for it over the request's connection. An adapter with a
+// network-identified front leg is asked first; one with a redirect front
+// leg (alone, or behind a router when no network-identified adapter knows
+// the line) begins a redirect, which the page runs and CompleteRedirect
+// finishes.
+func (s *Service) frontLeg(ctx context.Context, sessionID, origin string, kind carrier.Kind, front carrier.FrontRequest) (session, carrier.Line, *FrontRedirect, error) {
 	sess, err := s.getSession(ctx, sessionID, origin, kind)
 	if err != nil {
-		return session{}, carrier.Line{}, err
+		return session{}, carrier.Line{}, nil, err
 	}
 	front.Kind = kind
-	ni, ok := s.cfg.Carrier.(carrier.NetworkIdentified)
-	if !ok {
-		// A redirect-only adapter: the gateway's redirect flow is not served yet.
-		return session{}, carrier.Line{}, fmt.Errorf("carrier front leg: %w: %s has a redirect front leg, which the H5 gateway does not drive yet",
-			carrier.ErrUnsupported, s.cfg.Carrier.Name())
+	rd, redirect := s.cfg.Carrier.(carrier.Redirector)
+	var identifyErr error
+	if ni, ok := s.cfg.Carrier.(carrier.NetworkIdentified); ok {
+		line, err := ni.Identify(ctx, front)
+		switch {
+		case err == nil:
+			return sess, line, nil, nil
+		case !redirect || !(errors.Is(err, carrier.ErrNotCellular) || errors.Is(err, carrier.ErrUnsupported)):
+			return session{}, carrier.Line{}, nil, fmt.Errorf("carrier front leg: %w", err)
+		}
+		identifyErr = fmt.Errorf("carrier front leg: %w", err)
 	}
-	line, err := ni.Identify(ctx, front)
+	if !redirect {
+		return session{}, carrier.Line{}, nil, fmt.Errorf("carrier front leg: %w: %s has neither front leg", carrier.ErrUnsupported, s.cfg.Carrier.Name())
+	}
+	r, err := s.beginRedirect(ctx, rd, sessionID, sess, kind)
+	if identifyErr != nil && errors.Is(err, carrier.ErrUnsupported) {
+		// A router with no redirect adapter: the network's answer stands.
+		return session{}, carrier.Line{}, nil, identifyErr
+	}
 	if err != nil {
-		return session{}, carrier.Line{}, fmt.Errorf("carrier front leg: %w", err)
+		return session{}, carrier.Line{}, nil, err
 	}
-	return sess, line, nil
+	return sess, carrier.Line{}, r, nil
 }

@@ -23,13 +23,20 @@ type SPResult struct {
 	Masked   string
 	// Origin is the page origin of the session (see SessionInfo.Origin).
 	Origin string
+	// Redirect, when set, is a redirect front leg the page runs first
+	// (the other fields but Origin are then empty): see CompleteRedirect.
+	Redirect *FrontRedirect
+	// Kind is the flow of the answer (for CompleteRedirect's caller).
+	Kind carrier.Kind
 }
 
 // DefaultSPTokenTTL is the spToken lifetime of an operator without one of
 // its own in Config.SPTokenTTL: China Mobile's, the shortest of the three.
 const DefaultSPTokenTTL = 2 * time.Minute
 
-func (s *Service) mintSP(ctx context.Context, sess session, kind carrier.Kind, op carrier.Operator, ticket, masked string) (SPResult, error) {
+// mintSP mints an spToken for a line's ticket; a ticket that expires (a
+// redirect front leg's operator token) bounds the token's lifetime.
+func (s *Service) mintSP(ctx context.Context, sess session, kind carrier.Kind, op carrier.Operator, ticket, masked string, expires time.Time) (SPResult, error) {
 	// A store that just came back empty gets its new epoch before this
 	// token, and the token carries the epoch it was minted in.
 	_, _, epoch, err := s.epoch.guard(ctx)
@@ -41,6 +48,11 @@ func (s *Service) mintSP(ctx context.Context, sess session, kind carrier.Kind, o
 	if !ok {
 		ttl = DefaultSPTokenTTL
 	}
+	if !expires.IsZero() {
+		if ttl = min(ttl, expires.Sub(now)); ttl <= 0 {
+			return SPResult{}, fmt.Errorf("carrier front leg: %w: the line's ticket has expired", carrier.ErrTicketInvalid)
+		}
+	}
 	tok, err := s.sealer.SealSP(token.SP{
 		ID: token.NewID(), AccountID: sess.AccountID, Scheme: sess.Scheme, Kind: string(kind),
 		Operator: string(op), Adapter: s.cfg.Carrier.Name(), Ticket: ticket, Masked: masked,
@@ -49,7 +61,7 @@ func (s *Service) mintSP(ctx context.Context, sess session, kind carrier.Kind, o
 	if err != nil {
 		return SPResult{}, err
 	}
-	return SPResult{SPToken: tok, Operator: op, Masked: masked, Origin: sess.Origin}, nil
+	return SPResult{SPToken: tok, Operator: op, Masked: masked, Origin: sess.Origin, Kind: kind}, nil
 }
 
 // The outcome of an spToken is exactly-once. Its state lives under

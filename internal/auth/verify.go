@@ -14,11 +14,11 @@ import (
 // MintVerifyToken runs the carrier's front leg for local-number verification
 // and returns a verification spToken.
 func (s *Service) MintVerifyToken(ctx context.Context, sessionID, origin string, front carrier.FrontRequest) (SPResult, error) {
-	sess, line, err := s.frontLeg(ctx, sessionID, origin, carrier.KindVerify, front)
-	if err != nil {
-		return SPResult{}, err
+	sess, line, redirect, err := s.frontLeg(ctx, sessionID, origin, carrier.KindVerify, front)
+	if err != nil || redirect != nil {
+		return SPResult{Redirect: redirect, Origin: sess.Origin, Kind: carrier.KindVerify}, err
 	}
-	return s.mintSP(ctx, sess, carrier.KindVerify, line.Operator, line.Ticket, "")
+	return s.mintSP(ctx, sess, carrier.KindVerify, line.Operator, line.Ticket, "", line.Expires)
 }
 
 // VerifyResult is VerifyPhoneWithToken's answer.

@@ -26,6 +26,10 @@ type Env struct {
 	TrustedProxies []netip.Prefix
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
+	// PublicURL is the URL browsers reach numauth at (serve's --public-url,
+	// or http:// and --addr), without a trailing slash: a redirect
+	// adapter's callback is PublicURL + "/h5/v1/NAME/callback".
+	PublicURL string
 	// Shared is memory every instance of the deployment shares (numauth's
 	// ephemeral store), for what must hold across instances, such as a
 	// redirect state's single use. Adapters keep their keys under

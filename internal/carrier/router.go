@@ -90,9 +90,13 @@ func ParseRoute(s string) (Route, error) {
 // identifies the line wins, unless an operator rule gives that line's
 // operator to another adapter (then its answer is passed over). ErrNotCellular
 // from all is ErrNotCellular; when none identifies the line and one failed
-// otherwise, the first such error is returned. Redirect adapters are not
-// driven through a router yet (Route tells which adapter a known number
-// belongs to, for the redirect front leg to come).
+// otherwise, the first such error is returned.
+//
+// Its redirect front leg is the routed redirect adapters': Begin goes to
+// the one the login hint routes to, else to the first in route order, and
+// Complete to the one whose state the callback carries. Callers try the
+// network-identified front leg first and begin a redirect when no adapter
+// identified the line (internal/auth does).
 type Router struct {
 	name     string
 	routes   []Route
@@ -100,7 +104,26 @@ type Router struct {
 	adapters map[string]Adapter
 }
 
-var _ NetworkIdentified = (*Router)(nil)
+var (
+	_ NetworkIdentified = (*Router)(nil)
+	_ Redirector        = RedirectRouter{}
+)
+
+// RedirectRouter is a Router with a redirect front leg: what [Router.Adapter]
+// gives when a routed adapter has one.
+type RedirectRouter struct{ *Router }
+
+// Adapter returns the router as the adapter numauth holds: r itself, or,
+// when a routed adapter has a redirect front leg, a RedirectRouter, so that
+// the capability is there exactly when one of the adapters has it.
+func (r *Router) Adapter() Adapter {
+	for _, a := range r.adapters {
+		if _, ok := a.(Redirector); ok {
+			return RedirectRouter{r}
+		}
+	}
+	return r
+}
 
 // NewRouter returns a router over adapters (by name) with routes. Every
 // route must name one of adapters, and every adapter must be named by a
@@ -241,4 +264,56 @@ func (r *Router) MatchMask(ctx context.Context, ticket, digits string) (bool, er
 		return false, err
 	}
 	return a.MatchMask(ctx, inner, digits)
+}
+
+// Begin starts a redirect front leg (see Router).
+func (r RedirectRouter) Begin(ctx context.Context, req BeginRequest) (Redirect, error) {
+	if err := ctx.Err(); err != nil {
+		return Redirect{}, err
+	}
+	name := ""
+	if p, err := ParseE164(req.LoginHint); err == nil {
+		if n, ok := r.Route(p); ok {
+			if _, ok := r.adapters[n].(Redirector); ok {
+				name = n
+			}
+		}
+	}
+	for _, n := range r.order {
+		if name != "" {
+			break
+		}
+		if _, ok := r.adapters[n].(Redirector); ok {
+			name = n
+		}
+	}
+	if name == "" {
+		return Redirect{}, fmt.Errorf("%w: no routed adapter has a redirect front leg", ErrUnsupported)
+	}
+	red, err := r.adapters[name].(Redirector).Begin(ctx, req)
+	if err != nil {
+		return Redirect{}, fmt.Errorf("%s: %w", name, err)
+	}
+	return red, nil
+}
+
+// Complete hands the callback to the redirect adapter whose state it
+// carries: each refuses a state it did not issue without spending anything.
+func (r RedirectRouter) Complete(ctx context.Context, req CallbackRequest) (Line, error) {
+	for _, n := range r.order {
+		rd, ok := r.adapters[n].(Redirector)
+		if !ok {
+			continue
+		}
+		line, err := rd.Complete(ctx, req)
+		if errors.Is(err, ErrTicketInvalid) {
+			continue
+		}
+		if err != nil {
+			return Line{}, fmt.Errorf("%s: %w", n, err)
+		}
+		line.Ticket = n + ":" + line.Ticket
+		return line, nil
+	}
+	return Line{}, fmt.Errorf("%w: no routed adapter issued the state, or it is spent, expired or another session's", ErrTicketInvalid)
 }

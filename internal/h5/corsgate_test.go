@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -14,17 +15,30 @@ import (
 // lenient is a service that accepts every call and reports the origin its
 // sessions are bound to, whatever the request's Origin: a stand-in for a
 // rules layer whose origin check broke.
-type lenient struct{ bound string }
+type lenient struct {
+	bound    string
+	redirect bool // the front legs answer with a redirect
+}
 
 func (l lenient) OpenSession(context.Context, auth.SessionRequest) (auth.SessionInfo, error) {
 	return auth.SessionInfo{ID: "s1", ExpiresIn: 60e9, Origin: l.bound}, nil
 }
 func (l lenient) MintVerifyToken(context.Context, string, string, carrier.FrontRequest) (auth.SPResult, error) {
+	if l.redirect {
+		return auth.SPResult{Redirect: &auth.FrontRedirect{URL: "https://op.example/authorize?state=s", Window: carrier.WindowFrame}, Origin: l.bound}, nil
+	}
 	return auth.SPResult{SPToken: "sp", Operator: carrier.ChinaMobile, Origin: l.bound}, nil
 }
-func (l lenient) LoginMask(context.Context, string, string, carrier.FrontRequest) (auth.SPResult, error) {
+func (l lenient) LoginMask(ctx context.Context, id, o string, f carrier.FrontRequest) (auth.SPResult, error) {
+	if l.redirect {
+		return l.MintVerifyToken(ctx, id, o, f)
+	}
 	return auth.SPResult{Masked: "138****8000", Operator: carrier.ChinaMobile, Origin: l.bound}, nil
 }
+func (l lenient) CompleteRedirect(context.Context, string, string, url.Values) (auth.SPResult, error) {
+	return auth.SPResult{SPToken: "sp", Operator: carrier.ChinaMobile, Origin: l.bound, Kind: carrier.KindVerify}, nil
+}
+func (l lenient) RedirectOrigin(context.Context, string) (string, error) { return l.bound, nil }
 func (l lenient) MintLoginToken(context.Context, string, string, string) (auth.SPResult, error) {
 	return auth.SPResult{SPToken: "sp", Operator: carrier.ChinaMobile, Origin: l.bound}, nil
 }
@@ -32,9 +46,15 @@ func (l lenient) MintLoginToken(context.Context, string, string, string) (auth.S
 // TestCORSGateOnItsOwn: the gateway lets only the bound origin read a
 // successful answer, even when the rules layer accepted a call from another.
 func TestCORSGateOnItsOwn(t *testing.T) {
+	for _, redirect := range []bool{false, true} {
+		testCORSGate(t, redirect)
+	}
+}
+
+func testCORSGate(t *testing.T, redirect bool) {
 	mux := http.NewServeMux()
-	New(lenient{bound: "https://shop.example.com"}, nil, nil).Register(mux)
-	for _, op := range []string{"check", "verify-token", "login-mask", "login-token"} {
+	New(lenient{bound: "https://shop.example.com", redirect: redirect}, nil, nil).Register(mux)
+	for _, op := range []string{"check", "verify-token", "login-mask", "login-token", "redirect-complete"} {
 		for _, tc := range []struct {
 			origin string
 			allow  bool
@@ -44,7 +64,7 @@ func TestCORSGateOnItsOwn(t *testing.T) {
 			{"https://evil.example", false},
 			{"null", false},
 		} {
-			req := httptest.NewRequest(http.MethodPost, "/h5/v1/"+op, strings.NewReader(`{"session":"s1","mask":"0013","accessToken":"a","jwtToken":"j","kind":"verify"}`))
+			req := httptest.NewRequest(http.MethodPost, "/h5/v1/"+op, strings.NewReader(`{"session":"s1","mask":"0013","accessToken":"a","jwtToken":"j","kind":"verify","query":"state=s&code=c"}`))
 			req.Header.Set("Origin", tc.origin)
 			rec := httptest.NewRecorder()
 			mux.ServeHTTP(rec, req)
@@ -53,7 +73,7 @@ func TestCORSGateOnItsOwn(t *testing.T) {
 				t.Errorf("%s from the bound origin %s: Access-Control-Allow-Origin %q", op, tc.origin, got)
 			}
 			if !tc.allow && got != "" {
-				t.Errorf("%s from %s: Access-Control-Allow-Origin %q; a foreign origin read a successful answer", op, tc.origin, got)
+				t.Errorf("%s from %s (redirect %v): Access-Control-Allow-Origin %q; a foreign origin read a successful answer", op, tc.origin, redirect, got)
 			}
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -42,6 +43,8 @@ type Service interface {
 	MintVerifyToken(ctx context.Context, sessionID, origin string, front carrier.FrontRequest) (auth.SPResult, error)
 	LoginMask(ctx context.Context, sessionID, origin string, front carrier.FrontRequest) (auth.SPResult, error)
 	MintLoginToken(ctx context.Context, sessionID, origin, mask string) (auth.SPResult, error)
+	CompleteRedirect(ctx context.Context, sessionID, origin string, query url.Values) (auth.SPResult, error)
+	RedirectOrigin(ctx context.Context, state string) (string, error)
 }
 
 // Timeout bounds one gateway call (carrier leg and stores included), so a
@@ -78,11 +81,12 @@ func New(svc Service, log *slog.Logger, m *obs.Metrics) *Gateway {
 // method is 405 with Allow, an unknown one 404, both in the gateway's JSON.
 func (g *Gateway) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /sdk/numberauth-web-sdk.js", g.serveSDK)
-	ops := []string{"check", "verify-token", "login-mask", "login-token"}
+	ops := []string{"check", "verify-token", "login-mask", "login-token", "redirect-complete"}
 	for _, op := range ops {
 		mux.Handle("POST /h5/v1/"+op, g.endpoint(op))
 		mux.Handle("OPTIONS /h5/v1/"+op, http.HandlerFunc(preflight))
 	}
+	mux.HandleFunc("GET /h5/v1/{adapter}/callback", g.callback)
 	mux.HandleFunc("/h5/v1/", func(w http.ResponseWriter, r *http.Request) {
 		if slices.Contains(ops, strings.TrimPrefix(r.URL.Path, "/h5/v1/")) {
 			w.Header().Set("Allow", "OPTIONS, POST")
@@ -125,6 +129,9 @@ type request struct {
 	PhoneNumber string `json:"phoneNumber"`
 	Session     string `json:"session"`
 	Mask        string `json:"mask"`
+	// Query is a redirect front leg's answer: the query string the
+	// operator sent the callback (redirect-complete).
+	Query string `json:"query"`
 }
 
 type reply struct {
@@ -136,6 +143,13 @@ type reply struct {
 	Carrier     string `json:"carrier,omitempty"`
 	MaskedPhone string `json:"maskedPhone,omitempty"`
 	TriesLeft   *int   `json:"triesLeft,omitempty"`
+	// Redirect is a redirect front leg the SDK runs (code REDIRECT).
+	Redirect *redirectReply `json:"redirect,omitempty"`
+}
+
+type redirectReply struct {
+	URL    string `json:"url"`
+	Window string `json:"window"`
 }
 
 func (g *Gateway) endpoint(op string) http.Handler {
@@ -162,7 +176,8 @@ func (g *Gateway) endpoint(op string) http.Handler {
 		}
 		// Data is readable only by the origin bound to the tokens; an error
 		// answer carries no data and is readable by the page that asked.
-		if origin != "" && (res.Code != "OK" || (boundOrigin != "" && sameOrigin(origin, boundOrigin))) {
+		data := res.Code == "OK" || res.Code == "REDIRECT"
+		if origin != "" && (!data || (boundOrigin != "" && sameOrigin(origin, boundOrigin))) {
 			w.Header().Set("Access-Control-Allow-Origin", origin)
 		}
 		w.Header().Add("Vary", "Origin")
@@ -200,13 +215,23 @@ func (g *Gateway) do(ctx context.Context, op string, r *http.Request, origin str
 		if err != nil {
 			return g.fail(ctx, op, err), ""
 		}
-		return reply{Code: "OK", Msg: "ok", SpToken: res.SPToken, Carrier: string(res.Operator)}, res.Origin
+		return tokenReply(res, carrier.KindVerify), res.Origin
 	case "login-mask":
 		res, err := g.svc.LoginMask(ctx, req.Session, origin, front)
 		if err != nil {
 			return g.fail(ctx, op, err), ""
 		}
-		return reply{Code: "OK", Msg: "ok", MaskedPhone: res.Masked, Carrier: string(res.Operator)}, res.Origin
+		return tokenReply(res, carrier.KindLogin), res.Origin
+	case "redirect-complete":
+		q, err := url.ParseQuery(req.Query)
+		if err != nil {
+			return g.fail(ctx, op, &auth.PublicError{Err: auth.ErrBadArgument, Hint: "query is not a URL query string"}), ""
+		}
+		res, err := g.svc.CompleteRedirect(ctx, req.Session, origin, q)
+		if err != nil {
+			return g.fail(ctx, op, err), ""
+		}
+		return tokenReply(res, res.Kind), res.Origin
 	case "login-token":
 		res, err := g.svc.MintLoginToken(ctx, req.Session, origin, req.Mask)
 		if err != nil {
@@ -215,6 +240,18 @@ func (g *Gateway) do(ctx context.Context, op string, r *http.Request, origin str
 		return reply{Code: "OK", Msg: "ok", SpToken: res.SPToken, Carrier: string(res.Operator)}, res.Origin
 	}
 	return reply{Code: "BAD_ARGUMENT", Msg: "no such operation"}, ""
+}
+
+// tokenReply is the answer of a front leg of kind: a redirect to run, a
+// verification spToken, or a login's masked number.
+func tokenReply(res auth.SPResult, kind carrier.Kind) reply {
+	switch {
+	case res.Redirect != nil:
+		return reply{Code: "REDIRECT", Msg: "visit the operator", Redirect: &redirectReply{URL: res.Redirect.URL, Window: res.Redirect.Window}}
+	case kind == carrier.KindLogin:
+		return reply{Code: "OK", Msg: "ok", MaskedPhone: res.Masked, Carrier: string(res.Operator)}
+	}
+	return reply{Code: "OK", Msg: "ok", SpToken: res.SPToken, Carrier: string(res.Operator)}
 }
 
 // codes maps service and carrier errors to gateway codes, in order; the
@@ -238,7 +275,7 @@ var codes = []struct {
 	{carrier.ErrQuota, "CARRIER_QUOTA"},
 	{carrier.ErrFailed, "CARRIER_ERROR"},
 	{carrier.ErrTicketInvalid, "CARRIER_ERROR"},
-	{carrier.ErrUnsupported, "CARRIER_ERROR"}, // a redirect-only adapter: no H5 redirect flow yet
+	{carrier.ErrUnsupported, "CARRIER_ERROR"}, // an adapter without the front leg asked for
 	{context.DeadlineExceeded, "CARRIER_ERROR"},
 	// The page gave up (its SDK timeout aborted the fetch): nobody reads
 	// this answer, and it is no server failure.

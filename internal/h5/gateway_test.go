@@ -113,20 +113,20 @@ func TestVerifyFlowAndCORS(t *testing.T) {
 	}
 }
 
-// backLegOnly hides the sandbox's front leg: an adapter whose front leg is a
-// redirect the gateway does not drive yet.
+// backLegOnly hides the sandbox's front leg: an adapter with neither front
+// leg capability.
 type backLegOnly struct{ carrier.Adapter }
 
-// TestRedirectOnlyAdapter: the gateway answers a carrier error, not a panic
-// or an internal error, when the adapter cannot identify the request.
-func TestRedirectOnlyAdapter(t *testing.T) {
+// TestAdapterWithoutFrontLeg: the gateway answers a carrier error, not a
+// panic or an internal error, when the adapter has no front leg it can run.
+func TestAdapterWithoutFrontLeg(t *testing.T) {
 	f := newFixtureWith(t, func(a carrier.Adapter) carrier.Adapter { return backLegOnly{a} })
 	for _, kind := range []string{"verify", "login"} {
 		ti := f.tokens(t, token.BizAny)
 		_, out := f.post(t, "check", origin, map[string]string{"accessToken": ti.AccessToken, "jwtToken": ti.JwtToken, "kind": kind})
 		op := map[string]string{"verify": "verify-token", "login": "login-mask"}[kind]
 		if _, out = f.post(t, op, origin, map[string]any{"session": out["session"]}); out["code"] != "CARRIER_ERROR" {
-			t.Errorf("%s through a redirect-only adapter = %v; want CARRIER_ERROR", op, out)
+			t.Errorf("%s through an adapter without a front leg = %v; want CARRIER_ERROR", op, out)
 		}
 	}
 }

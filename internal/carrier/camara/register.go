@@ -58,6 +58,9 @@ func flags(fs *flag.FlagSet) carrier.Builder {
 			return nil, errors.New("no master key to seal states and tickets with")
 		}
 		cfg.Key = env.Secret(KeyPurpose, 32)
+		if cfg.RedirectURL == "" && env.PublicURL != "" {
+			cfg.RedirectURL = env.PublicURL + "/h5/v1/" + Name + "/callback"
+		}
 		cfg.Shared, cfg.Logger, cfg.Now = env.Shared, env.Logger, env.Now
 		return New(cfg)
 	}
