@@ -77,6 +77,9 @@ type Options struct {
 	DataDir string   // default: a fresh temp dir
 	Args    []string // extra serve flags, e.g. --sandbox-subscriber, --store, --redis
 	Env     []string // extra environment
+	// Addr is the listen address (default: a free loopback port), for a
+	// test that must name the instance's URL before it starts.
+	Addr string
 }
 
 // Instance is one running numauth process.
@@ -98,7 +101,10 @@ func Start(t testing.TB, o Options) *Instance {
 	if o.DataDir == "" {
 		o.DataDir = t.TempDir()
 	}
-	addr := FreeAddr(t)
+	addr := o.Addr
+	if addr == "" {
+		addr = FreeAddr(t)
+	}
 	args := append([]string{"serve", "--addr", addr, "--data-dir", o.DataDir, "--log-level", "warn"}, o.Args...)
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(),

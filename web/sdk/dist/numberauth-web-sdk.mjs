@@ -67,6 +67,52 @@ function post(url, body, signal) {
     () => fail("network error")
   );
 }
+function originOf(u) {
+  try {
+    return new URL(u, location.href).origin;
+  } catch (e) {
+    return "";
+  }
+}
+function visit(url, window, from, signal) {
+  return new Promise((resolve) => {
+    let frame;
+    let popup = null;
+    let poll = 0;
+    const end = (a) => {
+      removeEventListener("message", onMessage);
+      if (signal) signal.removeEventListener("abort", onAbort);
+      clearInterval(poll);
+      if (frame && frame.parentNode) frame.parentNode.removeChild(frame);
+      if (popup && !popup.closed) popup.close();
+      resolve(a);
+    };
+    const onAbort = () => end(fail("aborted"));
+    const onMessage = (e) => {
+      const d = e.data;
+      const source = frame ? frame.contentWindow : popup;
+      if (e.origin != from || !source || e.source != source || !d || d.numauth != "redirect") return;
+      end(
+        typeof d.query == "string" && d.query ? { code: "OK", query: d.query } : { code: d.error == "unavailable" ? "UNAVAILABLE" : "SESSION_INVALID", msg: "the operator's answer came back to an expired flow" }
+      );
+    };
+    addEventListener("message", onMessage);
+    if (signal) signal.addEventListener("abort", onAbort);
+    if (window == "popup") {
+      popup = open(url, "numauth-operator", "popup,width=480,height=640");
+      if (!popup) return end({ code: "CARRIER_ERROR", msg: "the browser blocked the operator's window" });
+      poll = setInterval(() => {
+        if (popup && popup.closed) end({ code: "CARRIER_ERROR", msg: "the operator's window was closed" });
+      }, 300);
+    } else {
+      frame = document.createElement("iframe");
+      frame.style.display = "none";
+      frame.setAttribute("aria-hidden", "true");
+      frame.src = url;
+      (document.body || document.documentElement).appendChild(frame);
+    }
+  });
+}
 function maskToken(v) {
   return (v.length > 8 ? v.slice(0, 4) : "") + "\u2026(" + v.length + ")";
 }
@@ -140,7 +186,7 @@ var Client = class {
   }
   /** A gateway call whose OK answer `ok` turns into the result's extra fields (undefined: malformed). */
   ask(op, body, flow, ok) {
-    return (signal) => post(this.endpoint + "/h5/v1/" + op, body, signal).then((a) => () => {
+    return (signal) => post(this.endpoint + "/h5/v1/" + op, body, signal).then((a) => a.code == "REDIRECT" ? this.redirect(a, body, signal) : a).then((a) => () => {
       const code = this.codeOf(a.code, op);
       const msg = typeof a.msg == "string" ? a.msg : a.code;
       if ((a.code == "SESSION_INVALID" || a.code == "MASK_LOCKED") && flow.session == body.session) {
@@ -152,6 +198,19 @@ var Client = class {
       const extra = ok(a);
       return extra ? result(code, msg, extra) : result(600010, "unreadable answer");
     });
+  }
+  /**
+   * A front leg answered REDIRECT: the browser visits the operator, and the operator's answer
+   * completes the call (redirect-complete), whose answer is the call's.
+   */
+  redirect(a, body, signal) {
+    const r = a.redirect;
+    if (!r || !nonEmpty(r.url)) return Promise.resolve(fail("unreadable answer"));
+    const session = body.session || "";
+    this.log("redirect", { window: r.window });
+    return visit(r.url, r.window, originOf(this.endpoint), signal).then(
+      (v) => v.code != "OK" ? v : post(this.endpoint + "/h5/v1/redirect-complete", { session, query: v.query }, signal)
+    );
   }
   /** The gateway's check: starts the flow anew; a session from the latest check's OK answer is kept. */
   check(o, kind, flow) {

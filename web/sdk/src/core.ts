@@ -126,6 +126,65 @@ function post(url: string, body: object, signal?: AbortSignal): Promise<Answer> 
   );
 }
 
+/** The origin of a URL, or "" when it has none. */
+function originOf(u: string): string {
+  try {
+    return new URL(u, location.href).origin;
+  } catch (e) {
+    return "";
+  }
+}
+
+/**
+ * Runs a redirect front leg (docs/h5-protocol.md, "Redirect front legs"): opens the operator's
+ * URL in a hidden frame or a popup and resolves with the answer numauth's callback page posts
+ * from `from` (the gateway's origin) to this page. Never rejects; on abort it closes the window
+ * and resolves with code "".
+ */
+function visit(url: string, window: string, from: string, signal?: AbortSignal): Promise<Answer> {
+  return new Promise<Answer>((resolve) => {
+    let frame: HTMLIFrameElement | undefined;
+    let popup: Window | null = null;
+    let poll = 0;
+    const end = (a: Answer) => {
+      removeEventListener("message", onMessage);
+      if (signal) signal.removeEventListener("abort", onAbort);
+      clearInterval(poll);
+      if (frame && frame.parentNode) frame.parentNode.removeChild(frame);
+      if (popup && !popup.closed) popup.close();
+      resolve(a);
+    };
+    const onAbort = () => end(fail("aborted"));
+    const onMessage = (e: MessageEvent) => {
+      const d = e.data as { numauth?: unknown; query?: unknown; error?: unknown } | null;
+      const source = frame ? frame.contentWindow : popup;
+      // Only numauth's callback page, in the window this call opened, is heard.
+      if (e.origin != from || !source || e.source != source || !d || d.numauth != "redirect") return;
+      end(
+        typeof d.query == "string" && d.query
+          ? { code: "OK", query: d.query }
+          : { code: d.error == "unavailable" ? "UNAVAILABLE" : "SESSION_INVALID", msg: "the operator's answer came back to an expired flow" },
+      );
+    };
+    addEventListener("message", onMessage);
+    if (signal) signal.addEventListener("abort", onAbort);
+    if (window == "popup") {
+      popup = open(url, "numauth-operator", "popup,width=480,height=640");
+      if (!popup) return end({ code: "CARRIER_ERROR", msg: "the browser blocked the operator's window" });
+      // The user closed it.
+      poll = setInterval(() => {
+        if (popup && popup.closed) end({ code: "CARRIER_ERROR", msg: "the operator's window was closed" });
+      }, 300) as unknown as number;
+    } else {
+      frame = document.createElement("iframe");
+      frame.style.display = "none";
+      frame.setAttribute("aria-hidden", "true");
+      frame.src = url;
+      (document.body || document.documentElement).appendChild(frame);
+    }
+  });
+}
+
 function maskToken(v: string): string {
   return (v.length > 8 ? v.slice(0, 4) : "") + "…(" + v.length + ")";
 }
@@ -238,7 +297,9 @@ export abstract class Client {
     ok: (a: Answer) => object | undefined,
   ): Step<R> {
     return (signal) =>
-      post(this.endpoint + "/h5/v1/" + op, body, signal).then((a) => () => {
+      post(this.endpoint + "/h5/v1/" + op, body, signal)
+        .then((a) => (a.code == "REDIRECT" ? this.redirect(a, body, signal) : a))
+        .then((a) => () => {
         const code = this.codeOf(a.code, op);
         const msg = typeof a.msg == "string" ? a.msg : a.code;
         // The session is dead; a newer check's session stays.
@@ -250,7 +311,21 @@ export abstract class Client {
         }
         const extra = ok(a);
         return extra ? result<R>(code, msg, extra) : result<R>(600010, "unreadable answer");
-      });
+        });
+  }
+
+  /**
+   * A front leg answered REDIRECT: the browser visits the operator, and the operator's answer
+   * completes the call (redirect-complete), whose answer is the call's.
+   */
+  private redirect(a: Answer, body: object, signal?: AbortSignal): Promise<Answer> {
+    const r = a.redirect as { url?: unknown; window?: unknown } | undefined;
+    if (!r || !nonEmpty(r.url)) return Promise.resolve(fail("unreadable answer"));
+    const session = (body as { session?: string }).session || "";
+    this.log("redirect", { window: r.window });
+    return visit(r.url as string, r.window as string, originOf(this.endpoint), signal).then((v) =>
+      v.code != "OK" ? v : post(this.endpoint + "/h5/v1/redirect-complete", { session, query: v.query }, signal),
+    );
   }
 
   /** The gateway's check: starts the flow anew; a session from the latest check's OK answer is kept. */

@@ -68,6 +68,7 @@ type Operator struct {
 	Server *httptest.Server
 	Issuer string
 	Stack  *authtest.Stack
+	Keys   *token.OIDCKeys // the ID token signing keys
 
 	mu    sync.Mutex
 	addrs map[string]netip.Addr // phone → the browser's source address
@@ -92,7 +93,7 @@ func StartOperator(t testing.TB, wrap func(http.Handler) http.Handler) (*Operato
 	if wrap != nil {
 		h = wrap(mux)
 	}
-	o := &Operator{Server: httptest.NewServer(h), Stack: st, addrs: map[string]netip.Addr{}}
+	o := &Operator{Server: httptest.NewServer(h), Stack: st, Keys: keys, addrs: map[string]netip.Addr{}}
 	t.Cleanup(o.Server.Close)
 	o.Issuer = o.Server.URL + "/camara"
 	var ck [32]byte
@@ -216,4 +217,3 @@ func New(t testing.TB, secret bool, wrap func(http.Handler) http.Handler, edit f
 	f.Adapter = a
 	return f
 }
-
