@@ -57,6 +57,7 @@ func run(ctx context.Context, args []string) error {
 	addr := fs.String("addr", "127.0.0.1:8090", "address to listen on")
 	public := fs.String("public-url", "", "the page's URL as browsers reach it (default: http://ADDR/)")
 	scene := fs.String("scene-code", "", "H5 scheme code to use (default: the one that allows the page, created if none)")
+	frames := fs.String("frame-src", "", "origins the page may frame besides numauth, space-separated: the operators of a camara carrier")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -79,6 +80,7 @@ func run(ctx context.Context, args []string) error {
 	}
 	srv, err := demo.New(demo.Config{
 		Numauth: *numauth, PublicURL: *public, AccessKeyID: id, AccessKeySecret: secret, SceneCode: *scene, Logger: log,
+		FrameSources: strings.Fields(*frames),
 	})
 	if err != nil {
 		return err

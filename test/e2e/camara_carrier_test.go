@@ -45,7 +45,7 @@ func startCamaraStack(t *testing.T, phone string) *camaraStack {
 		// The operator is China Mobile: its lines are CM's.
 		"--camara-operator", "CM",
 	}})
-	d, _ := serveDemo(t, gw.URL, "")
+	d, _ := serveDemo(t, gw.URL, "", op.URL)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	if _, err := d.EnsureScheme(ctx); err != nil {

@@ -54,7 +54,7 @@ func startStack(t *testing.T, phone string, args ...string) *stack {
 // port and returns it and the URL it is reached at. publicURL is the page
 // URL it claims (what GetAuthToken names); "" means its own. The server's
 // log goes to the test log if the test fails.
-func serveDemo(t *testing.T, numauth, publicURL string) (*demo.Server, string) {
+func serveDemo(t *testing.T, numauth, publicURL string, frameSources ...string) (*demo.Server, string) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -67,7 +67,7 @@ func serveDemo(t *testing.T, numauth, publicURL string) (*demo.Server, string) {
 	logs := &lockedBuffer{}
 	d, err := demo.New(demo.Config{
 		Numauth: numauth, PublicURL: publicURL,
-		AccessKeyID: harness.AccessKeyID, AccessKeySecret: harness.AccessKeySecret,
+		AccessKeyID: harness.AccessKeyID, AccessKeySecret: harness.AccessKeySecret, FrameSources: frameSources,
 		Logger: slog.New(slog.NewTextHandler(logs, nil)),
 	})
 	if err != nil {

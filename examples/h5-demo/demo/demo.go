@@ -61,6 +61,11 @@ type Config struct {
 	SceneCode string
 	// Timeout bounds one server API call (default 10 s).
 	Timeout time.Duration
+	// FrameSources are the origins the page may frame besides numauth's:
+	// the operators a camara carrier sends the SDK's hidden frame to (a
+	// page's Content-Security-Policy must allow the operator and numauth
+	// in frame-src for a redirect front leg).
+	FrameSources []string
 	// Logger receives one line per API call (default: slog.Default()).
 	// Numbers in it are masked and tokens never appear.
 	Logger *slog.Logger
@@ -113,7 +118,10 @@ func New(cfg Config) (*Server, error) {
 		api: a, pageURL: pu.String(), origin: pu.Scheme + "://" + pu.Host, log: cfg.Logger, scene: cfg.SceneCode,
 		// The page's scripts come from here and from numauth (the SDK), and
 		// the SDK calls numauth's gateway: nothing else is allowed.
+		// A redirect front leg (the camara carrier) runs the operator and
+		// then numauth's callback in a hidden frame.
 		csp: "default-src 'none'; script-src 'self' " + numauthOrigin + "; connect-src 'self' " + numauthOrigin +
+			"; frame-src " + strings.Join(append([]string{numauthOrigin}, cfg.FrameSources...), " ") +
 			"; style-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
 	}
 	var page strings.Builder
