@@ -171,6 +171,8 @@ const (
 	stepAuthorize
 	stepToken
 	stepNVVerify
+	stepOperator
+	stepRedirectComplete
 	nSteps
 )
 
@@ -178,7 +180,7 @@ const (
 var StepNames = [nSteps]string{
 	"GetAuthToken", "check", "verify-token", "login-mask", "login-token",
 	"VerifyPhoneWithToken", "GetPhoneWithToken", "SendSmsVerifyCode", "CheckSmsVerifyCode",
-	"authorize", "token", "nv-verify",
+	"authorize", "token", "nv-verify", "operator", "redirect-complete",
 }
 
 // run is the state of one bench run.
@@ -558,6 +560,9 @@ func (r *run) verifyFlow(ctx context.Context) error {
 		return err
 	}
 	sp, err := r.page(ctx, stepVerifyToken, gatewayRequest{Session: s.Session})
+	if err == nil && sp.Redirect != nil {
+		sp, err = r.redirect(ctx, s.Session, sp.Redirect.URL)
+	}
 	if err != nil {
 		return err
 	}
@@ -588,6 +593,9 @@ func (r *run) loginFlow(ctx context.Context) error {
 		return err
 	}
 	m, err := r.page(ctx, stepLoginMask, gatewayRequest{Session: s.Session})
+	if err == nil && m.Redirect != nil {
+		m, err = r.redirect(ctx, s.Session, m.Redirect.URL)
+	}
 	if err != nil {
 		return err
 	}

@@ -130,3 +130,49 @@ func e164(p string) string {
 	}
 	return "+86" + p
 }
+
+// redirect runs a redirect front leg as the web SDK's hidden frame does:
+// the operator's authorization URL, its redirect to numauth's callback page,
+// then redirect-complete with the operator's answer.
+func (r *run) redirect(ctx context.Context, session, authURL string) (gatewayAnswer, error) {
+	var query string
+	err := r.timed(stepOperator, func() error {
+		loc, err := r.get(ctx, authURL, http.StatusFound)
+		if err != nil {
+			return err
+		}
+		cb, err := url.Parse(loc)
+		if err != nil || !cb.IsAbs() {
+			return &CallError{Code: "BAD_REDIRECT", Detail: "the operator redirected to no absolute URL"}
+		}
+		if e := cb.Query().Get("error"); e != "" {
+			return apiFailure(e, cb.Query().Get("error_description"))
+		}
+		query = cb.RawQuery
+		_, err = r.get(ctx, loc, http.StatusOK) // numauth's callback page
+		return err
+	})
+	if err != nil {
+		return gatewayAnswer{}, err
+	}
+	return r.page(ctx, stepRedirectComplete, gatewayRequest{Session: session, Query: query})
+}
+
+// get fetches u without following redirects, wants status, and returns the
+// answer's Location.
+func (r *run) get(ctx context.Context, u string, status int) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return "", err
+	}
+	res, err := r.noRedirect.Do(req)
+	if err != nil {
+		return "", transportFailure(ctx, err)
+	}
+	io.Copy(io.Discard, io.LimitReader(res.Body, maxAnswer))
+	res.Body.Close()
+	if res.StatusCode != status {
+		return "", &CallError{Code: "HTTP_" + strconv.Itoa(res.StatusCode), Detail: "GET " + req.URL.Host + req.URL.Path}
+	}
+	return res.Header.Get("Location"), nil
+}

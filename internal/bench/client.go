@@ -110,6 +110,7 @@ type gatewayRequest struct {
 	PhoneNumber string `json:"phoneNumber,omitempty"`
 	Session     string `json:"session,omitempty"`
 	Mask        string `json:"mask,omitempty"`
+	Query       string `json:"query,omitempty"`
 }
 
 // gatewayAnswer holds the fields of the gateway answers the bench reads.
@@ -119,6 +120,10 @@ type gatewayAnswer struct {
 	Session     string `json:"session"`
 	SpToken     string `json:"spToken"`
 	MaskedPhone string `json:"maskedPhone"`
+	// Redirect is a redirect front leg (code REDIRECT): the operator's URL.
+	Redirect *struct {
+		URL string `json:"url"`
+	} `json:"redirect"`
 }
 
 // nonce returns a fresh SignatureNonce.
@@ -170,7 +175,7 @@ func (c *client) gateway(ctx context.Context, op string, body gatewayRequest) (g
 	if err := c.do(ctx, req, &a); err != nil {
 		return a, err
 	}
-	if a.Code != "OK" {
+	if a.Code != "OK" && !(a.Code == "REDIRECT" && a.Redirect != nil) {
 		return a, apiFailure(a.Code, a.Msg)
 	}
 	return a, nil
