@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"github.com/numauth/numauth/internal/carrier"
 	"github.com/numauth/numauth/internal/carrier/camara"
 	"github.com/numauth/numauth/internal/carrier/camara/camaratest"
+	"github.com/numauth/numauth/internal/carrier/sandbox"
 	"github.com/numauth/numauth/internal/h5"
 	"github.com/numauth/numauth/internal/token"
 )
@@ -195,5 +197,62 @@ func TestRedirectNotCellular(t *testing.T) {
 	}
 	if _, out := f.post(t, "redirect-complete", origin, map[string]string{"session": session, "query": page.Query}); out["code"] != "NOT_CELLULAR" {
 		t.Fatalf("redirect-complete after access_denied: %v", out)
+	}
+}
+
+// A router of a sandbox and the camara adapter: a line the sandbox knows is
+// answered at once; any other gets the operator's redirect, and its answer
+// goes on through the router.
+func TestRedirectBehindARouter(t *testing.T) {
+	f := &redirectFixture{}
+	mux := http.NewServeMux()
+	f.gateway = httptest.NewServer(mux)
+	t.Cleanup(f.gateway.Close)
+	f.callback = f.gateway.URL + "/h5/v1/camara/callback"
+	cam := camaratest.New(t, false, nil, func(c *camara.Config) { c.RedirectURL = f.callback })
+	f.op = cam.Op
+	st := authtest.New(t, authtest.Options{
+		// httptest requests come from 192.0.2.1: the sandbox's line.
+		Subscribers: []sandbox.Subscriber{{Prefix: netip.MustParsePrefix("192.0.2.1/32"), Phone: phone}},
+		WrapCarrier: func(sb carrier.Adapter) carrier.Adapter {
+			var routes []carrier.Route
+			for _, s := range []string{"CM=sandbox", "*=camara"} {
+				r, _ := carrier.ParseRoute(s)
+				routes = append(routes, r)
+			}
+			r, err := carrier.NewRouter(routes, map[string]carrier.Adapter{"sandbox": sb, "camara": cam.Adapter})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return r.Adapter()
+		},
+	})
+	c := auth.Caller{AccessKeyID: "k", AccountID: "acct"}
+	if _, err := st.Svc.CreateScheme(context.Background(), c, auth.SchemeInput{Name: "s", OsType: "H5", Origin: origin, URL: origin + "/"}); err != nil {
+		t.Fatal(err)
+	}
+	h5.New(st.Svc, nil, nil).Register(mux)
+	f.fixture = &fixture{mux: mux, svc: st.Svc, sb: st.Sandbox, caller: c}
+
+	// The sandbox's line: no redirect.
+	ti := f.tokens(t, token.BizAny)
+	_, out := f.post(t, "check", origin, map[string]string{"accessToken": ti.AccessToken, "jwtToken": ti.JwtToken, "kind": "verify"})
+	_, out = f.post(t, "verify-token", origin, map[string]string{"session": out["session"].(string)})
+	if out["code"] != "OK" || out["carrier"] != "CM" {
+		t.Fatalf("verify-token on the sandbox's line: %v", out)
+	}
+	// No line the sandbox knows: the operator's redirect.
+	if !st.Sandbox.RemoveSubscriber(netip.MustParsePrefix("192.0.2.1/32")) {
+		t.Fatal("the sandbox had no line to remove")
+	}
+	session, authURL := f.begin(t, "verify")
+	page := f.operatorAnswer(t, authURL, ukPhone)
+	_, out = f.post(t, "redirect-complete", origin, map[string]string{"session": session, "query": page.Query})
+	if out["code"] != "OK" || out["spToken"] == nil {
+		t.Fatalf("redirect-complete behind a router: %v", out)
+	}
+	res, err := f.svc.VerifyNumber(context.Background(), f.caller, out["spToken"].(string), ukPhone)
+	if err != nil || res.Result != carrier.Pass {
+		t.Fatalf("VerifyNumber = %+v, %v; want PASS", res, err)
 	}
 }

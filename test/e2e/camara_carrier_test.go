@@ -24,7 +24,7 @@ type camaraStack struct {
 	operator *harness.Instance
 }
 
-func startCamaraStack(t *testing.T, phone string) *camaraStack {
+func startCamaraStack(t *testing.T, phone string, extra ...string) *camaraStack {
 	t.Helper()
 	op := harness.Start(t, harness.Options{Args: []string{"--sandbox-subscriber", "127.0.0.1=" + phone}})
 	addr := harness.FreeAddr(t)
@@ -38,13 +38,13 @@ func startCamaraStack(t *testing.T, phone string) *camaraStack {
 	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	gw := harness.Start(t, harness.Options{Addr: addr, Args: []string{
+	gw := harness.Start(t, harness.Options{Addr: addr, Args: append([]string{
 		"--carrier", "camara",
 		"--camara-issuer", op.CamaraIssuer(), "--camara-api-root", op.CamaraIssuer(),
 		"--camara-client-id", client.ID, "--camara-client-key", keyFile, "--camara-client-key-id", client.KeyID,
 		// The operator is China Mobile: its lines are CM's.
 		"--camara-operator", "CM",
-	}})
+	}, extra...)})
 	d, _ := serveDemo(t, gw.URL, "", op.URL)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
@@ -147,4 +147,20 @@ func TestCamaraCarrier(t *testing.T) {
 		wantSteps(t, o, []step{{"GetAuthToken", "OK"}, {"checkAuthAvailable", "600000"}, {"getVerifyToken", "600008"}})
 		wantCode(t, p.login(5), "600008")
 	})
+}
+
+// With --camara-window popup the SDK runs the operator in a popup, which
+// the click that starts the flow allows, and closes it.
+func TestCamaraCarrierPopup(t *testing.T) {
+	needBrowser(t)
+	s := startCamaraStack(t, lineNumber, "--camara-window", "popup")
+	p := openDemo(t, s.pageURL)
+	o := p.verify(lineNumber)
+	wantCode(t, o, "PASS")
+	wantSteps(t, o, verifySteps)
+	o = p.login(5)
+	if o.Masked != lineMasked {
+		t.Fatalf("the page shows mask %q, want %q (%s)", o.Masked, lineMasked, o)
+	}
+	wantCode(t, p.confirmMask(lineMask), "OK")
 }
