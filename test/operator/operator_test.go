@@ -186,7 +186,7 @@ func browser(t *testing.T, addr string) *http.Client {
 		t.Skipf("cannot dial from %s on this system: %v", addr, err)
 	}
 	return &http.Client{
-		Transport:     &http.Transport{DialContext: dialer.DialContext},
+		Transport:     &http.Transport{DialContext: dialer.DialContext, DisableKeepAlives: true},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		Timeout:       10 * time.Second,
 	}
