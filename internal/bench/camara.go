@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -137,7 +138,7 @@ func e164(p string) string {
 func (r *run) redirect(ctx context.Context, session, authURL string) (gatewayAnswer, error) {
 	var query string
 	err := r.timed(stepOperator, func() error {
-		loc, err := r.get(ctx, authURL, http.StatusFound)
+		loc, err := r.get(ctx, authURL, http.StatusFound, http.StatusSeeOther)
 		if err != nil {
 			return err
 		}
@@ -158,9 +159,9 @@ func (r *run) redirect(ctx context.Context, session, authURL string) (gatewayAns
 	return r.page(ctx, stepRedirectComplete, gatewayRequest{Session: session, Query: query})
 }
 
-// get fetches u without following redirects, wants status, and returns the
-// answer's Location.
-func (r *run) get(ctx context.Context, u string, status int) (string, error) {
+// get fetches u without following redirects, wants one of statuses, and
+// returns the answer's Location.
+func (r *run) get(ctx context.Context, u string, statuses ...int) (string, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return "", err
@@ -171,7 +172,7 @@ func (r *run) get(ctx context.Context, u string, status int) (string, error) {
 	}
 	io.Copy(io.Discard, io.LimitReader(res.Body, maxAnswer))
 	res.Body.Close()
-	if res.StatusCode != status {
+	if !slices.Contains(statuses, res.StatusCode) {
 		return "", &CallError{Code: "HTTP_" + strconv.Itoa(res.StatusCode), Detail: "GET " + req.URL.Host + req.URL.Path}
 	}
 	return res.Header.Get("Location"), nil
