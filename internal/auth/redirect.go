@@ -98,7 +98,7 @@ func (s *Service) CompleteRedirect(ctx context.Context, sessionID, origin string
 	if err != nil {
 		return SPResult{}, err
 	}
-	line, err := rd.Complete(ctx, carrier.CallbackRequest{State: state, Query: query, SessionBinding: redirectBinding(sessionID)})
+	line, err := rd.Complete(ctx, carrier.CallbackRequest{State: state, Query: query, SessionBinding: redirectBinding(sessionID), Kind: sess.Kind})
 	if err != nil {
 		return SPResult{}, fmt.Errorf("carrier front leg: %w", err)
 	}

@@ -26,6 +26,7 @@ package carrier
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -78,6 +79,10 @@ var (
 	// adapter's, or from a front leg of the other Kind; on a redirect front
 	// leg, the state is unknown, expired, spent or bound to another session.
 	ErrTicketInvalid = errors.New("carrier: invalid ticket")
+	// ErrStateUnknown: a redirect state the adapter did not issue (forged,
+	// malformed, another adapter's). It wraps ErrTicketInvalid; a router
+	// offers such a state to its next redirect adapter, and no other.
+	ErrStateUnknown = fmt.Errorf("%w: redirect state not issued by this adapter", ErrTicketInvalid)
 	// ErrUnsupported: the adapter lacks the front-leg capability the caller
 	// needs (a redirect-only adapter asked to identify a request). The
 	// gateway answers it as a carrier error.
@@ -167,13 +172,14 @@ type NetworkIdentified interface {
 //     another binding is ErrTicketInvalid and does not consume it.
 //   - A state expires: Complete after the adapter's state lifetime (at most
 //     10 minutes; the page's session lives no longer) is ErrTicketInvalid.
-//   - A state the adapter did not issue, or one whose Kind differs, is
-//     ErrTicketInvalid; nothing in Query is trusted before the state is.
+//   - A state the adapter did not issue is ErrStateUnknown (an
+//     ErrTicketInvalid); one whose Kind differs from CallbackRequest.Kind
+//     is ErrTicketInvalid; nothing in Query is trusted before the state is.
 //   - The operator's OAuth error access_denied or login_required (the line
 //     is not cellular, or not the operator's) is ErrNotCellular; other
 //     operator errors are ErrFailed (or ErrMaintenance, ErrQuota).
-//   - Both return the context's error once ctx is done, and a cancelled
-//     Complete does not consume the state.
+//   - Both return the context's error once ctx is done, and a Complete
+//     whose ctx is done before it spends the state does not consume it.
 type Redirector interface {
 	Adapter
 	Begin(ctx context.Context, req BeginRequest) (Redirect, error)
@@ -215,4 +221,7 @@ type CallbackRequest struct {
 	State          string     // the callback's state parameter
 	Query          url.Values // the whole callback query (code, error, …)
 	SessionBinding string     // as given to Begin
+	// Kind, when set, is the flow the caller's session is for: a state
+	// begun for the other Kind is ErrTicketInvalid and is not spent.
+	Kind Kind
 }

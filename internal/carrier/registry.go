@@ -43,6 +43,9 @@ type Shared interface {
 	// reports whether it stored: exactly one of many concurrent callers,
 	// on any instance, gets true.
 	PutIfAbsent(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error)
+	// Get returns the value under key; a missing or expired key is an
+	// error wrapping store.ErrNotFound.
+	Get(ctx context.Context, key string) ([]byte, error)
 }
 
 // Builder builds an adapter from the flags its registration declared, once

@@ -306,8 +306,8 @@ func (r RedirectRouter) Complete(ctx context.Context, req CallbackRequest) (Line
 			continue
 		}
 		line, err := rd.Complete(ctx, req)
-		if errors.Is(err, ErrTicketInvalid) {
-			continue
+		if errors.Is(err, ErrStateUnknown) {
+			continue // not this adapter's state: the next one's, maybe
 		}
 		if err != nil {
 			return Line{}, fmt.Errorf("%s: %w", n, err)
@@ -315,5 +315,5 @@ func (r RedirectRouter) Complete(ctx context.Context, req CallbackRequest) (Line
 		line.Ticket = n + ":" + line.Ticket
 		return line, nil
 	}
-	return Line{}, fmt.Errorf("%w: no routed adapter issued the state, or it is spent, expired or another session's", ErrTicketInvalid)
+	return Line{}, fmt.Errorf("%w: no routed adapter issued it", ErrStateUnknown)
 }

@@ -27,7 +27,7 @@ func (a *Adapter) Verify(ctx context.Context, ticketStr, phone string) (carrier.
 	if err := ctx.Err(); err != nil {
 		return "", err
 	}
-	t, err := a.openTicket(ticketStr, carrier.KindVerify)
+	t, err := a.openTicket(ctx, ticketStr, carrier.KindVerify)
 	if err != nil {
 		return "", err
 	}
@@ -60,7 +60,7 @@ func (a *Adapter) Number(ctx context.Context, ticketStr string) (string, error) 
 	if err := ctx.Err(); err != nil {
 		return "", err
 	}
-	t, err := a.openTicket(ticketStr, carrier.KindLogin)
+	t, err := a.openTicket(ctx, ticketStr, carrier.KindLogin)
 	if err != nil {
 		return "", err
 	}
@@ -72,7 +72,7 @@ func (a *Adapter) MatchMask(ctx context.Context, ticketStr, digits string) (bool
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}
-	t, err := a.openTicket(ticketStr, carrier.KindLogin)
+	t, err := a.openTicket(ctx, ticketStr, carrier.KindLogin)
 	if err != nil {
 		return false, err
 	}

@@ -104,9 +104,10 @@ type Config struct {
 
 // Adapter is the camara carrier adapter.
 type Adapter struct {
-	cfg    Config
-	box    *secret.Box
-	client *http.Client
+	cfg        Config
+	box        *secret.Box
+	client     *http.Client
+	keysClient *http.Client // client with a Timeout, for the JWKS
 
 	mu   sync.Mutex
 	disc *discovered // nil until the first successful discovery
@@ -123,8 +124,12 @@ type discovered struct {
 
 // rediscoverAfter is how long a discovery document is trusted before it is
 // fetched again (the JWKS is refetched by the verifier whenever a token
-// names a key it does not have).
-const rediscoverAfter = time.Hour
+// names a key it does not have); retryDiscovery is how long a document
+// that could not be refetched is used before the next try.
+const (
+	rediscoverAfter = time.Hour
+	retryDiscovery  = time.Minute
+)
 
 // New returns the adapter. It does not call the operator: discovery runs on
 // the first flow, so numauth starts while an operator is down.
@@ -135,7 +140,8 @@ func New(cfg Config) (*Adapter, error) {
 	if err := checkURL("API root", cfg.APIRoot); err != nil {
 		return nil, err
 	}
-	cfg.Issuer = strings.TrimSuffix(cfg.Issuer, "/")
+	// The issuer is compared as it is (discovery's, the ID token's, the
+	// callback's iss); only the API root is a prefix to build URLs on.
 	cfg.APIRoot = strings.TrimSuffix(cfg.APIRoot, "/")
 	if cfg.RedirectURL != "" {
 		if err := checkURL("redirect URL", cfg.RedirectURL); err != nil {
@@ -201,7 +207,11 @@ func New(cfg Config) (*Adapter, error) {
 	// The operator's answers are read, never followed elsewhere.
 	c := *client
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &Adapter{cfg: cfg, box: box, client: &c}, nil
+	// The key set fetches the JWKS on a context of its own, which no call
+	// bounds: its client does.
+	keys := c
+	keys.Timeout = cfg.Timeout
+	return &Adapter{cfg: cfg, box: box, client: &c, keysClient: &keys}, nil
 }
 
 func checkURL(what, s string) error {
@@ -242,6 +252,12 @@ func (a *Adapter) discovery(ctx context.Context) (*discovered, error) {
 		}
 		if d != nil {
 			a.cfg.Logger.WarnContext(ctx, "camara: operator discovery failed; keeping the last document", "err", err)
+			// Try again in a minute, not on every call.
+			kept := *d
+			kept.at = now.Add(retryDiscovery - rediscoverAfter)
+			a.mu.Lock()
+			a.disc = &kept
+			a.mu.Unlock()
 			return d, nil
 		}
 		return nil, fmt.Errorf("%w: operator discovery: %w", carrier.ErrFailed, err)
@@ -251,7 +267,7 @@ func (a *Adapter) discovery(ctx context.Context) (*discovered, error) {
 		// The verifier's key set lives as long as this document and
 		// refetches the JWKS when a token names a key it lacks. Its
 		// context carries the adapter's client, not this call's deadline.
-		verifier: oidc.NewVerifier(a.cfg.Issuer, oidc.NewRemoteKeySet(oidc.ClientContext(context.Background(), a.client), jwksURL(p)),
+		verifier: oidc.NewVerifier(a.cfg.Issuer, oidc.NewRemoteKeySet(oidc.ClientContext(context.Background(), a.keysClient), jwksURL(p)),
 			&oidc.Config{ClientID: a.cfg.ClientID, Now: a.cfg.Now, SupportedSigningAlgs: []string{"RS256", "PS256", "ES256", "EdDSA"}}),
 		at: now,
 	}

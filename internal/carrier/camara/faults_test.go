@@ -260,3 +260,21 @@ func TestTicketExpiresWithTheToken(t *testing.T) {
 		t.Fatalf("Verify after the token expired = %v; want ErrTicketInvalid", err)
 	}
 }
+
+// A state begun for one flow does not complete a session of the other, and
+// is not spent by trying.
+func TestStateKind(t *testing.T) {
+	fx, _ := newFaulty(t, nil)
+	ctx := context.Background()
+	r, err := fx.Adapter.Begin(ctx, carrier.BeginRequest{Kind: carrier.KindVerify, SessionBinding: "s", RedirectURL: camaratest.CallbackURL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := camaratest.Visit(t, r.URL, fx.Op.Attach(t, ukLine), camaratest.CallbackURL)
+	if _, err := fx.Adapter.Complete(ctx, carrier.CallbackRequest{State: r.State, Query: q, SessionBinding: "s", Kind: carrier.KindLogin}); !errors.Is(err, carrier.ErrTicketInvalid) {
+		t.Fatalf("Complete for the other kind = %v; want ErrTicketInvalid", err)
+	}
+	if _, err := fx.Adapter.Complete(ctx, carrier.CallbackRequest{State: r.State, Query: q, SessionBinding: "s", Kind: carrier.KindVerify}); err != nil {
+		t.Fatalf("Complete for its kind after that = %v", err)
+	}
+}

@@ -27,6 +27,10 @@ import (
 // numauth in clear. A state is spent by putting its id in the shared
 // memory (car:camara:st:ID) the first time a Complete gets past its
 // binding and expiry checks, so exactly one Complete on any instance uses it.
+// loginTicketTTL is how long a login's ticket lives: a gateway session's
+// 10 minutes, then the spToken's (at most CU's 30 minutes).
+const loginTicketTTL = 40 * time.Minute
+
 const (
 	stateVersion = 1
 	maxState     = 2048 // a state longer than any this adapter seals
@@ -37,11 +41,12 @@ var (
 	stateAAD = []byte("numauth/carrier/camara/state/v1")
 	b64      = base64.RawURLEncoding.Strict()
 
-	errState   = fmt.Errorf("%w: unknown, forged or malformed state", carrier.ErrTicketInvalid)
+	errState   = fmt.Errorf("%w: forged, malformed or another adapter's", carrier.ErrStateUnknown)
 	errSpent   = fmt.Errorf("%w: state already used", carrier.ErrTicketInvalid)
 	errExpired = fmt.Errorf("%w: state expired", carrier.ErrTicketInvalid)
 	errBinding = fmt.Errorf("%w: state bound to another session", carrier.ErrTicketInvalid)
 	errQuery   = fmt.Errorf("%w: the callback's state is not this flow's", carrier.ErrTicketInvalid)
+	errKind    = fmt.Errorf("%w: state begun for the other flow", carrier.ErrTicketInvalid)
 )
 
 type state struct {
@@ -184,6 +189,9 @@ func (a *Adapter) Complete(ctx context.Context, req carrier.CallbackRequest) (ca
 	if !equalBytes(st.binding, bindingHash(req.SessionBinding)) {
 		return carrier.Line{}, errBinding
 	}
+	if req.Kind != "" && req.Kind != st.kind {
+		return carrier.Line{}, errKind
+	}
 	now := a.cfg.Now()
 	if now.UnixMilli() >= st.expires {
 		return carrier.Line{}, errExpired
@@ -266,6 +274,25 @@ func (a *Adapter) exchange(ctx context.Context, st state, code string) (carrier.
 		return carrier.Line{}, fmt.Errorf("%w: the token answer has no bearer access token", carrier.ErrFailed)
 	}
 	now := a.cfg.Now()
+	if st.kind == carrier.KindLogin {
+		// A login asks the operator for the number once; the ticket keeps
+		// the number, not the token, and lives as long as a gateway
+		// session and the spToken after it may.
+		phone, err := a.devicePhoneNumber(ctx, tok.AccessToken)
+		if err != nil {
+			return carrier.Line{}, err
+		}
+		t := ticket{kind: carrier.KindLogin, op: a.cfg.Operator, expires: now.Add(loginTicketTTL), phone: phone}
+		if op, ok := carrier.OperatorOf(phone); ok {
+			t.op = op
+		}
+		sealed, err := a.sealTicket(ctx, t)
+		if err != nil {
+			return carrier.Line{}, err
+		}
+		return carrier.Line{Operator: t.op, Ticket: sealed, Masked: carrier.Mask(phone)}, nil
+	}
+	// A verification keeps the operator's token, and dies with it.
 	expires := now.Add(a.cfg.MaxTicketTTL)
 	if !tok.Expiry.IsZero() && tok.Expiry.Before(expires) {
 		expires = tok.Expiry
@@ -273,21 +300,11 @@ func (a *Adapter) exchange(ctx context.Context, st state, code string) (carrier.
 	if !expires.After(now) {
 		return carrier.Line{}, fmt.Errorf("%w: the operator's access token is already expired", carrier.ErrFailed)
 	}
-	t := ticket{kind: st.kind, op: a.cfg.Operator, expires: expires}
-	if st.kind == carrier.KindVerify {
-		t.token = tok.AccessToken
-		return carrier.Line{Operator: t.op, Ticket: a.sealTicket(t), Expires: expires}, nil
-	}
-	// A login asks the operator for the number once; the ticket keeps it.
-	phone, err := a.devicePhoneNumber(ctx, tok.AccessToken)
+	sealed, err := a.sealTicket(ctx, ticket{kind: carrier.KindVerify, op: a.cfg.Operator, expires: expires, token: tok.AccessToken})
 	if err != nil {
 		return carrier.Line{}, err
 	}
-	t.phone = phone
-	if op, ok := carrier.OperatorOf(phone); ok {
-		t.op = op
-	}
-	return carrier.Line{Operator: t.op, Ticket: a.sealTicket(t), Masked: carrier.Mask(phone), Expires: expires}, nil
+	return carrier.Line{Operator: a.cfg.Operator, Ticket: sealed, Expires: expires}, nil
 }
 
 // isBearer: token_type is case-insensitive (RFC 6749 §5.1); oauth2 reads

@@ -29,7 +29,10 @@ func FuzzOpenStateAndTicket(f *testing.F) {
 	a := fuzzAdapter(f)
 	st := a.sealState(state{kind: carrier.KindLogin, id: make([]byte, 16), expires: time.Now().Add(time.Hour).UnixMilli(),
 		binding: bindingHash("b"), verifier: "v", nonce: "n", redirect: "https://numauth.test/cb"})
-	tk := a.sealTicket(ticket{kind: carrier.KindVerify, op: "CAMARA", expires: time.Now().Add(time.Hour), token: "t"})
+	tk, err := a.sealTicket(context.Background(), ticket{kind: carrier.KindVerify, op: "CAMARA", expires: time.Now().Add(time.Hour), token: "t"})
+	if err != nil {
+		f.Fatal(err)
+	}
 	for _, s := range []string{"", "x", st, tk, st[:len(st)-1], tk + "A"} {
 		f.Add(s)
 	}
@@ -38,7 +41,7 @@ func FuzzOpenStateAndTicket(f *testing.F) {
 			t.Fatalf("openState: %v", err)
 		}
 		for _, k := range []carrier.Kind{carrier.KindVerify, carrier.KindLogin} {
-			if _, err := a.openTicket(s, k); err != nil && !errors.Is(err, carrier.ErrTicketInvalid) {
+			if _, err := a.openTicket(context.Background(), s, k); err != nil && !errors.Is(err, carrier.ErrTicketInvalid) {
 				t.Fatalf("openTicket: %v", err)
 			}
 		}
