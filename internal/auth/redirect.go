@@ -29,7 +29,14 @@ import (
 type FrontRedirect struct {
 	URL    string // the operator's authorization URL
 	Window string // carrier.WindowFrame or carrier.WindowPopup
+	// CallbackOrigin is where the callback page posts the answer from
+	// (numauth's public origin as the operator knows it).
+	CallbackOrigin string
 }
+
+// maxRedirectsPerSession bounds the redirects one session begins (each
+// keeps a small record for 10 minutes): a page retries, it does not loop.
+const maxRedirectsPerSession = 10
 
 // redirectTTL bounds a pending redirect: a redirect state lives no longer.
 const redirectTTL = 10 * time.Minute
@@ -47,6 +54,13 @@ func redirectKey(state string) string {
 }
 
 func (s *Service) beginRedirect(ctx context.Context, rd carrier.Redirector, sessionID string, sess session, kind carrier.Kind) (*FrontRedirect, error) {
+	n, err := s.eph.Incr(ctx, kRedirect+"n:"+sessionID, time.Until(time.UnixMilli(sess.Expires)))
+	if err != nil {
+		return nil, storeErr("count redirects", err)
+	}
+	if n > maxRedirectsPerSession {
+		return nil, hint(ErrTooManySessions, "this session began %d redirects; open a new one", maxRedirectsPerSession)
+	}
 	r, err := rd.Begin(ctx, carrier.BeginRequest{Kind: kind, SessionBinding: redirectBinding(sessionID)})
 	if err != nil {
 		return nil, fmt.Errorf("carrier front leg: %w", err)
@@ -62,7 +76,7 @@ func (s *Service) beginRedirect(ctx context.Context, rd carrier.Redirector, sess
 	if w == "" {
 		w = carrier.WindowFrame
 	}
-	return &FrontRedirect{URL: r.URL, Window: w}, nil
+	return &FrontRedirect{URL: r.URL, Window: w, CallbackOrigin: r.CallbackOrigin}, nil
 }
 
 // RedirectOrigin returns the page origin a redirect state was begun for:

@@ -207,6 +207,9 @@ type Redirect struct {
 	// hidden iframe, where the operator permits framing) or WindowPopup.
 	// "" is WindowFrame.
 	Window string
+	// CallbackOrigin is the origin of the redirect URL the operator sends
+	// the browser back to: where numauth's callback page posts from.
+	CallbackOrigin string
 }
 
 // How a page visits a Redirect's URL (see docs/carriers.md for the

@@ -62,7 +62,9 @@ func (g *Gateway) callback(w http.ResponseWriter, r *http.Request) {
 	}
 	data, _ := json.Marshal(ans) // escapes <, > and &: safe inside the script element
 	h := w.Header()
-	ancestors := "'none'"
+	// The error page carries no data: any page may frame it, so that the
+	// SDK in the frame's parent hears unknown_state at once.
+	ancestors := "*"
 	if ans.Origin != "*" {
 		ancestors = ans.Origin
 	}

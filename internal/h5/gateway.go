@@ -150,6 +150,8 @@ type reply struct {
 type redirectReply struct {
 	URL    string `json:"url"`
 	Window string `json:"window"`
+	// Origin is where numauth's callback page posts the operator's answer from.
+	Origin string `json:"origin,omitempty"`
 }
 
 func (g *Gateway) endpoint(op string) http.Handler {
@@ -247,7 +249,7 @@ func (g *Gateway) do(ctx context.Context, op string, r *http.Request, origin str
 func tokenReply(res auth.SPResult, kind carrier.Kind) reply {
 	switch {
 	case res.Redirect != nil:
-		return reply{Code: "REDIRECT", Msg: "visit the operator", Redirect: &redirectReply{URL: res.Redirect.URL, Window: res.Redirect.Window}}
+		return reply{Code: "REDIRECT", Msg: "visit the operator", Redirect: &redirectReply{URL: res.Redirect.URL, Window: res.Redirect.Window, Origin: res.Redirect.CallbackOrigin}}
 	case kind == carrier.KindLogin:
 		return reply{Code: "OK", Msg: "ok", MaskedPhone: res.Masked, Carrier: string(res.Operator)}
 	}
@@ -318,8 +320,13 @@ func (g *Gateway) fail(ctx context.Context, op string, err error) reply {
 		left := mw.TriesLeft
 		res.TriesLeft = &left
 	}
-	if code == "INTERNAL" {
+	switch {
+	case code == "INTERNAL":
 		g.log.ErrorContext(ctx, "gateway operation failed", "op", op, "err", err)
+	case strings.HasPrefix(code, "CARRIER_"):
+		// The carrier's errors name no number (adapters mask or omit
+		// them); the operator's reason is for the operator of numauth.
+		g.log.WarnContext(ctx, "carrier failed", "op", op, "code", code, "err", err)
 	}
 	return res
 }

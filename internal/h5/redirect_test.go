@@ -69,7 +69,7 @@ func (f *redirectFixture) begin(t *testing.T, kind string) (session, authURL str
 	}
 	rec, out := f.post(t, op, origin, map[string]string{"session": session})
 	r, _ := out["redirect"].(map[string]any)
-	if out["code"] != "REDIRECT" || r == nil || r["window"] != "frame" || out["spToken"] != nil {
+	if out["code"] != "REDIRECT" || r == nil || r["window"] != "frame" || r["origin"] != f.gateway.URL || out["spToken"] != nil {
 		t.Fatalf("%s: %v; want a REDIRECT to run in a frame", op, out)
 	}
 	if rec.Header().Get("Access-Control-Allow-Origin") != origin {
@@ -157,7 +157,7 @@ func TestRedirectVerifyFlow(t *testing.T) {
 	// A forged state: the callback page says so to whoever opened it and
 	// hands over nothing.
 	page = f.callbackPage(t, url.Values{"state": {"forged"}, "code": {"c"}}.Encode())
-	if page.status != 400 || page.Origin != "*" || page.Query != "" || page.Error != "unknown_state" || !strings.Contains(page.csp, "frame-ancestors 'none'") {
+	if page.status != 400 || page.Origin != "*" || page.Query != "" || page.Error != "unknown_state" || !strings.Contains(page.csp, "frame-ancestors *") {
 		t.Fatalf("callback with a forged state: %+v", page)
 	}
 	if _, out := f.post(t, "redirect-complete", origin, map[string]string{"session": session, "query": "state=forged&code=c"}); out["code"] != "CARRIER_ERROR" {
@@ -254,5 +254,21 @@ func TestRedirectBehindARouter(t *testing.T) {
 	res, err := f.svc.VerifyNumber(context.Background(), f.caller, out["spToken"].(string), ukPhone)
 	if err != nil || res.Result != carrier.Pass {
 		t.Fatalf("VerifyNumber = %+v, %v; want PASS", res, err)
+	}
+}
+
+// One session begins a bounded number of redirects.
+func TestRedirectsPerSession(t *testing.T) {
+	f := newRedirectFixture(t)
+	session, _ := f.begin(t, "verify")
+	for i := 2; i <= 11; i++ {
+		_, out := f.post(t, "verify-token", origin, map[string]string{"session": session})
+		want := "REDIRECT"
+		if i == 11 {
+			want = "RATE_LIMITED"
+		}
+		if out["code"] != want {
+			t.Fatalf("redirect %d of one session: %v; want %s", i, out, want)
+		}
 	}
 }

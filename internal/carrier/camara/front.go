@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 
@@ -167,10 +168,12 @@ func (a *Adapter) Begin(ctx context.Context, req carrier.BeginRequest) (carrier.
 			opts = append(opts, oauth2.SetAuthURLParam("login_hint", "tel:"+p))
 		}
 	}
+	cb, _ := url.Parse(redirect) // checked above
 	return carrier.Redirect{
-		URL:    a.oauth(d, req.Kind, redirect).AuthCodeURL(sealed, opts...),
-		State:  sealed,
-		Window: a.cfg.Window,
+		URL:            a.oauth(d, req.Kind, redirect).AuthCodeURL(sealed, opts...),
+		State:          sealed,
+		Window:         a.cfg.Window,
+		CallbackOrigin: cb.Scheme + "://" + cb.Host,
 	}, nil
 }
 

@@ -74,11 +74,15 @@ function originOf(u) {
     return "";
   }
 }
+var popups = 0;
 function visit(url, window, from, signal) {
   return new Promise((resolve) => {
+    if (!/^https?:\/\//i.test(url) || !from) return resolve(fail("unreadable answer"));
+    if (signal && signal.aborted) return resolve(fail("aborted"));
     let frame;
     let popup = null;
     let poll = 0;
+    let closedAt = 0;
     const end = (a) => {
       removeEventListener("message", onMessage);
       if (signal) signal.removeEventListener("abort", onAbort);
@@ -99,15 +103,19 @@ function visit(url, window, from, signal) {
     addEventListener("message", onMessage);
     if (signal) signal.addEventListener("abort", onAbort);
     if (window == "popup") {
-      popup = open(url, "numauth-operator", "popup,width=480,height=640");
+      popup = open(url, "numauth-operator-" + ++popups, "popup,width=480,height=640");
       if (!popup) return end({ code: "CARRIER_ERROR", msg: "the browser blocked the operator's window" });
       poll = setInterval(() => {
-        if (popup && popup.closed) end({ code: "CARRIER_ERROR", msg: "the operator's window was closed" });
-      }, 300);
+        if (!popup || !popup.closed) return;
+        if (!closedAt) closedAt = Date.now();
+        else if (Date.now() - closedAt >= 1e3) end({ code: "CARRIER_ERROR", msg: "the operator's window was closed" });
+      }, 250);
     } else {
       frame = document.createElement("iframe");
       frame.style.display = "none";
       frame.setAttribute("aria-hidden", "true");
+      frame.setAttribute("sandbox", "allow-scripts allow-same-origin allow-forms");
+      frame.setAttribute("referrerpolicy", "no-referrer");
       frame.src = url;
       (document.body || document.documentElement).appendChild(frame);
     }
@@ -207,8 +215,9 @@ var Client = class {
     const r = a.redirect;
     if (!r || !nonEmpty(r.url)) return Promise.resolve(fail("unreadable answer"));
     const session = body.session || "";
+    const from = nonEmpty(r.origin) ? originOf(r.origin) : originOf(this.endpoint);
     this.log("redirect", { window: r.window });
-    return visit(r.url, r.window, originOf(this.endpoint), signal).then(
+    return visit(r.url, r.window, from, signal).then(
       (v) => v.code != "OK" ? v : post(this.endpoint + "/h5/v1/redirect-complete", { session, query: v.query }, signal)
     );
   }

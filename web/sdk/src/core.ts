@@ -135,17 +135,22 @@ function originOf(u: string): string {
   }
 }
 
+/** Names each popup apart, so that two calls never share a window. */
+let popups = 0;
+
 /**
  * Runs a redirect front leg (docs/h5-protocol.md, "Redirect front legs"): opens the operator's
  * URL in a hidden frame or a popup and resolves with the answer numauth's callback page posts
- * from `from` (the gateway's origin) to this page. Never rejects; on abort it closes the window
- * and resolves with code "".
+ * from `from` to this page. Never rejects; on abort it removes the window and resolves with code "".
  */
 function visit(url: string, window: string, from: string, signal?: AbortSignal): Promise<Answer> {
   return new Promise<Answer>((resolve) => {
+    if (!/^https?:\/\//i.test(url) || !from) return resolve(fail("unreadable answer"));
+    if (signal && signal.aborted) return resolve(fail("aborted"));
     let frame: HTMLIFrameElement | undefined;
     let popup: Window | null = null;
     let poll = 0;
+    let closedAt = 0;
     const end = (a: Answer) => {
       removeEventListener("message", onMessage);
       if (signal) signal.removeEventListener("abort", onAbort);
@@ -169,16 +174,22 @@ function visit(url: string, window: string, from: string, signal?: AbortSignal):
     addEventListener("message", onMessage);
     if (signal) signal.addEventListener("abort", onAbort);
     if (window == "popup") {
-      popup = open(url, "numauth-operator", "popup,width=480,height=640");
+      popup = open(url, "numauth-operator-" + ++popups, "popup,width=480,height=640");
       if (!popup) return end({ code: "CARRIER_ERROR", msg: "the browser blocked the operator's window" });
-      // The user closed it.
+      // The user closed it. The callback page closes it too, right after posting: a second's
+      // grace lets that message arrive first.
       poll = setInterval(() => {
-        if (popup && popup.closed) end({ code: "CARRIER_ERROR", msg: "the operator's window was closed" });
-      }, 300) as unknown as number;
+        if (!popup || !popup.closed) return;
+        if (!closedAt) closedAt = Date.now();
+        else if (Date.now() - closedAt >= 1000) end({ code: "CARRIER_ERROR", msg: "the operator's window was closed" });
+      }, 250) as unknown as number;
     } else {
       frame = document.createElement("iframe");
       frame.style.display = "none";
       frame.setAttribute("aria-hidden", "true");
+      // The operator's pages may run scripts and redirect, not navigate or open this page's windows.
+      frame.setAttribute("sandbox", "allow-scripts allow-same-origin allow-forms");
+      frame.setAttribute("referrerpolicy", "no-referrer");
       frame.src = url;
       (document.body || document.documentElement).appendChild(frame);
     }
@@ -319,11 +330,13 @@ export abstract class Client {
    * completes the call (redirect-complete), whose answer is the call's.
    */
   private redirect(a: Answer, body: object, signal?: AbortSignal): Promise<Answer> {
-    const r = a.redirect as { url?: unknown; window?: unknown } | undefined;
+    const r = a.redirect as { url?: unknown; window?: unknown; origin?: unknown } | undefined;
     if (!r || !nonEmpty(r.url)) return Promise.resolve(fail("unreadable answer"));
     const session = (body as { session?: string }).session || "";
+    // The callback page posts from numauth's public origin, which the answer names.
+    const from = nonEmpty(r.origin) ? originOf(r.origin as string) : originOf(this.endpoint);
     this.log("redirect", { window: r.window });
-    return visit(r.url as string, r.window as string, originOf(this.endpoint), signal).then((v) =>
+    return visit(r.url as string, r.window as string, from, signal).then((v) =>
       v.code != "OK" ? v : post(this.endpoint + "/h5/v1/redirect-complete", { session, query: v.query }, signal),
     );
   }
