@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/numauth/numauth/test/harness"
+	"github.com/numauth/numauth/test/operator"
 )
 
 // camaraStack is the seed flows on a real CAMARA operator's terms: one
@@ -163,4 +164,46 @@ func TestCamaraCarrierPopup(t *testing.T) {
 		t.Fatalf("the page shows mask %q, want %q (%s)", o.Masked, lineMasked, o)
 	}
 	wantCode(t, p.confirmMask(lineMask), "OK")
+}
+
+// The same seed flows with an operator this project did not write: the
+// test operator on the npm oidc-provider (test/operator), whose
+// authorization endpoint the SDK's hidden frame runs.
+func TestCamaraCarrierIndependentOperator(t *testing.T) {
+	needBrowser(t)
+	addr := harness.FreeAddr(t)
+	op := operator.Start(t, operator.Options{
+		Clients: []operator.Client{{ID: "numauth-gw", Secret: "gw-secret-0123456789", RedirectURIs: []string{"http://" + addr + "/h5/v1/camara/callback"}}},
+		Lines:   map[string]string{"127.0.0.1": "+86" + lineNumber},
+	})
+	gw := harness.Start(t, harness.Options{Addr: addr, Args: []string{
+		"--carrier", "camara", "--camara-issuer", op.Issuer, "--camara-api-root", op.APIRoot,
+		"--camara-client-id", "numauth-gw", "--camara-operator", "CM",
+	}, Env: []string{"NUMAUTH_CAMARA_CLIENT_SECRET=gw-secret-0123456789"}})
+	d, _ := serveDemo(t, gw.URL, "", op.Issuer)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if _, err := d.EnsureScheme(ctx); err != nil {
+		t.Fatalf("demo: %v", err)
+	}
+	p := openDemo(t, d.PageURL())
+	o := p.verify(lineNumber)
+	wantCode(t, o, "PASS")
+	wantSteps(t, o, verifySteps)
+	wantCode(t, p.verify(otherCM), "REJECT")
+	o = p.login(5)
+	if o.Masked != lineMasked {
+		t.Fatalf("the page shows mask %q, want %q (%s)\ngateway log:\n%s", o.Masked, lineMasked, o, gw.Logs())
+	}
+	o = p.confirmMask(lineMask)
+	wantCode(t, o, "OK")
+	if o.Mobile != lineNumber {
+		t.Errorf("logged in as %q, want %s", o.Mobile, lineNumber)
+	}
+	if calls := op.Calls(t); len(calls) != 3 {
+		t.Errorf("the operator answered %d NV calls, want 3 (two verifications, one device-phone-number): %+v", len(calls), calls)
+	}
+	// The operator no longer knows the line: 600008.
+	op.SetLine(t, "127.0.0.1", "")
+	wantCode(t, p.verify(lineNumber), "600008")
 }
