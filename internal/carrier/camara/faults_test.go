@@ -5,8 +5,10 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -276,5 +278,42 @@ func TestStateKind(t *testing.T) {
 	}
 	if _, err := fx.Adapter.Complete(ctx, carrier.CallbackRequest{State: r.State, Query: q, SessionBinding: "s", Kind: carrier.KindVerify}); err != nil {
 		t.Fatalf("Complete for its kind after that = %v", err)
+	}
+}
+
+// An operator (or a path to it) that answers a code exchange with the ID
+// token of another flow, validly signed, is not believed: the nonce is not
+// this flow's.
+func TestIDTokenOfAnotherFlow(t *testing.T) {
+	var mu sync.Mutex
+	var first string // the first exchange's ID token
+	swap := func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if !strings.HasSuffix(r.URL.Path, "/oauth/token") {
+				h.ServeHTTP(w, r)
+				return
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, r)
+			var body map[string]any
+			json.Unmarshal(rec.Body.Bytes(), &body)
+			mu.Lock()
+			if first == "" {
+				first, _ = body["id_token"].(string)
+			} else {
+				body["id_token"] = first
+			}
+			mu.Unlock()
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(rec.Code)
+			json.NewEncoder(w).Encode(body)
+		})
+	}
+	fx := camaratest.New(t, false, swap, nil)
+	if _, err := flow(t, fx, carrier.KindVerify, ukLine); err != nil {
+		t.Fatalf("first flow: %v", err)
+	}
+	if l, err := flow(t, fx, carrier.KindVerify, ukLine); !errors.Is(err, carrier.ErrFailed) || l.Ticket != "" {
+		t.Fatalf("a flow answered with another flow's ID token = %+v, %v; want ErrFailed", l, err)
 	}
 }
