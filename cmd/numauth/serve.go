@@ -365,6 +365,10 @@ func newServer(ctx context.Context, f serveFlags, log *slog.Logger) (*server, er
 		}
 	}
 	mux.Handle("GET /admin/v1/sms/outbox", requireToken(adminTok, outboxHandler(durable)))
+	// The sandbox plays the carrier side of native apps' one-click flows.
+	if _, ok := built["sandbox"]; ok {
+		mux.Handle("POST /sandbox/v1/app-token", h5.AppTokenHandler(svc, log))
+	}
 
 	return &server{
 		handler:       mux,
