@@ -30,6 +30,7 @@ func (s *Server) actionTable() map[string]action {
 		"QuerySendDetails":               s.querySendDetails,
 		"GetMobile":                      s.getMobile,
 		"VerifyMobile":                   s.verifyMobile,
+		"QueryGateVerifyBillingPublic":   s.queryBilling,
 	}
 }
 
@@ -206,6 +207,7 @@ func (s *Server) queryStatistics(ctx context.Context, c *Call) (Body, error) {
 	}
 	st, err := s.svc.Statistics(ctx, c.Caller, auth.StatsInput{
 		AuthenticationType: typ, StartDate: start, EndDate: end, SceneCode: c.Params.Get("SceneCode"),
+		OsType: c.Params.Get("OsType"),
 	})
 	if err != nil {
 		return nil, err

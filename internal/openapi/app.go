@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"strconv"
 
 	"github.com/numauth/numauth/internal/auth"
 	"github.com/numauth/numauth/internal/carrier"
@@ -76,4 +77,31 @@ func appEncryptInfo(sc store.Scheme) string {
 	}{V: 1, SchemeCode: sc.Code, OsType: sc.OsType, PackName: sc.PackName, BundleID: sc.BundleID}
 	b, _ := json.Marshal(info) // strings only: cannot fail
 	return base64.StdEncoding.EncodeToString(b)
+}
+
+// queryBilling is QueryGateVerifyBillingPublic: the caller's bill of a
+// month (China time), per scheme and billable item, exact to the fen.
+func (s *Server) queryBilling(ctx context.Context, c *Call) (Body, error) {
+	if _, err := c.Params.Required("AuthenticationType"); err != nil {
+		return nil, err
+	}
+	typ, err := c.Params.Int("AuthenticationType", 0)
+	if err != nil {
+		return nil, err
+	}
+	month, err := c.Params.Required("Month")
+	if err != nil {
+		return nil, err
+	}
+	bill, err := s.svc.Billing(ctx, c.Caller, auth.BillingInput{AuthenticationType: typ, Month: month})
+	if err != nil {
+		return nil, err
+	}
+	lines := make(List, 0, len(bill.Lines))
+	for _, l := range bill.Lines {
+		lines = append(lines, Body{{"SceneCode", l.SceneCode}, {"SceneName", l.SceneName}, {"AppName", l.AppName},
+			{"ItemName", l.ItemName}, {"Add", strconv.FormatInt(l.Count, 10)}, {"SinglePrice", auth.FormatFen(l.PriceFen)},
+			{"Amount", auth.FormatFen(l.AmountFen)}})
+	}
+	return Body{{"Data", Body{{"AmountSum", auth.FormatFen(bill.AmountFen)}, {"SceneBillingList", lines}}}}, nil
 }

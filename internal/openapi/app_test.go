@@ -82,3 +82,35 @@ func TestGetMobileAndVerifyMobile(t *testing.T) {
 		t.Fatalf("AppEncryptInfo = %q (%s)", info, raw)
 	}
 }
+
+func TestQueryGateVerifyBillingPublic(t *testing.T) {
+	f := newFixture(t)
+	// No records: an empty bill, amounts in yuan with two decimals.
+	st, b := f.call(t, act("QueryGateVerifyBillingPublic", "AuthenticationType", "2", "Month", "202606"), f.now, "bill-empty")
+	data, _ := b["Data"].(map[string]any)
+	if st != 200 || b["Code"] != "OK" || data["AmountSum"] != "0.00" {
+		t.Fatalf("= %d %v", st, b)
+	}
+	if list, ok := data["SceneBillingList"].([]any); !ok || len(list) != 0 {
+		t.Fatalf("SceneBillingList = %#v", data["SceneBillingList"])
+	}
+	for i, tt := range []struct {
+		params []string
+		status int
+		code   string
+	}{
+		{[]string{"Month", "202606"}, 400, "MissingAuthenticationType"},
+		{[]string{"AuthenticationType", "0"}, 400, "MissingMonth"},
+		{[]string{"AuthenticationType", "x", "Month", "202606"}, 400, "InvalidParameter"},
+		{[]string{"AuthenticationType", "9", "Month", "202606"}, 200, "isv.INVALID_PARAMETERS"},
+		{[]string{"AuthenticationType", "-1", "Month", "202606"}, 200, "isv.INVALID_PARAMETERS"},
+		{[]string{"AuthenticationType", "0", "Month", "2026-06"}, 200, "isv.INVALID_PARAMETERS"},
+		{[]string{"AuthenticationType", "0", "Month", "202613"}, 200, "isv.INVALID_PARAMETERS"},
+		{[]string{"AuthenticationType", "0", "Month", "99999999999999999999"}, 200, "isv.INVALID_PARAMETERS"},
+	} {
+		st, b := f.call(t, act("QueryGateVerifyBillingPublic", tt.params...), f.now, "bill-"+string(rune('a'+i)))
+		if st != tt.status || b["Code"] != tt.code {
+			t.Errorf("%v = %d %v, want %d %s", tt.params, st, b, tt.status, tt.code)
+		}
+	}
+}

@@ -69,6 +69,7 @@ type Service interface {
 	AppLogin(ctx context.Context, c auth.Caller, accessToken string) (string, error)
 	AppVerify(ctx context.Context, c auth.Caller, accessCode, phone string) (auth.VerifyResult, error)
 	Statistics(ctx context.Context, c auth.Caller, in auth.StatsInput) (auth.Stats, error)
+	Billing(ctx context.Context, c auth.Caller, in auth.BillingInput) (auth.Bill, error)
 	SendSmsCode(ctx context.Context, c auth.Caller, in auth.SmsSendInput) (auth.SmsSendResult, error)
 	CheckSmsCode(ctx context.Context, c auth.Caller, in auth.SmsCheckInput) (bool, error)
 	QuerySmsSends(ctx context.Context, c auth.Caller, in auth.SmsQueryInput) ([]store.SmsSend, int64, error)
