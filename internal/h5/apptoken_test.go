@@ -65,3 +65,20 @@ func TestAppTokenHandler(t *testing.T) {
 		})
 	}
 }
+
+// The app-token body is untrusted: any bytes get a JSON answer with a
+// documented code, never a panic or a 500.
+func FuzzAppTokenHandler(f *testing.F) {
+	for _, s := range []string{`{"schemeCode":"FC1","kind":"login"}`, `{"kind":1}`, `[]`, `null`, "\xff", ``} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		req := httptest.NewRequest("POST", "/sandbox/v1/app-token", strings.NewReader(body))
+		rec := httptest.NewRecorder()
+		AppTokenHandler(&fakeIssuer{err: auth.ErrNotAppScheme}, nil).ServeHTTP(rec, req)
+		var got appTokenReply
+		if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil || (got.Code != appFailed && got.Code != appBadScheme) || rec.Code >= 500 {
+			t.Fatalf("%q: %d %s", body, rec.Code, rec.Body)
+		}
+	})
+}
