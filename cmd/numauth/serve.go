@@ -47,6 +47,7 @@ type serveFlags struct {
 	nvTokenTTL    time.Duration
 	nvPerSource   int
 	trustedProxy  multiFlag
+	prices        multiFlag
 	throttle      int
 	logLevel      string
 	logFlush      time.Duration
@@ -92,6 +93,7 @@ func newServeFlagSet(f *serveFlags) *flag.FlagSet {
 	fs.StringVar(&f.publicURLFlag, "public-url", os.Getenv("NUMAUTH_PUBLIC_URL"), "the URL clients reach this server at, behind a proxy or TLS terminator; the CAMARA issuer is this URL + /camara (default http:// and --addr) [NUMAUTH_PUBLIC_URL]")
 	fs.IntVar(&f.nvPerSource, "camara-authorize-per-source", 50, "CAMARA authorizations per second from one address, across all instances (each costs carrier calls; -1: unbounded)")
 	fs.DurationVar(&f.nvTokenTTL, "camara-access-token-ttl", 300*time.Second, "lifetime of the access tokens numauth's CAMARA OpenID provider issues (at most 300s)")
+	fs.Var(&f.prices, "price", "a unit price ITEM=AMOUNT in yuan per billable call, at most two decimals, for QueryGateVerifyBillingPublic; ITEM is verify, login or sms (repeatable; unpriced items bill 0)")
 	fs.Var(&f.trustedProxy, "trusted-proxy", "CIDR of a proxy whose number header the sandbox trusts, and whose X-Forwarded-For the gateway's per-address session budget trusts (repeatable)")
 	fs.IntVar(&f.throttle, "throttle", 0, "calls per second one AccessKey may make across all instances (0 = unlimited)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
@@ -243,6 +245,14 @@ func newServer(ctx context.Context, f serveFlags, log *slog.Logger) (*server, er
 		}
 		proxies = append(proxies, pfx)
 	}
+	prices := map[string]int64{}
+	for _, p := range f.prices {
+		item, fen, err := auth.ParsePrice(p)
+		if err != nil {
+			return fail(fmt.Errorf("--price %q: %w", p, err))
+		}
+		prices[item] = fen
+	}
 	public, err := f.publicURL()
 	if err != nil {
 		return fail(err)
@@ -289,7 +299,7 @@ func newServer(ctx context.Context, f serveFlags, log *slog.Logger) (*server, er
 	svc, err := auth.New(ctx, auth.Config{
 		AccessTokenTTL: f.accessTTL, JwtTokenTTL: f.jwtTTL, MaskTries: f.maskTries, MaskLockTTL: f.maskLock,
 		MaskTriesGlobal: f.maskTriesAll, SessionsPerToken: f.sessPerToken, SessionsPerSource: f.sessPerSource,
-		Carrier: adapter, SMS: smsCfg, Records: records, Logger: log,
+		Carrier: adapter, SMS: smsCfg, Records: records, Logger: log, Prices: prices,
 	}, durable, eph, box)
 	if err != nil {
 		return fail(err)
@@ -365,6 +375,10 @@ func newServer(ctx context.Context, f serveFlags, log *slog.Logger) (*server, er
 		}
 	}
 	mux.Handle("GET /admin/v1/sms/outbox", requireToken(adminTok, outboxHandler(durable)))
+	// The sandbox plays the carrier side of native apps' one-click flows.
+	if _, ok := built["sandbox"]; ok {
+		mux.Handle("POST /sandbox/v1/app-token", h5.AppTokenHandler(svc, log))
+	}
 
 	return &server{
 		handler:       mux,

@@ -120,7 +120,11 @@ func (s *Service) reserveMask(ctx context.Context, sess session) (*limit.Reserva
 // came from, once per token; a call that failed may be retried with the same
 // token (see VerifyPhoneWithToken).
 func (s *Service) LoginNumber(ctx context.Context, c Caller, spToken string) (string, error) {
-	sp, cl, err := s.openSP(ctx, c, spToken, carrier.KindLogin, nil)
+	return s.loginNumber(ctx, c, s.sealer.OpenSP, spToken)
+}
+
+func (s *Service) loginNumber(ctx context.Context, c Caller, open func(string) (token.SP, error), spToken string) (string, error) {
+	sp, cl, err := s.openToken(ctx, c, open, spToken, carrier.KindLogin, nil)
 	if err != nil {
 		return "", err
 	}

@@ -29,6 +29,10 @@ type Config struct {
 	// DefaultSPTokenTTL.
 	SPTokenTTL map[carrier.Operator]time.Duration
 	SessionTTL time.Duration // H5 gateway session, at most; default 10 min
+	// Prices are QueryGateVerifyBillingPublic's unit prices in fen per
+	// billable call, by item (ItemVerify, ItemLogin, ItemSms); an item
+	// without one is billed at 0.
+	Prices map[string]int64
 	// MaskTries is how many wrong login masks one account's pages may send
 	// for one phone number within MaskLockTTL; the one that spends it locks
 	// the number for that account until the window (which starts with the

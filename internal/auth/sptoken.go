@@ -37,6 +37,11 @@ const DefaultSPTokenTTL = 2 * time.Minute
 // mintSP mints an spToken for a line's ticket; a ticket that expires (a
 // redirect front leg's operator token) bounds the token's lifetime.
 func (s *Service) mintSP(ctx context.Context, sess session, kind carrier.Kind, op carrier.Operator, ticket, masked string, expires time.Time) (SPResult, error) {
+	return s.mintToken(ctx, s.sealer.SealSP, sess, kind, op, ticket, masked, expires)
+}
+
+// mintToken is mintSP sealing with seal (an spToken's or an app token's).
+func (s *Service) mintToken(ctx context.Context, seal func(token.SP) (string, error), sess session, kind carrier.Kind, op carrier.Operator, ticket, masked string, expires time.Time) (SPResult, error) {
 	// A store that just came back empty gets its new epoch before this
 	// token, and the token carries the epoch it was minted in.
 	_, _, epoch, err := s.epoch.guard(ctx)
@@ -53,7 +58,7 @@ func (s *Service) mintSP(ctx context.Context, sess session, kind carrier.Kind, o
 			return SPResult{}, fmt.Errorf("carrier front leg: %w: the line's ticket has expired", carrier.ErrTicketInvalid)
 		}
 	}
-	tok, err := s.sealer.SealSP(token.SP{
+	tok, err := seal(token.SP{
 		ID: token.NewID(), AccountID: sess.AccountID, Scheme: sess.Scheme, Kind: string(kind),
 		Operator: string(op), Adapter: s.cfg.Carrier.Name(), Ticket: ticket, Masked: masked,
 		Issued: now.UnixMilli(), Expires: now.Add(ttl).UnixMilli(), Epoch: epoch,
@@ -129,7 +134,13 @@ func recordIDFor(sp token.SP) string {
 // openSP opens a caller's spToken for an action of the given kind and
 // claims its outcome (once, across instances).
 func (s *Service) openSP(ctx context.Context, c Caller, spToken string, kind carrier.Kind, check func(token.SP) error) (token.SP, *claim, error) {
-	sp, err := s.sealer.OpenSP(spToken)
+	return s.openToken(ctx, c, s.sealer.OpenSP, spToken, kind, check)
+}
+
+// openToken is openSP for a token that open unseals: an spToken, or an
+// app token (app.go), whose outcome is claimed by the same machine.
+func (s *Service) openToken(ctx context.Context, c Caller, open func(string) (token.SP, error), spToken string, kind carrier.Kind, check func(token.SP) error) (token.SP, *claim, error) {
+	sp, err := open(spToken)
 	if err != nil {
 		return token.SP{}, nil, fmt.Errorf("%w: %w", ErrTokenInvalid, err)
 	}

@@ -33,11 +33,15 @@ type VerifyResult struct {
 // gets the one recorded answer if one was recorded, or a fresh verdict if
 // none was (sptoken.go).
 func (s *Service) VerifyNumber(ctx context.Context, c Caller, spToken, phone string) (VerifyResult, error) {
+	return s.verifyNumber(ctx, c, s.sealer.OpenSP, spToken, phone)
+}
+
+func (s *Service) verifyNumber(ctx context.Context, c Caller, open func(string) (token.SP, error), spToken, phone string) (VerifyResult, error) {
 	p, err := carrier.ParseE164(phone)
 	if err != nil {
 		return VerifyResult{}, fmt.Errorf("%w: %w", ErrNumberInvalid, err)
 	}
-	sp, cl, err := s.openSP(ctx, c, spToken, carrier.KindVerify, func(sp token.SP) error {
+	sp, cl, err := s.openToken(ctx, c, open, spToken, carrier.KindVerify, func(sp token.SP) error {
 		if !operatorMayHave(carrier.Operator(sp.Operator), p) {
 			return hint(ErrOperatorMismatch, "the number is not a %s number", sp.Operator)
 		}

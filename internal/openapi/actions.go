@@ -28,6 +28,9 @@ func (s *Server) actionTable() map[string]action {
 		"SendSmsVerifyCode":              s.sendSmsVerifyCode,
 		"CheckSmsVerifyCode":             s.checkSmsVerifyCode,
 		"QuerySendDetails":               s.querySendDetails,
+		"GetMobile":                      s.getMobile,
+		"VerifyMobile":                   s.verifyMobile,
+		"QueryGateVerifyBillingPublic":   s.queryBilling,
 	}
 }
 
@@ -165,11 +168,10 @@ func (s *Server) describeVerifyScheme(ctx context.Context, c *Call) (Body, error
 }
 
 // schemeBody describes a scheme. AppEncryptInfo is the field the official
-// SDK decodes (Alibaba puts the app-side key there); numauth's apps need no
-// key, so it stays empty and the scheme's registration follows it.
+// SDK decodes (Alibaba puts the app-side key there; see appEncryptInfo).
 func schemeBody(sc store.Scheme) Body {
 	return Body{
-		{"AppEncryptInfo", ""}, {"SchemeCode", sc.Code}, {"SchemeName", sc.Name}, {"AppName", sc.AppName},
+		{"AppEncryptInfo", appEncryptInfo(sc)}, {"SchemeCode", sc.Code}, {"SchemeName", sc.Name}, {"AppName", sc.AppName},
 		{"OsType", sc.OsType}, {"Origin", sc.Origin}, {"Url", sc.URL}, {"PackName", sc.PackName},
 		{"PackSign", sc.PackSign}, {"BundleId", sc.BundleID}, {"SmsSignName", sc.SmsSignName},
 		{"GmtCreate", sc.CreatedAt.UTC().Format("2006-01-02T15:04:05Z")},
@@ -205,6 +207,7 @@ func (s *Server) queryStatistics(ctx context.Context, c *Call) (Body, error) {
 	}
 	st, err := s.svc.Statistics(ctx, c.Caller, auth.StatsInput{
 		AuthenticationType: typ, StartDate: start, EndDate: end, SceneCode: c.Params.Get("SceneCode"),
+		OsType: c.Params.Get("OsType"),
 	})
 	if err != nil {
 		return nil, err

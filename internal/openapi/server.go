@@ -66,7 +66,10 @@ type Service interface {
 	DeleteScheme(ctx context.Context, c auth.Caller, code string) error
 	VerifyNumber(ctx context.Context, c auth.Caller, spToken, phone string) (auth.VerifyResult, error)
 	LoginNumber(ctx context.Context, c auth.Caller, spToken string) (string, error)
+	AppLogin(ctx context.Context, c auth.Caller, accessToken string) (string, error)
+	AppVerify(ctx context.Context, c auth.Caller, accessCode, phone string) (auth.VerifyResult, error)
 	Statistics(ctx context.Context, c auth.Caller, in auth.StatsInput) (auth.Stats, error)
+	Billing(ctx context.Context, c auth.Caller, in auth.BillingInput) (auth.Bill, error)
 	SendSmsCode(ctx context.Context, c auth.Caller, in auth.SmsSendInput) (auth.SmsSendResult, error)
 	CheckSmsCode(ctx context.Context, c auth.Caller, in auth.SmsCheckInput) (bool, error)
 	QuerySmsSends(ctx context.Context, c auth.Caller, in auth.SmsQueryInput) ([]store.SmsSend, int64, error)

@@ -152,6 +152,14 @@ type DayStat struct {
 	Unknown int64
 }
 
+// BillCount is how many billable records one scheme has of one kind
+// (BillableCounts, SmsBillableCounts).
+type BillCount struct {
+	Scheme string // a verification's SchemeCode; an SMS send's SchemeName
+	Kind   string // "verify", "login", or "sms"
+	Count  int64
+}
+
 // SmsSend is the durable record of one SendSmsVerifyCode that reached an
 // SMS provider: accepted (Status pending or delivered) or refused by it
 // (Status failed). Neither the code nor the whole number is stored.
@@ -264,6 +272,9 @@ type Durable interface {
 	RecordVerifications(ctx context.Context, v []Verification) error
 	GetVerification(ctx context.Context, id string) (Verification, error)
 	DailyStats(ctx context.Context, f VerificationFilter) ([]DayStat, error) // ordered by Day
+	// BillableCounts counts the billable records f selects per scheme code
+	// and kind, ordered by Scheme, then Kind; groups without any are left out.
+	BillableCounts(ctx context.Context, f VerificationFilter) ([]BillCount, error)
 
 	// WriteBatch stores every record of b in one transaction, all or none,
 	// as RecordVerifications, RecordSmsSends and PutOutbox would: a
@@ -286,6 +297,10 @@ type Durable interface {
 	// Pass = delivered (3), Reject = failed (2), Unknown = pending (1).
 	// Paging fields are ignored; days without records are left out.
 	SmsDailyStats(ctx context.Context, f SmsFilter) ([]DayStat, error)
+	// SmsBillableCounts counts the billable (provider-accepted) records f
+	// selects per SMS scheme name, Kind "sms", ordered by Scheme; paging
+	// fields are ignored and schemes without any are left out.
+	SmsBillableCounts(ctx context.Context, f SmsFilter) ([]BillCount, error)
 	// PutOutbox and ListOutbox keep the sandbox SMS provider's outbox
 	// (sms.Outbox): entries are stored all or none, an entry whose ID is
 	// stored already is skipped and is not an error; the list is newest

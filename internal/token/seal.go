@@ -168,6 +168,7 @@ func NewSealer(box *secret.Box) (*Sealer, error) {
 var (
 	aadAccess = []byte("numauth/access-token")
 	aadSP     = []byte("numauth/sp-token")
+	aadApp    = []byte("numauth/app-token")
 )
 
 // sealCap is a buffer size that holds any token numauth mints (version,
@@ -239,6 +240,24 @@ func (s *Sealer) SealSP(p SP) (string, error) { return s.seal(&p, aadSP) }
 func (s *Sealer) OpenSP(tok string) (SP, error) {
 	var p SP
 	if err := s.open(tok, aadSP, &p); err != nil {
+		return SP{}, err
+	}
+	if s.now().UnixMilli() >= p.Expires {
+		return p, ErrExpired
+	}
+	return p, nil
+}
+
+// SealApp mints an app token: the token a native app's carrier SDK gets
+// (GetMobile's AccessToken, VerifyMobile's AccessCode). Its content is an
+// spToken's, sealed with associated data of its own, so an app token never
+// opens as an spToken nor the reverse.
+func (s *Sealer) SealApp(p SP) (string, error) { return s.seal(&p, aadApp) }
+
+// OpenApp opens an app token and checks its expiry.
+func (s *Sealer) OpenApp(tok string) (SP, error) {
+	var p SP
+	if err := s.open(tok, aadApp, &p); err != nil {
 		return SP{}, err
 	}
 	if s.now().UnixMilli() >= p.Expires {

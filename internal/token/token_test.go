@@ -305,3 +305,34 @@ func BenchmarkPairCheck(b *testing.B) {
 		}
 	})
 }
+
+// App tokens open as app tokens only: never as an spToken or an
+// AccessToken, and neither of those as an app token.
+func TestAppTokensAreTheirOwnType(t *testing.T) {
+	s, _ := NewSealer(box(t, 1))
+	p := SP{ID: NewID(), AccountID: "acct", Scheme: "FC1", Kind: "login", Operator: "CM", Adapter: "sandbox", Ticket: "t",
+		Issued: time.Now().UnixMilli(), Expires: time.Now().Add(time.Minute).UnixMilli(), Epoch: 7}
+	app, err := s.SealApp(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.OpenApp(app)
+	if err != nil || !reflect.DeepEqual(got, p) {
+		t.Fatalf("OpenApp = %+v, %v", got, err)
+	}
+	if _, err := s.OpenSP(app); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("OpenSP(app token) = %v", err)
+	}
+	if _, err := s.OpenAccess(app); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("OpenAccess(app token) = %v", err)
+	}
+	sp, _ := s.SealSP(p)
+	if _, err := s.OpenApp(sp); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("OpenApp(sp token) = %v", err)
+	}
+	p.Expires = time.Now().Add(-time.Millisecond).UnixMilli()
+	old, _ := s.SealApp(p)
+	if _, err := s.OpenApp(old); !errors.Is(err, ErrExpired) {
+		t.Fatalf("expired app token: %v", err)
+	}
+}

@@ -161,6 +161,14 @@ func (s *Store) SmsDailyStats(ctx context.Context, f store.SmsFilter) ([]store.D
 	return list(s, ctx, scanDay, q, args...)
 }
 
+// SmsBillableCounts implements store.Durable.
+func (s *Store) SmsBillableCounts(ctx context.Context, f store.SmsFilter) ([]store.BillCount, error) {
+	where, args := smsWhere(f)
+	q := `SELECT scheme_name, 'sms', count(*) FROM sms_sends WHERE ` + where +
+		` AND billable GROUP BY scheme_name ORDER BY scheme_name COLLATE "C"`
+	return list(s, ctx, scanBillCount, q, args...)
+}
+
 const outboxCols = `id, provider_id, recipient, sign_name, template_code, text, created_at`
 
 var outboxTypes = []string{"text", "text", "text", "text", "text", "text", "timestamptz"}

@@ -136,6 +136,14 @@ func (s *Store) SmsDailyStats(ctx context.Context, f store.SmsFilter) ([]store.D
 	return list(s, ctx, scanDay, q, args...)
 }
 
+// SmsBillableCounts implements store.Durable.
+func (s *Store) SmsBillableCounts(ctx context.Context, f store.SmsFilter) ([]store.BillCount, error) {
+	where, args := smsWhere(f)
+	q := `SELECT scheme_name, 'sms', count(*) FROM sms_sends WHERE ` + where +
+		` AND billable <> 0 GROUP BY scheme_name ORDER BY scheme_name`
+	return list(s, ctx, scanBillCount, q, args...)
+}
+
 // PutOutbox implements store.Durable (sms.Outbox).
 func (s *Store) PutOutbox(ctx context.Context, es ...sms.OutboxEntry) error {
 	return s.WriteBatch(ctx, store.Batch{Outbox: es})

@@ -456,7 +456,37 @@ func (s *Store) DailyStats(ctx context.Context, f store.VerificationFilter) ([]s
 	if err := s.check(); err != nil {
 		return nil, err
 	}
-	var where []string
+	where, args := verificationWhere(f)
+	where = append(where, "result IN ('PASS', 'REJECT', 'UNKNOWN')")
+	// Floor division, so that times before 1970 land on the right day too.
+	q := `SELECT (created_at - ((created_at % ` + strconv.Itoa(usPerDay) + `) + ` + strconv.Itoa(usPerDay) + `) % ` +
+		strconv.Itoa(usPerDay) + `) / ` + strconv.Itoa(usPerDay) + ` AS day,
+		sum(result = 'PASS'), sum(result = 'REJECT'), sum(result = 'UNKNOWN')
+		FROM verifications WHERE ` + strings.Join(where, " AND ") + ` GROUP BY day ORDER BY day`
+	return list(s, ctx, scanDay, q, args...)
+}
+
+// BillableCounts implements store.Durable.
+func (s *Store) BillableCounts(ctx context.Context, f store.VerificationFilter) ([]store.BillCount, error) {
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	where, args := verificationWhere(f)
+	where = append(where, "billable <> 0")
+	q := `SELECT scheme_code, kind, count(*) FROM verifications WHERE ` + strings.Join(where, " AND ") +
+		` GROUP BY scheme_code, kind ORDER BY scheme_code, kind`
+	return list(s, ctx, scanBillCount, q, args...)
+}
+
+func scanBillCount(r scanner) (store.BillCount, error) {
+	var b store.BillCount
+	err := r.Scan(&b.Scheme, &b.Kind, &b.Count)
+	return b, err
+}
+
+// verificationWhere is the WHERE conditions (never empty) of f.
+func verificationWhere(f store.VerificationFilter) ([]string, []any) {
+	where := []string{"1 = 1"}
 	var args []any
 	add := func(cond string, arg any) {
 		where = append(where, cond)
@@ -477,13 +507,7 @@ func (s *Store) DailyStats(ctx context.Context, f store.VerificationFilter) ([]s
 	if f.SchemeCode != "" {
 		add("scheme_code = ?", f.SchemeCode)
 	}
-	where = append(where, "result IN ('PASS', 'REJECT', 'UNKNOWN')")
-	// Floor division, so that times before 1970 land on the right day too.
-	q := `SELECT (created_at - ((created_at % ` + strconv.Itoa(usPerDay) + `) + ` + strconv.Itoa(usPerDay) + `) % ` +
-		strconv.Itoa(usPerDay) + `) / ` + strconv.Itoa(usPerDay) + ` AS day,
-		sum(result = 'PASS'), sum(result = 'REJECT'), sum(result = 'UNKNOWN')
-		FROM verifications WHERE ` + strings.Join(where, " AND ") + ` GROUP BY day ORDER BY day`
-	return list(s, ctx, scanDay, q, args...)
+	return where, args
 }
 
 // scanDay reads a (day number, pass, reject, unknown) row.
