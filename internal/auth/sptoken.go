@@ -53,11 +53,18 @@ func (s *Service) mintSP(ctx context.Context, sess session, kind carrier.Kind, o
 			return SPResult{}, fmt.Errorf("carrier front leg: %w: the line's ticket has expired", carrier.ErrTicketInvalid)
 		}
 	}
-	tok, err := s.sealer.SealSP(token.SP{
+	sp := token.SP{
 		ID: token.NewID(), AccountID: sess.AccountID, Scheme: sess.Scheme, Kind: string(kind),
 		Operator: string(op), Adapter: s.cfg.Carrier.Name(), Ticket: ticket, Masked: masked,
 		Issued: now.UnixMilli(), Expires: now.Add(ttl).UnixMilli(), Epoch: epoch,
-	})
+	}
+	seal := s.sealer.SealSP
+	if sess.Fusion != "" {
+		// A fusion session's carrier leg ends in a VerifyToken, which only
+		// VerifyWithFusionAuthToken takes (fusion.go).
+		sp.Kind, seal = kindFusion, s.sealer.SealFusionVerify
+	}
+	tok, err := seal(sp)
 	if err != nil {
 		return SPResult{}, err
 	}

@@ -28,6 +28,8 @@ func (s *Server) actionTable() map[string]action {
 		"SendSmsVerifyCode":              s.sendSmsVerifyCode,
 		"CheckSmsVerifyCode":             s.checkSmsVerifyCode,
 		"QuerySendDetails":               s.querySendDetails,
+		"GetFusionAuthToken":             s.getFusionAuthToken,
+		"VerifyWithFusionAuthToken":      s.verifyWithFusionAuthToken,
 	}
 }
 
