@@ -247,3 +247,11 @@ func (e *env) fusionTokenFor(t *testing.T, code, platform string) string {
 	}
 	return ft
 }
+
+func TestFusionStrategyConfigured(t *testing.T) {
+	e := newEnv(t, func(c *auth.Config) { c.FusionStrategy = map[string]string{auth.OsH5: auth.FusionSMSOnly} })
+	s, err := e.svc.OpenFusionSession(context.Background(), e.fusionToken(t, "H5"), origin, "")
+	if err != nil || s.Strategy != auth.FusionSMSOnly {
+		t.Fatalf("session = %+v, %v; want strategy %q", s, err, auth.FusionSMSOnly)
+	}
+}
