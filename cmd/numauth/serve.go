@@ -48,6 +48,7 @@ type serveFlags struct {
 	nvPerSource   int
 	trustedProxy  multiFlag
 	prices        multiFlag
+	fusionFirst   multiFlag
 	throttle      int
 	logLevel      string
 	logFlush      time.Duration
@@ -110,8 +111,23 @@ func newServeFlagSet(f *serveFlags) *flag.FlagSet {
 	fs.StringVar(&f.debugAddr, "debug-addr", "", "if set, serve Go's pprof profiles on this separate address (keep it private, e.g. 127.0.0.1:6060)")
 	fs.DurationVar(&f.reqTimeout, "request-timeout", 5*time.Second, "bound on one server API call's work; a hung store answers ServiceUnavailable after it")
 	fs.DurationVar(&f.shutdownGrace, "shutdown-grace", 20*time.Second, "time in-flight requests get to finish on SIGTERM")
+	fs.Var(&f.fusionFirst, "fusion-strategy", "a platform's fusion strategy PLATFORM=carrier|sms (H5, Android, iOS; repeatable; default carrier: one-click login first, SMS when the carrier cannot answer)")
 	f.sms.register(fs)
 	return fs
+}
+
+// fusionStrategy reads the --fusion-strategy values.
+func fusionStrategy(vals []string) (map[string]string, error) {
+	m := map[string]string{}
+	for _, v := range vals {
+		p, st, ok := strings.Cut(v, "=")
+		platform, pok := auth.NormalizeOsType(p)
+		if !ok || !pok || !auth.ValidFusionStrategy(st) {
+			return nil, fmt.Errorf("--fusion-strategy %q: want PLATFORM=carrier or PLATFORM=sms (PLATFORM H5, Android or iOS)", v)
+		}
+		m[platform] = st
+	}
+	return m, nil
 }
 
 // runServe runs the server configured by f until ctx ends.
@@ -277,6 +293,10 @@ func newServer(ctx context.Context, f serveFlags, log *slog.Logger) (*server, er
 	if err != nil {
 		return fail(err)
 	}
+	fusion, err := fusionStrategy(f.fusionFirst)
+	if err != nil {
+		return fail(err)
+	}
 	// Receipts reach the service once it exists; a provider cannot have
 	// accepted anything before.
 	var receipts atomic.Pointer[auth.Service]
@@ -299,7 +319,7 @@ func newServer(ctx context.Context, f serveFlags, log *slog.Logger) (*server, er
 	svc, err := auth.New(ctx, auth.Config{
 		AccessTokenTTL: f.accessTTL, JwtTokenTTL: f.jwtTTL, MaskTries: f.maskTries, MaskLockTTL: f.maskLock,
 		MaskTriesGlobal: f.maskTriesAll, SessionsPerToken: f.sessPerToken, SessionsPerSource: f.sessPerSource,
-		Carrier: adapter, SMS: smsCfg, Records: records, Logger: log, Prices: prices,
+		Carrier: adapter, SMS: smsCfg, FusionStrategy: fusion, Records: records, Logger: log, Prices: prices,
 	}, durable, eph, box)
 	if err != nil {
 		return fail(err)

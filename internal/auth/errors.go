@@ -90,6 +90,8 @@ var (
 	// ErrTooManySessions: the token pair, or the address the call came
 	// from, has opened as many sessions as it may.
 	ErrTooManySessions = errors.New("too many sessions")
+	// ErrSmsCodeWrong: a fusion flow's SMS code is wrong, expired or spent.
+	ErrSmsCodeWrong = errors.New("SMS code wrong")
 	// ErrMaskNotRequested: login token asked before the masked number.
 	ErrMaskNotRequested = errors.New("masked number not requested")
 	// ErrMaskWrong: wrong middle four digits; more tries are left.

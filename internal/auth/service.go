@@ -62,6 +62,10 @@ type Config struct {
 	// SMS configures SMS codes (sms.go); without a Provider, sends answer
 	// ErrSmsProviderDown.
 	SMS SMSConfig
+	// FusionStrategy maps a platform (OsAndroid, OsIOS, OsH5) to the
+	// method its fusion flows try first: FusionCarrierFirst (the default)
+	// or FusionSMSOnly (fusion.go).
+	FusionStrategy map[string]string
 	// Records, if set, is the group-commit writer of durable records that
 	// the service shares with others (the sandbox SMS provider's outbox),
 	// so that their writes share transactions; its owner closes it after

@@ -56,6 +56,9 @@ type session struct {
 	Ticket    string `json:"t,omitempty"`
 	Masked    string `json:"m,omitempty"`
 	PhoneHash string `json:"h,omitempty"`
+	// Fusion is the id of the fusion authentication token the session was
+	// opened with (fusion.go); empty for a seed flow's session.
+	Fusion string `json:"f,omitempty"`
 }
 
 // sessionVersion starts a session in the ephemeral store. Sessions that
@@ -63,11 +66,23 @@ type session struct {
 // versions share one Redis during a rolling upgrade).
 const sessionVersion = 1
 
+// fusionSessionVersion is a session opened with a fusion token: version 1's
+// fields and the token's id. Sessions of the seed flows stay version 1, so
+// instances that know no fusion keep reading them during an upgrade.
+const fusionSessionVersion = 2
+
 func (ss *session) encode() []byte {
 	w := wire.NewWriter(make([]byte, 0, 128))
-	w.Byte(sessionVersion)
+	if ss.Fusion != "" {
+		w.Byte(fusionSessionVersion)
+	} else {
+		w.Byte(sessionVersion)
+	}
 	w.Strings(ss.AccountID, ss.Scheme, ss.Origin, string(ss.Kind), ss.Operator, ss.Ticket, ss.Masked, ss.PhoneHash)
 	w.Int(ss.Expires)
+	if ss.Fusion != "" {
+		w.String(ss.Fusion)
+	}
 	return w.Out()
 }
 
@@ -78,12 +93,18 @@ func decodeSession(b []byte) (session, error) {
 		return ss, err
 	}
 	r := wire.NewReader(b)
-	if r.Byte() != sessionVersion {
+	v := r.Byte()
+	if v != sessionVersion && v != fusionSessionVersion {
 		return session{}, wire.ErrMalformed
 	}
 	ss.AccountID, ss.Scheme, ss.Origin, ss.Kind = r.String(), r.String(), r.String(), carrier.Kind(r.String())
 	ss.Operator, ss.Ticket, ss.Masked, ss.PhoneHash = r.String(), r.String(), r.String(), r.String()
 	ss.Expires = r.Int()
+	if v == fusionSessionVersion {
+		if ss.Fusion = r.String(); ss.Fusion == "" {
+			return session{}, wire.ErrMalformed
+		}
+	}
 	return ss, r.Done()
 }
 

@@ -19,6 +19,8 @@ func TestSessionEncoding(t *testing.T) {
 		{"login session after login-mask", session{AccountID: "acct1", Scheme: "FC1", Origin: "https://a.example", Kind: carrier.KindLogin, Expires: 1,
 			Operator: "CU", Ticket: "t-1", Masked: "186****0000", PhoneHash: "h"}},
 		{"zero", session{}},
+		{"fusion session after login-mask", session{AccountID: "acct1", Scheme: "FC1", Origin: "https://a.example", Kind: carrier.KindLogin, Expires: 9,
+			Operator: "CM", Ticket: "t-2", Masked: "138****0000", PhoneHash: "h", Fusion: "fusion-id"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -36,6 +38,7 @@ func TestSessionEncoding(t *testing.T) {
 	for name, bad := range map[string][]byte{
 		"empty": nil, "other version": {2, 0}, "truncated": (&session{AccountID: "a"}).encode()[:3],
 		"trailing bytes": append((&session{}).encode(), 0), "bad JSON": []byte("{"),
+		"fusion version without its id": append([]byte{fusionSessionVersion}, (&session{}).encode()[1:]...),
 	} {
 		if _, err := decodeSession(bad); err == nil {
 			t.Errorf("%s: decoded", name)
@@ -50,6 +53,7 @@ func FuzzDecodeSession(f *testing.F) {
 	f.Add((&session{AccountID: "a", Kind: carrier.KindLogin, Masked: "138****0000", Expires: 5}).encode())
 	f.Add([]byte(`{"a":"x","k":"verify"}`))
 	f.Add([]byte{1})
+	f.Add((&session{AccountID: "a", Kind: carrier.KindLogin, Fusion: "f", Expires: 5}).encode())
 	f.Fuzz(func(t *testing.T, in []byte) {
 		s, err := decodeSession(in)
 		if err != nil {

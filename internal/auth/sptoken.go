@@ -58,11 +58,17 @@ func (s *Service) mintToken(ctx context.Context, seal func(token.SP) (string, er
 			return SPResult{}, fmt.Errorf("carrier front leg: %w: the line's ticket has expired", carrier.ErrTicketInvalid)
 		}
 	}
-	tok, err := seal(token.SP{
+	sp := token.SP{
 		ID: token.NewID(), AccountID: sess.AccountID, Scheme: sess.Scheme, Kind: string(kind),
 		Operator: string(op), Adapter: s.cfg.Carrier.Name(), Ticket: ticket, Masked: masked,
 		Issued: now.UnixMilli(), Expires: now.Add(ttl).UnixMilli(), Epoch: epoch,
-	})
+	}
+	if sess.Fusion != "" {
+		// A fusion session's carrier leg ends in a VerifyToken, which only
+		// VerifyWithFusionAuthToken takes (fusion.go).
+		sp.Kind, seal = kindFusion, s.sealer.SealFusionVerify
+	}
+	tok, err := seal(sp)
 	if err != nil {
 		return SPResult{}, err
 	}

@@ -49,7 +49,7 @@ const (
 	// each flow to a fresh number, through the target's SMS provider
 	// (which must be the sandbox, as the carrier must).
 	KindSMS Kind = "sms"
-	// KindCAMARA is in camara.go.
+	// KindCAMARA is in camara.go, KindFusion in fusion.go.
 )
 
 // DefaultOrigin is the page origin the bench registers its scheme for: a
@@ -121,12 +121,16 @@ func (c *Config) normalize() error {
 	}
 	switch c.Kind {
 	case KindVerify, KindLogin, KindMixed, KindSMS:
+	case KindFusion, KindFusionCarrier, KindFusionSMS:
+		if c.AdminToken == "" && c.Kind != KindFusionCarrier {
+			return errors.New("the fusion kind reads its SMS codes from the sandbox outbox: it needs the admin token")
+		}
 	case KindCAMARA:
 		if c.ClientID == "" || c.ClientSecret == "" || c.RedirectURI == "" {
 			return errors.New("the camara kind needs a CAMARA client: its id, secret and registered redirect URI")
 		}
 	default:
-		return fmt.Errorf("kind %q: want verify, login, mixed, sms or camara", c.Kind)
+		return fmt.Errorf("kind %q: want verify, login, mixed, sms, fusion, fusion-carrier, fusion-sms or camara", c.Kind)
 	}
 	if c.Concurrency == 0 {
 		c.Concurrency = 1
@@ -173,6 +177,12 @@ const (
 	stepNVVerify
 	stepOperator
 	stepRedirectComplete
+	stepFusionToken
+	stepFusionCheck
+	stepFusionSmsSend
+	stepSmsOutbox
+	stepFusionSmsCheck
+	stepVerifyFusion
 	nSteps
 )
 
@@ -181,6 +191,7 @@ var StepNames = [nSteps]string{
 	"GetAuthToken", "check", "verify-token", "login-mask", "login-token",
 	"VerifyPhoneWithToken", "GetPhoneWithToken", "SendSmsVerifyCode", "CheckSmsVerifyCode",
 	"authorize", "token", "nv-verify", "operator", "redirect-complete",
+	"GetFusionAuthToken", "fusion-check", "fusion-sms-send", "sms-outbox", "fusion-sms-check", "VerifyWithFusionAuthToken",
 }
 
 // run is the state of one bench run.
@@ -247,7 +258,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 		return nil, fmt.Errorf("%w: GET %s%s says carrier %s; a bench run would bill real carriers", ErrNotSandbox, cfg.Target, noopPath, shown)
 	}
-	if cfg.Kind == KindSMS {
+	if cfg.Kind == KindSMS || cfg.Kind == KindFusion || cfg.Kind == KindFusionSMS {
 		if smsProvider != SandboxCarrier && !cfg.AllowRealCarriers {
 			shown := smsProvider
 			if shown == "" {
@@ -260,7 +271,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		var b [8]byte
 		rand.Read(b[:])
 		r.smsBase = int64(binary.BigEndian.Uint64(b[:])>>1) % 50_000_000
-		r.c.phone = "17000000000"
+		if cfg.Kind == KindSMS || cfg.Kind == KindFusionSMS {
+			r.c.phone = "17000000000" // no line: numbers of the 170 block
+		}
 	}
 	if r.c.phone == "" {
 		if r.c.phone, err = r.discoverPhone(ctx, src); err != nil {
@@ -510,6 +523,8 @@ func (r *run) oneFlow(ctx context.Context, kind Kind, i int64) {
 		err = r.smsFlow(ctx, i)
 	case KindCAMARA:
 		err = r.camaraFlow(ctx)
+	case KindFusion, KindFusionCarrier, KindFusionSMS:
+		err = r.fusionFlow(ctx, kind, i)
 	default:
 		err = r.verifyFlow(ctx)
 	}
@@ -675,6 +690,12 @@ func callsPerFlow(k Kind) float64 {
 		return 2
 	case KindCAMARA:
 		return 3
+	case KindFusion:
+		return 5.5 // the carrier path's 5 calls and the SMS path's 6, alternating
+	case KindFusionCarrier:
+		return 5
+	case KindFusionSMS:
+		return 6
 	}
 	return 4
 }

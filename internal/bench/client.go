@@ -96,10 +96,25 @@ type rpcAnswer struct {
 	GateVerifySchemeDTO struct {
 		SchemeCode string `json:"SchemeCode"`
 	} `json:"GateVerifySchemeDTO"`
-	Model struct {
-		VerifyCode   string `json:"VerifyCode"`
-		VerifyResult string `json:"VerifyResult"`
-	} `json:"Model"`
+	Model rpcModel `json:"Model"`
+}
+
+// rpcModel is an answer's Model: an object (the SMS actions',
+// VerifyWithFusionAuthToken's) or a string (GetFusionAuthToken's token).
+type rpcModel struct {
+	VerifyCode   string `json:"VerifyCode"`
+	VerifyResult string `json:"VerifyResult"`
+	PhoneNumber  string `json:"PhoneNumber"`
+	// Token is a string Model.
+	Token string `json:"-"`
+}
+
+func (m *rpcModel) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		return json.Unmarshal(b, &m.Token)
+	}
+	type plain rpcModel
+	return json.Unmarshal(b, (*plain)(m))
 }
 
 // gatewayRequest is a gateway call's body, as the web SDK sends it.
@@ -111,6 +126,8 @@ type gatewayRequest struct {
 	Session     string `json:"session,omitempty"`
 	Mask        string `json:"mask,omitempty"`
 	Query       string `json:"query,omitempty"`
+	FusionToken string `json:"fusionToken,omitempty"`
+	Code        string `json:"code,omitempty"`
 }
 
 // gatewayAnswer holds the fields of the gateway answers the bench reads.

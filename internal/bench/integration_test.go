@@ -34,6 +34,8 @@ func TestBenchAgainstNumauth(t *testing.T) {
 		{bench.KindVerify, "", false, 4},
 		{bench.KindLogin, phone, false, 5},
 		{bench.KindMixed, phone, true, 7},
+		{bench.KindFusion, phone, true, 8},
+		{bench.KindFusionCarrier, phone, false, 5},
 	} {
 		t.Run(string(tc.kind), func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)

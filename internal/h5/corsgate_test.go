@@ -43,6 +43,16 @@ func (l lenient) MintLoginToken(context.Context, string, string, string) (auth.S
 	return auth.SPResult{SPToken: "sp", Operator: carrier.ChinaMobile, Origin: l.bound}, nil
 }
 
+func (l lenient) OpenFusionSession(context.Context, string, string, string) (auth.FusionSession, error) {
+	return auth.FusionSession{SessionInfo: auth.SessionInfo{ID: "s1", ExpiresIn: 60e9, Origin: l.bound}, Strategy: auth.FusionCarrierFirst}, nil
+}
+func (l lenient) FusionSendSms(context.Context, string, string, string) (string, error) {
+	return l.bound, nil
+}
+func (l lenient) FusionCheckSms(context.Context, string, string, string, string) (auth.SPResult, error) {
+	return auth.SPResult{SPToken: "vt", Operator: "SMS", Origin: l.bound}, nil
+}
+
 // TestCORSGateOnItsOwn: the gateway lets only the bound origin read a
 // successful answer, even when the rules layer accepted a call from another.
 func TestCORSGateOnItsOwn(t *testing.T) {
@@ -54,7 +64,8 @@ func TestCORSGateOnItsOwn(t *testing.T) {
 func testCORSGate(t *testing.T, redirect bool) {
 	mux := http.NewServeMux()
 	New(lenient{bound: "https://shop.example.com", redirect: redirect}, nil, nil).Register(mux)
-	for _, op := range []string{"check", "verify-token", "login-mask", "login-token", "redirect-complete"} {
+	for _, op := range []string{"check", "verify-token", "login-mask", "login-token", "redirect-complete",
+		"fusion-check", "fusion-sms-send", "fusion-sms-check"} {
 		for _, tc := range []struct {
 			origin string
 			allow  bool

@@ -45,6 +45,9 @@ type Service interface {
 	MintLoginToken(ctx context.Context, sessionID, origin, mask string) (auth.SPResult, error)
 	CompleteRedirect(ctx context.Context, sessionID, origin string, query url.Values) (auth.SPResult, error)
 	RedirectOrigin(ctx context.Context, state string) (string, error)
+	OpenFusionSession(ctx context.Context, fusionToken, origin, source string) (auth.FusionSession, error)
+	FusionSendSms(ctx context.Context, sessionID, origin, phone string) (string, error)
+	FusionCheckSms(ctx context.Context, sessionID, origin, phone, code string) (auth.SPResult, error)
 }
 
 // Timeout bounds one gateway call (carrier leg and stores included), so a
@@ -81,7 +84,8 @@ func New(svc Service, log *slog.Logger, m *obs.Metrics) *Gateway {
 // method is 405 with Allow, an unknown one 404, both in the gateway's JSON.
 func (g *Gateway) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /sdk/numberauth-web-sdk.js", g.serveSDK)
-	ops := []string{"check", "verify-token", "login-mask", "login-token", "redirect-complete"}
+	ops := []string{"check", "verify-token", "login-mask", "login-token", "redirect-complete",
+		"fusion-check", "fusion-sms-send", "fusion-sms-check"}
 	for _, op := range ops {
 		mux.Handle("POST /h5/v1/"+op, g.endpoint(op))
 		mux.Handle("OPTIONS /h5/v1/"+op, http.HandlerFunc(preflight))
@@ -132,6 +136,10 @@ type request struct {
 	// Query is a redirect front leg's answer: the query string the
 	// operator sent the callback (redirect-complete).
 	Query string `json:"query"`
+	// FusionToken is GetFusionAuthToken's Model (fusion-check); Code the
+	// SMS code the user typed (fusion-sms-check).
+	FusionToken string `json:"fusionToken"`
+	Code        string `json:"code"`
 }
 
 type reply struct {
@@ -145,6 +153,9 @@ type reply struct {
 	TriesLeft   *int   `json:"triesLeft,omitempty"`
 	// Redirect is a redirect front leg the SDK runs (code REDIRECT).
 	Redirect *redirectReply `json:"redirect,omitempty"`
+	// Strategy is a fusion session's strategy (fusion-check):
+	// "carrier" or "sms".
+	Strategy string `json:"strategy,omitempty"`
 }
 
 type redirectReply struct {
@@ -240,6 +251,24 @@ func (g *Gateway) do(ctx context.Context, op string, r *http.Request, origin str
 			return g.fail(ctx, op, err), ""
 		}
 		return reply{Code: "OK", Msg: "ok", SpToken: res.SPToken, Carrier: string(res.Operator)}, res.Origin
+	case "fusion-check":
+		sess, err := g.svc.OpenFusionSession(ctx, req.FusionToken, origin, sourceKey(g.visitor(r, front.Source)))
+		if err != nil {
+			return g.fail(ctx, op, err), ""
+		}
+		return reply{Code: "OK", Msg: "ok", Session: sess.ID, ExpiresIn: int64(sess.ExpiresIn / time.Second), Strategy: sess.Strategy}, sess.Origin
+	case "fusion-sms-send":
+		bound, err := g.svc.FusionSendSms(ctx, req.Session, origin, req.PhoneNumber)
+		if err != nil {
+			return g.fail(ctx, op, err), ""
+		}
+		return reply{Code: "OK", Msg: "ok"}, bound
+	case "fusion-sms-check":
+		res, err := g.svc.FusionCheckSms(ctx, req.Session, origin, req.PhoneNumber, req.Code)
+		if err != nil {
+			return g.fail(ctx, op, err), ""
+		}
+		return reply{Code: "OK", Msg: "ok", SpToken: res.SPToken, Carrier: string(res.Operator)}, res.Origin
 	}
 	return reply{Code: "BAD_ARGUMENT", Msg: "no such operation"}, ""
 }
@@ -271,6 +300,12 @@ var codes = []struct {
 	{auth.ErrMaskNotRequested, "MASK_NOT_REQUESTED"},
 	{auth.ErrMaskLocked, "MASK_LOCKED"},
 	{auth.ErrMaskWrong, "MASK_WRONG"},
+	{auth.ErrSmsCodeWrong, "SMS_CODE_WRONG"},
+	{auth.ErrSmsFrequency, "SMS_FREQUENCY"},
+	{auth.ErrSmsLimit, "SMS_LIMIT"},
+	{auth.ErrSmsCountry, "SMS_COUNTRY"},
+	{auth.ErrSmsRejected, "SMS_UNAVAILABLE"},
+	{auth.ErrSmsProviderDown, "SMS_UNAVAILABLE"},
 	{auth.ErrUnavailable, "UNAVAILABLE"}, // before DeadlineExceeded: a store that timed out
 	{carrier.ErrNotCellular, "NOT_CELLULAR"},
 	{carrier.ErrMaintenance, "CARRIER_MAINTENANCE"},
@@ -294,6 +329,11 @@ var messages = map[string]string{
 	"MASK_NOT_REQUESTED":  "request the masked number first",
 	"MASK_LOCKED":         "too many wrong tries; this number is locked for one-click login",
 	"MASK_WRONG":          "the digits do not match",
+	"SMS_CODE_WRONG":      "the SMS code is wrong, expired or spent",
+	"SMS_FREQUENCY":       "a code was sent to this number too recently; wait before asking again",
+	"SMS_LIMIT":           "this number has been sent as many codes as it may for now",
+	"SMS_COUNTRY":         "codes are not sent to this country",
+	"SMS_UNAVAILABLE":     "the SMS code could not be sent; try again later",
 	"NOT_CELLULAR":        "not on a cellular data connection the carrier can identify",
 	"CARRIER_MAINTENANCE": "the carrier is under maintenance",
 	"CARRIER_QUOTA":       "the carrier's call limit is reached",

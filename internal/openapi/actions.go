@@ -31,6 +31,8 @@ func (s *Server) actionTable() map[string]action {
 		"GetMobile":                      s.getMobile,
 		"VerifyMobile":                   s.verifyMobile,
 		"QueryGateVerifyBillingPublic":   s.queryBilling,
+		"GetFusionAuthToken":             s.getFusionAuthToken,
+		"VerifyWithFusionAuthToken":      s.verifyWithFusionAuthToken,
 	}
 }
 

@@ -73,6 +73,8 @@ type Service interface {
 	SendSmsCode(ctx context.Context, c auth.Caller, in auth.SmsSendInput) (auth.SmsSendResult, error)
 	CheckSmsCode(ctx context.Context, c auth.Caller, in auth.SmsCheckInput) (bool, error)
 	QuerySmsSends(ctx context.Context, c auth.Caller, in auth.SmsQueryInput) ([]store.SmsSend, int64, error)
+	MintFusionToken(ctx context.Context, c auth.Caller, in auth.FusionTokenInput) (string, error)
+	VerifyFusion(ctx context.Context, c auth.Caller, verifyToken string) (auth.FusionResult, error)
 }
 
 // Call is one authenticated call handed to an action.

@@ -23,6 +23,8 @@
 //	POST /api/login              {"spToken"} → GetPhoneWithToken
 //	POST /api/sms/send           {"phoneNumber"} → SendSmsVerifyCode
 //	POST /api/sms/check          {"phoneNumber", "verifyCode"} → CheckSmsVerifyCode
+//	GET  /api/fusion/token                                    → GetFusionAuthToken (Platform H5)
+//	POST /api/fusion/verify      {"spToken": VerifyToken}     → VerifyWithFusionAuthToken
 //
 // Every /api answer is JSON with a "code": "OK" on success, else numauth's
 // code (for example "isv.TOKEN_INVALID" or "FREQUENCY_FAIL") or one of this
@@ -140,6 +142,8 @@ func New(cfg Config) (*Server, error) {
 	s.mux.HandleFunc("POST /api/login", s.login)
 	s.mux.HandleFunc("POST /api/sms/send", s.smsSend)
 	s.mux.HandleFunc("POST /api/sms/check", s.smsCheck)
+	s.mux.HandleFunc("GET /api/fusion/token", s.fusionToken)
+	s.mux.HandleFunc("POST /api/fusion/verify", s.fusionVerify)
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, fail(codeBadRequest, "no such endpoint"))
 	})
@@ -229,6 +233,8 @@ type answer struct {
 	VerifyID     string `json:"verifyId,omitempty"`
 	Mobile       string `json:"mobile,omitempty"`
 	BizID        string `json:"bizId,omitempty"`
+	FusionToken  string `json:"fusionToken,omitempty"`
+	PhoneScore   *int64 `json:"phoneScore,omitempty"`
 }
 
 func fail(code, msg string) answer { return answer{Code: code, Message: msg} }
@@ -283,7 +289,7 @@ const (
 
 // pageRequest is what the page posts to the POST endpoints.
 type pageRequest struct {
-	SpToken     string `json:"spToken"`
+	SpToken     string `json:"spToken"` // also a fusion flow's VerifyToken
 	PhoneNumber string `json:"phoneNumber"`
 	VerifyCode  string `json:"verifyCode"`
 }
@@ -426,4 +432,39 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	w.Write(b)
+}
+
+// fusionToken mints a fusion token for the page's scheme (the one
+// EnsureScheme created: GetFusionAuthToken names its scheme).
+func (s *Server) fusionToken(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	scene := s.scene
+	s.mu.Unlock()
+	if scene == "" {
+		writeJSON(w, http.StatusOK, fail("NoSchemeCode", "fusion needs the page's SchemeCode: set SceneCode (the demo's --scene-code)"))
+		return
+	}
+	ft, err := call(r.Context(), func() (string, error) { return s.api.fusionToken(scene) })
+	if err != nil {
+		s.apiFail(w, r, "GetFusionAuthToken", err)
+		return
+	}
+	s.log.InfoContext(r.Context(), "GetFusionAuthToken")
+	writeJSON(w, http.StatusOK, answer{Code: "OK", FusionToken: ft})
+}
+
+// fusionVerify answers the VerifyToken the page's fusion flow ended with
+// (posted as spToken).
+func (s *Server) fusionVerify(w http.ResponseWriter, r *http.Request) {
+	req, ok := decode(w, r, spToken)
+	if !ok {
+		return
+	}
+	m, err := call(r.Context(), func() (fusionVerdict, error) { return s.api.verifyFusion(req.SpToken) })
+	if err != nil {
+		s.apiFail(w, r, "VerifyWithFusionAuthToken", err)
+		return
+	}
+	s.log.InfoContext(r.Context(), "VerifyWithFusionAuthToken", "phone", mask(m.phone), "result", m.result, "score", m.score)
+	writeJSON(w, http.StatusOK, answer{Code: "OK", VerifyResult: m.result, Mobile: m.phone, PhoneScore: &m.score})
 }

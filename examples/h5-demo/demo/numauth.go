@@ -240,3 +240,39 @@ func (a *api) checkSmsCode(phone, code string) (string, error) {
 	}
 	return res.Model.VerifyResult, nil
 }
+
+// fusionToken mints a fusion authentication token for the page's H5 scheme.
+func (a *api) fusionToken(schemeCode string) (string, error) {
+	c, err := a.client()
+	if err != nil {
+		return "", err
+	}
+	req := dypnsapi.CreateGetFusionAuthTokenRequest()
+	req.SchemeCode, req.Platform, req.DurationSeconds = schemeCode, "H5", requests.NewInteger(900)
+	res, err := c.GetFusionAuthToken(req)
+	if err := check(err, res.Code, res.Message, res.RequestId); err != nil {
+		return "", err
+	}
+	return res.Model, nil
+}
+
+// fusionVerdict is VerifyWithFusionAuthToken's Model.
+type fusionVerdict struct {
+	result, phone string
+	score         int64
+}
+
+// verifyFusion answers the VerifyToken a fusion flow ended with.
+func (a *api) verifyFusion(verifyToken string) (fusionVerdict, error) {
+	c, err := a.client()
+	if err != nil {
+		return fusionVerdict{}, err
+	}
+	req := dypnsapi.CreateVerifyWithFusionAuthTokenRequest()
+	req.VerifyToken = verifyToken
+	res, err := c.VerifyWithFusionAuthToken(req)
+	if err := check(err, res.Code, res.Message, res.RequestId); err != nil {
+		return fusionVerdict{}, err
+	}
+	return fusionVerdict{res.Model.VerifyResult, res.Model.PhoneNumber, res.Model.PhoneScore}, nil
+}

@@ -109,3 +109,50 @@ export declare class PhoneServerCustomization {
   checkAuthAvailable(options: PscCheckOptions): Promise<Result>;
   getVerifyToken(options?: Timed<TokenResult>): Promise<TokenResult>;
 }
+
+/** What FusionAuth.onMaskPhone is told: the line's masked number, and the tries left after a wrong mask. */
+export interface FusionMask {
+  maskedPhone: string;
+  carrier?: string;
+  triesLeft?: number;
+}
+
+/** What FusionAuth.onSmsCode is told: the number the code went to, and whether the last code was wrong. */
+export interface FusionSms {
+  phoneNumber: string;
+  wrong: boolean;
+}
+
+/** FusionAuth.start's result: 600000 carries verifyToken (for VerifyWithFusionAuthToken) and the method that confirmed the number. */
+export interface FusionResult extends Result {
+  verifyToken?: string;
+  method?: "carrier" | "sms";
+  carrier?: string;
+}
+
+/**
+ * FusionAuth.start's argument. Each on* callback asks the user and resolves with the answer, or
+ * with "" (or null) to decline: a declined mask goes on to SMS; a declined number or code ends the
+ * flow with 600028. timeout (seconds, default 10) bounds each call to numauth.
+ */
+export interface FusionOptions extends Timed<FusionResult> {
+  fusionToken: string;
+  onMaskPhone: (m: FusionMask) => string | null | Promise<string | null>;
+  onPhoneNumber: () => string | null | Promise<string | null>;
+  onSmsCode: (s: FusionSms) => string | null | Promise<string | null>;
+}
+
+/**
+ * numauth's H5 fusion authentication (not an Alibaba class): GetFusionAuthToken's token in, a
+ * VerifyToken out, by the carrier's one-click login or, when the carrier cannot answer, an SMS
+ * code. Codes: 600000 success, 600004 scheme gone, 600008 not cellular (SMS follows), 600010
+ * unknown, 600011 token failed or wrong mask, 600013 session invalid, 600015 timeout, 600025
+ * identity check failed, 600028 bad argument, 600040 wrong SMS code, 600041 SMS too frequent,
+ * 600042 SMS limit, 600043 SMS country not enabled, 600044 SMS unavailable.
+ */
+export declare class FusionAuth {
+  constructor(options?: ClientOptions);
+  setLoggerEnable(isEnabled: boolean): void;
+  getVersion(): string;
+  start(options: FusionOptions): Promise<FusionResult>;
+}

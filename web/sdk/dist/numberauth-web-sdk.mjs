@@ -161,11 +161,11 @@ var Client = class {
   exec(method, args, seconds2, deliver, step) {
     this.log(method, args);
     return new Promise((resolve) => {
-      let done = false;
+      let done2 = false;
       const ctl = typeof AbortController == "function" ? new AbortController() : void 0;
       const finish = (r) => {
-        if (done) return;
-        done = true;
+        if (done2) return;
+        done2 = true;
         clearTimeout(timer);
         this.log(method + " -> " + r.code, r);
         resolve(r);
@@ -186,7 +186,7 @@ var Client = class {
       );
       step(ctl && ctl.signal).then(
         (make) => {
-          if (!done) finish(make());
+          if (!done2) finish(make());
         },
         () => finish(result(600010, "unknown error"))
       );
@@ -405,7 +405,103 @@ var PhoneServerCustomization = class extends Client {
     return this.run("getVerifyToken", o, flow, void 0, () => this.token("verify-token", { session }, flow));
   }
 };
+
+// src/fusion.ts
+var CODES3 = {
+  OK: 6e5,
+  BAD_ARGUMENT: 600028,
+  IDENTITY_FAILED: 600025,
+  SCHEME_NOT_FOUND: 600004,
+  SESSION_INVALID: 600013,
+  NOT_CELLULAR: 600008,
+  MASK_WRONG: 600011,
+  MASK_LOCKED: 600011,
+  SMS_CODE_WRONG: 600040,
+  SMS_FREQUENCY: 600041,
+  SMS_LIMIT: 600042,
+  SMS_COUNTRY: 600043,
+  SMS_UNAVAILABLE: 600044
+};
+var FALLBACK = [600008, 600012, 600015];
+var FusionAuth = class extends Client {
+  constructor(options) {
+    super("FusionAuth", options);
+  }
+  codeOf(gatewayCode, op) {
+    return /^CARRIER_/.test(gatewayCode) ? op == "login-mask" ? 600012 : 600011 : lookup(CODES3, gatewayCode);
+  }
+  /** One gateway call within the timeout; the answer's fields pass through. */
+  call(op, body, seconds2) {
+    return this.exec(op, body, seconds2, () => void 0, this.ask(op, body, this.verify, (a) => {
+      const out = {};
+      for (const k of ["session", "strategy", "maskedPhone", "spToken", "carrier"]) if (nonEmpty(a[k])) out[k] = a[k];
+      if (typeof a.triesLeft == "number") out.triesLeft = a.triesLeft;
+      return out;
+    }));
+  }
+  /** Runs the whole flow; the callback and the Promise get the one result. */
+  start(options) {
+    const o = options || {};
+    const t = o.timeout == null ? DEFAULT_TIMEOUT : typeof o.timeout == "number" && o.timeout > 0 && o.timeout < Infinity ? o.timeout : 0;
+    const bad2 = !t ? "timeout" : !nonEmpty(o.fusionToken) ? "fusionToken" : ["onMaskPhone", "onPhoneNumber", "onSmsCode"].find((k) => typeof o[k] != "function");
+    const run = bad2 ? Promise.resolve(result(600028, "bad argument: " + bad2)) : this.flow(o, t);
+    return run.then(
+      (r) => r,
+      () => result(600010, "unknown error")
+    ).then((r) => {
+      this.log("start -> " + r.code, r);
+      if (typeof o.callback == "function") o.callback(r);
+      return r;
+    });
+  }
+  flow(o, t) {
+    return this.call("fusion-check", { fusionToken: o.fusionToken }, t).then((c) => {
+      if (c.code != 6e5 || !c.session) return c.code != 6e5 ? c : result(600010, "unreadable answer");
+      const session = c.session;
+      return c.strategy == "sms" ? this.sms(o, t, session) : this.carrier(o, t, session);
+    });
+  }
+  carrier(o, t, session) {
+    return this.call("login-mask", { session }, t).then((m) => {
+      if (m.code != 6e5) return FALLBACK.indexOf(m.code) >= 0 ? this.sms(o, t, session) : m;
+      const ask = (info2) => Promise.resolve(o.onMaskPhone(info2)).then((mask) => {
+        if (!nonEmpty(mask)) return this.sms(o, t, session);
+        if (!/^\d{4}$/.test(mask)) return ask(Object.assign({}, info2, { triesLeft: void 0 }));
+        return this.call("login-token", { session, mask }, t).then((r) => {
+          if (r.code == 6e5 && nonEmpty(r.spToken)) return done(r, "carrier");
+          if (r.code == 600011 && typeof r.triesLeft == "number" && r.triesLeft > 0) return ask(Object.assign({}, info2, { triesLeft: r.triesLeft }));
+          return r.code == 600011 || FALLBACK.indexOf(r.code) >= 0 ? this.sms(o, t, session) : r;
+        });
+      });
+      const info = { maskedPhone: m.maskedPhone || "" };
+      if (nonEmpty(m.carrier)) info.carrier = m.carrier;
+      return ask(info);
+    });
+  }
+  sms(o, t, session) {
+    return Promise.resolve(o.onPhoneNumber()).then((phone) => {
+      if (!nonEmpty(phone)) return result(600028, "bad argument: phoneNumber");
+      const phoneNumber = phone;
+      return this.call("fusion-sms-send", { session, phoneNumber }, t).then((s) => {
+        if (s.code != 6e5) return s;
+        const ask = (wrong) => Promise.resolve(o.onSmsCode({ phoneNumber, wrong })).then((code) => {
+          if (!nonEmpty(code)) return result(600028, "bad argument: code");
+          return this.call("fusion-sms-check", { session, phoneNumber, code }, t).then(
+            (r) => r.code == 6e5 && nonEmpty(r.spToken) ? done(r, "sms") : r.code == 600040 ? ask(true) : r
+          );
+        });
+        return ask(false);
+      });
+    });
+  }
+};
+function done(r, method) {
+  const out = result(6e5, r.msg, { verifyToken: r.spToken, method });
+  if (method == "carrier" && nonEmpty(r.carrier)) out.carrier = r.carrier;
+  return out;
+}
 export {
+  FusionAuth,
   PhoneNumberServer,
   PhoneServerCustomization
 };

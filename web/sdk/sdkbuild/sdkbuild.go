@@ -29,7 +29,8 @@ const (
 const globalName = "numauthSDK"
 
 // umdHead and umdTail wrap esbuild's IIFE: CommonJS gets module.exports; otherwise both
-// classes become globals of the page (window.PhoneNumberServer, window.PhoneServerCustomization)
+// classes and numauth's FusionAuth become globals of the page (window.PhoneNumberServer,
+// window.PhoneServerCustomization, window.FusionAuth)
 // and, where an AMD loader is present, the module is also defined for it. The factory runs
 // while the script is evaluated, so the SDK can read document.currentScript.
 const (
@@ -37,7 +38,7 @@ const (
 		`if(typeof module=="object"&&module.exports){module.exports=factory();return}` +
 		`var m=factory();` +
 		`if(typeof define=="function"&&define.amd)define([],function(){return m});` +
-		`if(root){root.PhoneNumberServer=m.PhoneNumberServer;root.PhoneServerCustomization=m.PhoneServerCustomization}` +
+		`if(root){root.PhoneNumberServer=m.PhoneNumberServer;root.PhoneServerCustomization=m.PhoneServerCustomization;root.FusionAuth=m.FusionAuth}` +
 		`})(typeof self!="undefined"?self:this,function(){`
 	umdTail = "return " + globalName + "});"
 )
@@ -56,7 +57,7 @@ func Root() string {
 func Dir() string { return filepath.Join(Root(), "web", "sdk") }
 
 // Build compiles web/sdk/src/index.ts into the UMD file (minified, ES2017: sets
-// window.PhoneNumberServer and window.PhoneServerCustomization, or module.exports, or an
+// window.PhoneNumberServer, window.PhoneServerCustomization and window.FusionAuth, or module.exports, or an
 // AMD module) and the ES module (ES2017, readable: bundlers minify it their own way).
 func Build() (umd, esm []byte, err error) {
 	umd, err = build(api.BuildOptions{

@@ -4,3 +4,4 @@
 
 export { PhoneNumberServer } from "./number-server";
 export { PhoneServerCustomization } from "./customization";
+export { FusionAuth } from "./fusion";

@@ -72,3 +72,36 @@ export interface LoginTokenOptions extends Timed<TokenResult> {
   /** The four middle digits of the masked number. */
   mask: string;
 }
+
+/** What FusionAuth.onMaskPhone is told: the line's masked number, and the tries left after a wrong mask. */
+export interface FusionMask {
+  maskedPhone: string;
+  carrier?: string;
+  triesLeft?: number;
+}
+
+/** What FusionAuth.onSmsCode is told: the number the code went to, and whether the last code was wrong. */
+export interface FusionSms {
+  phoneNumber: string;
+  wrong: boolean;
+}
+
+/** FusionAuth.start's result: 600000 carries verifyToken (for VerifyWithFusionAuthToken) and the method that confirmed the number. */
+export interface FusionResult extends Result {
+  verifyToken?: string;
+  method?: "carrier" | "sms";
+  carrier?: string;
+}
+
+/**
+ * FusionAuth.start's argument. The page draws its own UI: each on* callback asks the user and
+ * resolves with the answer, or with "" (or null) to decline (a declined mask goes on to SMS; a
+ * declined number or code ends the flow with 600028). timeout (seconds, default 10) bounds each
+ * call to numauth, not the user's typing.
+ */
+export interface FusionOptions extends Timed<FusionResult> {
+  fusionToken: string;
+  onMaskPhone: (m: FusionMask) => string | null | Promise<string | null>;
+  onPhoneNumber: () => string | null | Promise<string | null>;
+  onSmsCode: (s: FusionSms) => string | null | Promise<string | null>;
+}

@@ -152,6 +152,7 @@ export function loadPage(options = {}) {
     logs,
     PhoneNumberServer: g.PhoneNumberServer,
     PhoneServerCustomization: g.PhoneServerCustomization,
+    FusionAuth: g.FusionAuth,
   };
 }
 

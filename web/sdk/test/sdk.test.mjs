@@ -659,8 +659,8 @@ describe("module formats and declared types", () => {
     return [...body.matchAll(/^\s+(\w+)\(/gm)].map((m) => m[1]).filter((n) => n != "constructor").sort();
   }
 
-  test("the .d.ts declares both classes", () => {
-    assert.deepEqual(declared, ["PhoneNumberServer", "PhoneServerCustomization"]);
+  test("the .d.ts declares the seed classes and FusionAuth", () => {
+    assert.deepEqual(declared, ["FusionAuth", "PhoneNumberServer", "PhoneServerCustomization"]);
   });
 
   test("the ES module exports what the .d.ts declares, with every declared method", async () => {

@@ -20,9 +20,11 @@ type Public<T> = Pick<T, keyof T>;
 same<Same<keyof typeof decl, keyof typeof impl>>();
 same<Same<decl.PhoneNumberServer, Public<impl.PhoneNumberServer>>>();
 same<Same<decl.PhoneServerCustomization, Public<impl.PhoneServerCustomization>>>();
+same<Same<decl.FusionAuth, Public<impl.FusionAuth>>>();
 // ...and constructors...
 export const pns: typeof decl.PhoneNumberServer = impl.PhoneNumberServer;
 export const psc: typeof decl.PhoneServerCustomization = impl.PhoneServerCustomization;
+export const fus: typeof decl.FusionAuth = impl.FusionAuth;
 // ...and the same argument and result shapes.
 same<Same<decl.ClientOptions, implTypes.ClientOptions>>();
 same<Same<decl.Result, implTypes.Result>>();
@@ -37,3 +39,7 @@ same<Same<decl.PscCheckOptions, implTypes.PscCheckOptions>>();
 same<Same<decl.LoginTokenOptions, implTypes.LoginTokenOptions>>();
 same<Same<decl.Timed<decl.Result>, implTypes.Timed<implTypes.Result>>>();
 same<Same<decl.SuccessError<decl.Result>, implTypes.SuccessError<implTypes.Result>>>();
+same<Same<decl.FusionMask, implTypes.FusionMask>>();
+same<Same<decl.FusionSms, implTypes.FusionSms>>();
+same<Same<decl.FusionResult, implTypes.FusionResult>>();
+same<Same<decl.FusionOptions, implTypes.FusionOptions>>();

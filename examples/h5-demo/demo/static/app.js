@@ -1,5 +1,7 @@
 // The demo page's script: both H5 flows with the numauth web SDK
-// (window.PhoneNumberServer, window.PhoneServerCustomization) and this
+// (window.PhoneNumberServer, window.PhoneServerCustomization), fusion
+// authentication with numauth's window.FusionAuth (api/fusion/token,
+// api/fusion/verify), and this
 // page's own server (api/tokens, api/verify, api/login), and verification's
 // fallback to a code by SMS (api/sms/send, api/sms/check) when the carrier
 // cannot answer.
@@ -10,9 +12,9 @@
     return document.getElementById(id);
   };
 
-  if (typeof window.PhoneNumberServer != "function" || typeof window.PhoneServerCustomization != "function") {
+  if (typeof window.PhoneNumberServer != "function" || typeof window.PhoneServerCustomization != "function" || typeof window.FusionAuth != "function") {
     $("sdk-missing").hidden = false;
-    ["verify-go", "login-go"].forEach(function (id) {
+    ["verify-go", "login-go", "fusion-go"].forEach(function (id) {
       $(id).disabled = true;
     });
     return;
@@ -357,6 +359,73 @@
     busy(["login-go", "login-confirm"], true);
     confirmMask($("login-mask").value.trim()).finally(function () {
       busy(["login-go", "login-confirm"], false);
+    });
+  });
+  // Fusion authentication: FusionAuth runs the strategy; each callback shows
+  // one of this page's forms and resolves with what the user typed.
+  var F = new View("fusion");
+  var fusionForms = ["fusion-mask-form", "fusion-phone-form", "fusion-code-form"];
+
+  function answer(form, input) {
+    fusionForms.forEach(function (id) {
+      $(id).hidden = id != form;
+    });
+    ask(form, input);
+    return new Promise(function (resolve) {
+      var f = $(form);
+      f.onsubmit = function (ev) {
+        ev.preventDefault();
+        f.onsubmit = null;
+        f.hidden = true;
+        resolve($(input).value.trim());
+      };
+    });
+  }
+
+  async function fusion() {
+    F.begin(true);
+    var t = performance.now();
+    var tok = await api("api/fusion/token");
+    if (!F.step("GetFusionAuthToken", "server", tok.code, tok.code == "OK" ? "a fusion token" : tok.message, since(t))) {
+      return F.fail(tok.code, tok.message);
+    }
+    t = performance.now();
+    var r = await new window.FusionAuth().start({
+      fusionToken: tok.fusionToken,
+      timeout: 5,
+      onMaskPhone: function (m) {
+        F.step("onMaskPhone", "sdk", 600000, m.maskedPhone + (m.triesLeft ? " (" + m.triesLeft + " tries left)" : ""), since(t));
+        $("fusion-masked").textContent = m.maskedPhone;
+        return answer("fusion-mask-form", "fusion-mask");
+      },
+      onPhoneNumber: function () {
+        F.step("onPhoneNumber", "sdk", 600000, "the carrier cannot answer: SMS", since(t));
+        return answer("fusion-phone-form", "fusion-phone");
+      },
+      onSmsCode: function (s) {
+        F.step("onSmsCode", "sdk", 600000, "code sent to " + s.phoneNumber, since(t));
+        $("fusion-code-wrong").hidden = !s.wrong;
+        return answer("fusion-code-form", "fusion-code");
+      },
+    });
+    fusionForms.forEach(function (id) {
+      $(id).hidden = true;
+    });
+    if (!F.step("start", "sdk", r.code, r.code === 600000 ? "VerifyToken by " + r.method : r.msg, since(t))) return F.fail(r.code, r.msg);
+    var method = r.method;
+    t = performance.now();
+    var v = await api("api/fusion/verify", { spToken: r.verifyToken });
+    if (!F.step("VerifyWithFusionAuthToken", "server", v.code, v.code == "OK" ? v.verifyResult : v.message, since(t))) {
+      return F.fail(v.code, v.message);
+    }
+    F.finish(v.verifyResult == "PASS", v.verifyResult, v.verifyResult == "PASS" ? "Signed in as " + v.mobile + " (by " + method + ", score " + v.phoneScore + ")." : "The carrier could not tell.",
+      { mobile: v.mobile || "", via: method, score: v.phoneScore });
+  }
+
+  $("fusion-go").addEventListener("click", function () {
+    busy(["fusion-go"], true);
+    fusion().finally(function () {
+      busy(["fusion-go"], false);
     });
   });
 })();
