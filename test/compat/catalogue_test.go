@@ -301,7 +301,9 @@ var suffixes, phones atomic.Int64
 func freshPhone() string { return "1370" + strconv.FormatInt(10000000+phones.Add(1), 10)[1:] }
 
 // randomSuffix names things one catalogue run creates apart.
-func randomSuffix() string { return strconv.FormatInt(suffixes.Add(1), 10) + "-" + strconv.FormatInt(time.Now().UnixNano()%1e9, 36) }
+func randomSuffix() string {
+	return strconv.FormatInt(suffixes.Add(1), 10) + "-" + strconv.FormatInt(time.Now().UnixNano()%1e9, 36)
+}
 
 func contains(list []string, s string) bool {
 	for _, x := range list {
