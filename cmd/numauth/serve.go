@@ -94,7 +94,7 @@ func newServeFlagSet(f *serveFlags) *flag.FlagSet {
 	fs.StringVar(&f.publicURLFlag, "public-url", os.Getenv("NUMAUTH_PUBLIC_URL"), "the URL clients reach this server at, behind a proxy or TLS terminator; the CAMARA issuer is this URL + /camara (default http:// and --addr) [NUMAUTH_PUBLIC_URL]")
 	fs.IntVar(&f.nvPerSource, "camara-authorize-per-source", 50, "CAMARA authorizations per second from one address, across all instances (each costs carrier calls; -1: unbounded)")
 	fs.DurationVar(&f.nvTokenTTL, "camara-access-token-ttl", 300*time.Second, "lifetime of the access tokens numauth's CAMARA OpenID provider issues (at most 300s)")
-	fs.Var(&f.prices, "price", "a unit price ITEM=AMOUNT in yuan per billable call, at most two decimals, for QueryGateVerifyBillingPublic; ITEM is verify, login or sms (repeatable; unpriced items bill 0)")
+	fs.Var(&f.prices, "price", "a unit price ITEM=AMOUNT in yuan per billable call, at most two decimals, for QueryGateVerifyBillingPublic; ITEM is verify, login, sms or fusion (repeatable; unpriced items bill 0)")
 	fs.Var(&f.trustedProxy, "trusted-proxy", "CIDR of a proxy whose number header the sandbox trusts, and whose X-Forwarded-For the gateway's per-address session budget trusts (repeatable)")
 	fs.IntVar(&f.throttle, "throttle", 0, "calls per second one AccessKey may make across all instances (0 = unlimited)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")

@@ -17,6 +17,7 @@ const (
 	ItemVerify = "verify" // a local-number verification answered PASS or REJECT (H5, app, CAMARA)
 	ItemLogin  = "login"  // a one-click login that returned a number (H5, app, CAMARA)
 	ItemSms    = "sms"    // an SMS code the provider accepted
+	ItemFusion = "fusion" // a fusion authentication answered PASS (VerifyWithFusionAuthToken)
 )
 
 // billingItems are the items in bill order, with the ItemName Alibaba's
@@ -25,6 +26,7 @@ var billingItems = []struct{ item, kind, name string }{
 	{ItemVerify, string(carrier.KindVerify), "本机号码校验"},
 	{ItemLogin, string(carrier.KindLogin), "一键登录"},
 	{ItemSms, "sms", "短信认证"},
+	{ItemFusion, kindFusion, "融合认证"},
 }
 
 // maxPriceFen bounds a unit price (1000 yuan): with it, no bill of fewer
@@ -106,8 +108,8 @@ func (s *Service) Billing(ctx context.Context, c Caller, in BillingInput) (Bill,
 		want = []string{ItemVerify}
 	case 1:
 		want = []string{ItemLogin}
-	case 2:
-		want = []string{ItemVerify, ItemLogin, ItemSms}
+	case 2: // all, fusion authentication among them (it has no type of its own)
+		want = []string{ItemVerify, ItemLogin, ItemSms, ItemFusion}
 	case 3: // face: none
 	case 4:
 		want = []string{ItemSms}
@@ -120,7 +122,7 @@ func (s *Service) Billing(ctx context.Context, c Caller, in BillingInput) (Bill,
 	}
 	to := from.AddDate(0, 1, 0)
 	var counts []store.BillCount
-	if slices.Contains(want, ItemVerify) || slices.Contains(want, ItemLogin) {
+	if slices.Contains(want, ItemVerify) || slices.Contains(want, ItemLogin) || slices.Contains(want, ItemFusion) {
 		vc, err := s.durable.BillableCounts(ctx, store.VerificationFilter{AccountID: c.AccountID, From: from, To: to})
 		if err != nil {
 			return Bill{}, storeErr("billing", err)

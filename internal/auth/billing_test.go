@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -218,5 +219,45 @@ func TestStatisticsAppFlowsAndOsType(t *testing.T) {
 	}
 	if _, err := e.svc.Statistics(ctx, e.caller, auth.StatsInput{AuthenticationType: 2, StartDate: day, EndDate: day, OsType: "Windows"}); !errors.Is(err, auth.ErrInvalidParameters) {
 		t.Errorf("OsType Windows = %v, want ErrInvalidParameters", err)
+	}
+}
+
+// Fusion authentications answered PASS are billed as their own item, under
+// "all" only: Alibaba's billing types have none for them.
+func TestBillingFusion(t *testing.T) {
+	e := newEnv(t, func(c *auth.Config) {
+		c.Prices = map[string]int64{auth.ItemVerify: 4, auth.ItemFusion: 7}
+	})
+	ctx := context.Background()
+	cst := time.FixedZone("CST", 8*3600)
+	at := time.Date(2026, 6, 10, 12, 0, 0, 0, cst)
+	var recs []store.Verification
+	for i, r := range []struct {
+		kind, result string
+		billable     bool
+	}{{"fusion", "PASS", true}, {"fusion", "PASS", true}, {"fusion", "UNKNOWN", false}, {"verify", "PASS", true}} {
+		recs = append(recs, store.Verification{ID: fmt.Sprintf("01900000-0000-7000-8000-00000000000%d", i), AccountID: e.caller.AccountID,
+			SchemeCode: "FC000000000000001", Kind: r.kind, Carrier: "CM", Result: r.result, MaskedPhone: "138****8000",
+			PhoneHash: "h", Billable: r.billable, CreatedAt: at.UTC()})
+	}
+	if err := e.durable.RecordVerifications(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		authType int
+		sum      int64
+		items    []string
+	}{{2, 2*7 + 4, []string{"本机号码校验", "融合认证"}}, {0, 4, []string{"本机号码校验"}}, {1, 0, nil}} {
+		bill, err := e.svc.Billing(ctx, e.caller, auth.BillingInput{AuthenticationType: c.authType, Month: "202606"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var items []string
+		for _, l := range bill.Lines {
+			items = append(items, l.ItemName)
+		}
+		if bill.AmountFen != c.sum || !slices.Equal(items, c.items) {
+			t.Errorf("type %d: %d fen, items %v; want %d fen, %v", c.authType, bill.AmountFen, items, c.sum, c.items)
+		}
 	}
 }
