@@ -181,7 +181,11 @@ func (s *Service) OpenFusionSession(ctx context.Context, fusionToken, origin, so
 	if err := s.putSession(ctx, id, sess); err != nil {
 		return FusionSession{}, err
 	}
-	return FusionSession{SessionInfo: SessionInfo{ID: id, ExpiresIn: ttl, Origin: o}, Strategy: s.FusionStrategy(OsH5)}, nil
+	strategy := sc.FusionStrategy // the scheme's own, from CreateSchemeConfig
+	if strategy == "" {
+		strategy = s.FusionStrategy(OsH5)
+	}
+	return FusionSession{SessionInfo: SessionInfo{ID: id, ExpiresIn: ttl, Origin: o}, Strategy: strategy}, nil
 }
 
 func (s *Service) fusionSession(ctx context.Context, sessionID, origin string) (session, error) {

@@ -255,3 +255,26 @@ func TestFusionStrategyConfigured(t *testing.T) {
 		t.Fatalf("session = %+v, %v; want strategy %q", s, err, auth.FusionSMSOnly)
 	}
 }
+
+// A scheme's own strategy (CreateSchemeConfig's FusionStrategy) wins over
+// the deployment's; a strategy numauth does not know is refused.
+func TestFusionStrategyOfTheScheme(t *testing.T) {
+	e := newEnv(t) // the deployment's default: the carrier first
+	ctx := context.Background()
+	sc, err := e.svc.CreateScheme(ctx, e.caller, auth.SchemeInput{Name: "sms first", AppName: "App", OsType: "H5",
+		Origin: "https://sms.example.com", URL: "https://sms.example.com/", FusionStrategy: auth.FusionSMSOnly})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := e.svc.OpenFusionSession(ctx, e.fusionTokenFor(t, sc.Code, "H5"), "https://sms.example.com", "")
+	if err != nil || s.Strategy != auth.FusionSMSOnly {
+		t.Fatalf("session of an sms scheme = %+v, %v; want strategy %q", s, err, auth.FusionSMSOnly)
+	}
+	if s, err := e.svc.OpenFusionSession(ctx, e.fusionToken(t, "H5"), origin, ""); err != nil || s.Strategy != auth.FusionCarrierFirst {
+		t.Fatalf("session of a scheme without one = %+v, %v; want the deployment's %q", s, err, auth.FusionCarrierFirst)
+	}
+	if _, err := e.svc.CreateScheme(ctx, e.caller, auth.SchemeInput{Name: "bad", AppName: "App", OsType: "H5",
+		Origin: "https://bad.example.com", URL: "https://bad.example.com/", FusionStrategy: "face"}); !errors.Is(err, auth.ErrInvalidParameters) {
+		t.Fatalf("CreateScheme with FusionStrategy face = %v; want ErrInvalidParameters", err)
+	}
+}

@@ -25,6 +25,10 @@ type SchemeInput struct {
 	PackName, PackSign    string
 	BundleID, SmsSignName string
 	IPWhiteList, Email    string
+	// FusionStrategy is the scheme's fusion authentication strategy
+	// (FusionCarrierFirst or FusionSMSOnly); "": the deployment's
+	// --fusion-strategy for the scheme's platform.
+	FusionStrategy string
 }
 
 // OS types of a scheme.
@@ -194,6 +198,10 @@ func (s *Service) CreateScheme(ctx context.Context, c Caller, in SchemeInput) (s
 		Code: newSchemeCode(), AccountID: c.AccountID, Name: in.Name, AppName: in.AppName,
 		OsType: os, PackName: in.PackName, PackSign: in.PackSign, BundleID: in.BundleID,
 		SmsSignName: in.SmsSignName, IPWhiteList: allow.String(), Email: in.Email, CreatedAt: s.cfg.Now().UTC(),
+		FusionStrategy: in.FusionStrategy,
+	}
+	if in.FusionStrategy != "" && !ValidFusionStrategy(in.FusionStrategy) {
+		return store.Scheme{}, hint(ErrInvalidParameters, "FusionStrategy must be %s or %s", FusionCarrierFirst, FusionSMSOnly)
 	}
 	if os == OsH5 {
 		if in.Origin == "" || in.URL == "" {

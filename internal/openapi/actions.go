@@ -149,7 +149,7 @@ func (s *Server) createSchemeConfig(ctx context.Context, c *Call) (Body, error) 
 		Name: name, AppName: c.Params.Get("AppName"), OsType: platform,
 		Origin: c.Params.Get("H5Origin"), URL: c.Params.Get("H5Url"),
 		PackName: c.Params.Get("AndroidPackageName"), PackSign: c.Params.Get("AndroidPackageSign"),
-		BundleID: c.Params.Get("IosBundleId"),
+		BundleID: c.Params.Get("IosBundleId"), FusionStrategy: c.Params.Get("FusionStrategy"),
 	})
 	if err != nil {
 		return nil, err

@@ -116,6 +116,9 @@ type Scheme struct {
 	IPWhiteList string
 	Email       string
 	CreatedAt   time.Time
+	// FusionStrategy is the scheme's fusion authentication strategy
+	// ("carrier" or "sms"); "" takes the deployment's default.
+	FusionStrategy string
 }
 
 // Verification is the durable record of one carrier-backed answer:

@@ -257,13 +257,17 @@ func (s *Store) SetAccessKeyStatus(ctx context.Context, id string, st store.KeyS
 	return s.write(ctx, true, `UPDATE access_keys SET status = $1 WHERE id = $2`, string(st), id)
 }
 
-const schemeCols = `code, account_id, name, app_name, os_type, origin, url, pack_name, pack_sign,
+// schemeInsertCols are the columns every schema version has; a scheme with
+// a fusion strategy (version 5) adds fusion_strategy.
+const schemeInsertCols = `code, account_id, name, app_name, os_type, origin, url, pack_name, pack_sign,
 	bundle_id, sms_sign_name, ip_white_list, email, created_at`
+
+const schemeCols = schemeInsertCols + `, fusion_strategy`
 
 func scanScheme(r pgx.Row) (store.Scheme, error) {
 	var c store.Scheme
 	err := r.Scan(&c.Code, &c.AccountID, &c.Name, &c.AppName, &c.OsType, &c.Origin, &c.URL, &c.PackName,
-		&c.PackSign, &c.BundleID, &c.SmsSignName, &c.IPWhiteList, &c.Email, &c.CreatedAt)
+		&c.PackSign, &c.BundleID, &c.SmsSignName, &c.IPWhiteList, &c.Email, &c.CreatedAt, &c.FusionStrategy)
 	c.CreatedAt = utc(c.CreatedAt)
 	return c, err
 }
@@ -271,9 +275,14 @@ func scanScheme(r pgx.Row) (store.Scheme, error) {
 // CreateScheme implements store.Durable. The unique index on (account_id,
 // name) makes a taken name ErrNameConflict.
 func (s *Store) CreateScheme(ctx context.Context, c store.Scheme) error {
-	err := s.write(ctx, false, `INSERT INTO schemes (`+schemeCols+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)`,
-		c.Code, c.AccountID, c.Name, c.AppName, c.OsType, c.Origin, c.URL, c.PackName, c.PackSign,
-		c.BundleID, c.SmsSignName, c.IPWhiteList, c.Email, c.CreatedAt)
+	q := `INSERT INTO schemes (` + schemeInsertCols + `) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)`
+	args := []any{c.Code, c.AccountID, c.Name, c.AppName, c.OsType, c.Origin, c.URL, c.PackName, c.PackSign,
+		c.BundleID, c.SmsSignName, c.IPWhiteList, c.Email, c.CreatedAt}
+	if c.FusionStrategy != "" {
+		q = `INSERT INTO schemes (` + schemeCols + `) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)`
+		args = append(args, c.FusionStrategy)
+	}
+	err := s.write(ctx, false, q, args...)
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) && pe.ConstraintName == "schemes_account_name" {
 		return fmt.Errorf("%w: %w", store.ErrNameConflict, pe)

@@ -326,14 +326,18 @@ func (s *Store) SetAccessKeyStatus(ctx context.Context, id string, st store.KeyS
 	return s.exec(ctx, true, `UPDATE access_keys SET status = ? WHERE id = ?`, string(st), id)
 }
 
-const schemeCols = `code, account_id, name, app_name, os_type, origin, url, pack_name, pack_sign,
+// schemeInsertCols are the columns every schema version has; a scheme with
+// a fusion strategy (version 5) adds fusion_strategy.
+const schemeInsertCols = `code, account_id, name, app_name, os_type, origin, url, pack_name, pack_sign,
 	bundle_id, sms_sign_name, ip_white_list, email, created_at`
+
+const schemeCols = schemeInsertCols + `, fusion_strategy`
 
 func scanScheme(r scanner) (store.Scheme, error) {
 	var c store.Scheme
 	var at int64
 	err := r.Scan(&c.Code, &c.AccountID, &c.Name, &c.AppName, &c.OsType, &c.Origin, &c.URL, &c.PackName,
-		&c.PackSign, &c.BundleID, &c.SmsSignName, &c.IPWhiteList, &c.Email, &at)
+		&c.PackSign, &c.BundleID, &c.SmsSignName, &c.IPWhiteList, &c.Email, &at, &c.FusionStrategy)
 	c.CreatedAt = fromMicros(at)
 	return c, err
 }
@@ -341,9 +345,14 @@ func scanScheme(r scanner) (store.Scheme, error) {
 // CreateScheme implements store.Durable. The unique index on (account_id,
 // name) makes a taken name ErrNameConflict.
 func (s *Store) CreateScheme(ctx context.Context, c store.Scheme) error {
-	err := s.exec(ctx, false, `INSERT INTO schemes (`+schemeCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
-		c.Code, c.AccountID, c.Name, c.AppName, c.OsType, c.Origin, c.URL, c.PackName, c.PackSign,
-		c.BundleID, c.SmsSignName, c.IPWhiteList, c.Email, micros(c.CreatedAt))
+	q := `INSERT INTO schemes (` + schemeInsertCols + `) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
+	args := []any{c.Code, c.AccountID, c.Name, c.AppName, c.OsType, c.Origin, c.URL, c.PackName, c.PackSign,
+		c.BundleID, c.SmsSignName, c.IPWhiteList, c.Email, micros(c.CreatedAt)}
+	if c.FusionStrategy != "" {
+		q = `INSERT INTO schemes (` + schemeCols + `) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
+		args = append(args, c.FusionStrategy)
+	}
+	err := s.exec(ctx, false, q, args...)
 	// SQLite names the index's columns: "UNIQUE constraint failed: schemes.account_id, schemes.name".
 	var se *sqlite.Error
 	if errors.As(err, &se) && strings.Contains(se.Error(), "schemes.name") {

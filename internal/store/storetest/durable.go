@@ -226,6 +226,8 @@ func scheme(code, account string, at time.Time) store.Scheme {
 		IPWhiteList: "10.0.0.0/8,192.0.2.1",
 		Email:       "dev@example.com",
 		CreatedAt:   at,
+		// Kept as given (a scheme of CreateSchemeConfig).
+		FusionStrategy: "sms",
 	}
 }
 
@@ -358,6 +360,7 @@ func RunSchemeNameMigration(t *testing.T, s store.Durable, rewind func() error, 
 	named := func(code, account, name string, at time.Time) store.Scheme {
 		sc := scheme(code, account, at)
 		sc.Name = name
+		sc.FusionStrategy = "" // schema version 1 has no column for it
 		return sc
 	}
 	before := []store.Scheme{
