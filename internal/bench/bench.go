@@ -574,10 +574,7 @@ func (r *run) verifyFlow(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	sp, err := r.page(ctx, stepVerifyToken, gatewayRequest{Session: s.Session})
-	if err == nil && sp.Redirect != nil {
-		sp, err = r.redirect(ctx, s.Session, sp.Redirect.URL)
-	}
+	sp, err := r.frontLeg(ctx, stepVerifyToken, s.Session)
 	if err != nil {
 		return err
 	}
@@ -607,20 +604,7 @@ func (r *run) loginFlow(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	m, err := r.page(ctx, stepLoginMask, gatewayRequest{Session: s.Session})
-	if err == nil && m.Redirect != nil {
-		m, err = r.redirect(ctx, s.Session, m.Redirect.URL)
-	}
-	if err != nil {
-		return err
-	}
-	digits, ok := maskDigits(m.MaskedPhone, r.c.phone)
-	if !ok {
-		// Never guess: wrong masks lock the number for login.
-		return r.check(stepLoginMask, &CallError{Code: "MASK_MISMATCH",
-			Detail: fmt.Sprintf("masked number %q is not a mask of %s", m.MaskedPhone, maskPhone(r.c.phone))})
-	}
-	sp, err := r.page(ctx, stepLoginToken, gatewayRequest{Session: s.Session, Mask: digits})
+	sp, err := r.loginLegs(ctx, s.Session)
 	if err != nil {
 		return err
 	}
@@ -637,6 +621,32 @@ func (r *run) loginFlow(ctx context.Context) error {
 			Detail: fmt.Sprintf("got %s, want %s", maskPhone(p.Data.Mobile), maskPhone(r.c.phone))})
 	}
 	return nil
+}
+
+// frontLeg runs a front-leg step (verify-token, login-mask) of session,
+// and the redirect leg after it when the carrier answers REDIRECT.
+func (r *run) frontLeg(ctx context.Context, step int, session string) (gatewayAnswer, error) {
+	a, err := r.page(ctx, step, gatewayRequest{Session: session})
+	if err == nil && a.Redirect != nil {
+		a, err = r.redirect(ctx, session, a.Redirect.URL)
+	}
+	return a, err
+}
+
+// loginLegs runs one-click login's page side in session: login-mask, then
+// login-token with the middle digits of the masked number.
+func (r *run) loginLegs(ctx context.Context, session string) (gatewayAnswer, error) {
+	m, err := r.frontLeg(ctx, stepLoginMask, session)
+	if err != nil {
+		return gatewayAnswer{}, err
+	}
+	digits, ok := maskDigits(m.MaskedPhone, r.c.phone)
+	if !ok {
+		// Never guess: wrong masks lock the number for login.
+		return gatewayAnswer{}, r.check(stepLoginMask, &CallError{Code: "MASK_MISMATCH",
+			Detail: fmt.Sprintf("masked number %q is not a mask of %s", m.MaskedPhone, maskPhone(r.c.phone))})
+	}
+	return r.page(ctx, stepLoginToken, gatewayRequest{Session: session, Mask: digits})
 }
 
 // smsFlow: SendSmsVerifyCode with ReturnVerifyCode → CheckSmsVerifyCode,

@@ -44,19 +44,7 @@ func (r *run) fusionFlow(ctx context.Context, kind Kind, i int64) error {
 	}
 	var vt, want string
 	if kind == KindFusionCarrier || (kind == KindFusion && i%2 == 0) {
-		m, err := r.page(ctx, stepLoginMask, gatewayRequest{Session: s.Session})
-		if err == nil && m.Redirect != nil {
-			m, err = r.redirect(ctx, s.Session, m.Redirect.URL)
-		}
-		if err != nil {
-			return err
-		}
-		digits, ok := maskDigits(m.MaskedPhone, r.c.phone)
-		if !ok {
-			return r.check(stepLoginMask, &CallError{Code: "MASK_MISMATCH",
-				Detail: fmt.Sprintf("masked number %q is not a mask of %s", m.MaskedPhone, maskPhone(r.c.phone))})
-		}
-		sp, err := r.page(ctx, stepLoginToken, gatewayRequest{Session: s.Session, Mask: digits})
+		sp, err := r.loginLegs(ctx, s.Session)
 		if err != nil {
 			return err
 		}
