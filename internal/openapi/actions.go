@@ -68,20 +68,29 @@ func (s *Server) getAuthToken(ctx context.Context, c *Call) (Body, error) {
 	return Body{{"TokenInfo", Body{{"AccessToken", ti.AccessToken}, {"JwtToken", ti.JwtToken}}}}, nil
 }
 
+// phoneParam reads the required PhoneNumber of a verification: the 11-digit
+// mainland form (and its +86 variants) as Alibaba takes it, or E.164;
+// numbers are E.164 from here on.
+func phoneParam(c *Call) (string, error) {
+	phone, err := c.Params.Required("PhoneNumber")
+	if err != nil {
+		return "", err
+	}
+	e164, err := carrier.ParseE164(phone)
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", auth.ErrNumberInvalid, err)
+	}
+	return e164, nil
+}
+
 func (s *Server) verifyPhoneWithToken(ctx context.Context, c *Call) (Body, error) {
 	sp, err := c.Params.Required("SpToken")
 	if err != nil {
 		return nil, err
 	}
-	phone, err := c.Params.Required("PhoneNumber")
+	e164, err := phoneParam(c)
 	if err != nil {
 		return nil, err
-	}
-	// The 11-digit mainland form (and its +86 variants) as Alibaba takes
-	// it, or E.164; numbers are E.164 from here on.
-	e164, err := carrier.ParseE164(phone)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", auth.ErrNumberInvalid, err)
 	}
 	res, err := s.svc.VerifyNumber(ctx, c.Caller, sp, e164)
 	if err != nil {

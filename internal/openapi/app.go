@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"strconv"
 
 	"github.com/numauth/numauth/internal/auth"
@@ -42,13 +41,9 @@ func (s *Server) verifyMobile(ctx context.Context, c *Call) (Body, error) {
 	if err != nil {
 		return nil, err
 	}
-	phone, err := c.Params.Required("PhoneNumber")
+	e164, err := phoneParam(c)
 	if err != nil {
 		return nil, err
-	}
-	e164, err := carrier.ParseE164(phone)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", auth.ErrNumberInvalid, err)
 	}
 	res, err := s.svc.AppVerify(ctx, c.Caller, code, e164)
 	if err != nil {
