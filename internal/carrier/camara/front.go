@@ -75,6 +75,17 @@ func kindByte(k carrier.Kind) (byte, bool) {
 	return 0, false
 }
 
+// kindOf reads a kind byte kindByte wrote.
+func kindOf(b byte) (carrier.Kind, bool) {
+	switch b {
+	case 'v':
+		return carrier.KindVerify, true
+	case 'l':
+		return carrier.KindLogin, true
+	}
+	return "", false
+}
+
 func (a *Adapter) sealState(st state) string {
 	k, _ := kindByte(st.kind)
 	w := wire.NewWriter(make([]byte, 0, 160))
@@ -93,12 +104,7 @@ func (a *Adapter) openState(s string) (state, error) {
 		return state{}, errState
 	}
 	var st state
-	switch r.Byte() {
-	case 'v':
-		st.kind = carrier.KindVerify
-	case 'l':
-		st.kind = carrier.KindLogin
-	default:
+	if st.kind, ok = kindOf(r.Byte()); !ok {
 		return state{}, errState
 	}
 	st.id, st.expires, st.binding = r.Bytes(), r.Int(), r.Bytes()

@@ -80,12 +80,7 @@ func (a *Adapter) openTicket(ctx context.Context, s string, kind carrier.Kind) (
 		return ticket{}, errTicket
 	}
 	var t ticket
-	switch r.Byte() {
-	case 'v':
-		t.kind = carrier.KindVerify
-	case 'l':
-		t.kind = carrier.KindLogin
-	default:
+	if t.kind, ok = kindOf(r.Byte()); !ok {
 		return ticket{}, errTicket
 	}
 	t.expires = time.UnixMilli(r.Int())
