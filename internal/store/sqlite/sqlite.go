@@ -104,7 +104,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
 	s := &Store{w: w}
-	if err := migrate(ctx, w); err != nil {
+	if err := migrateRetrying(ctx, w); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: migrate %s: %w", path, mapErr(err))
 	}
@@ -170,6 +170,27 @@ func ownerOnly(path string) error {
 		}
 	}
 	return nil
+}
+
+// migrateRetrying runs migrate, again while it finds the file busy, for up
+// to busyTimeout: a process that opens a new file at the moment another
+// switches it to WAL gets SQLITE_BUSY at once, without the busy handler
+// (SQLite does not wait for a journal mode change), and migrate reads the
+// schema version afresh in each attempt.
+func migrateRetrying(ctx context.Context, db *sql.DB) error {
+	deadline := time.Now().Add(busyTimeout)
+	for {
+		err := migrate(ctx, db)
+		var se *sqlite.Error
+		if err == nil || !errors.As(err, &se) || se.Code()&0xff != sqlite3.SQLITE_BUSY || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }
 
 // migrate applies the missing migrations in one IMMEDIATE transaction, so
