@@ -55,13 +55,13 @@ func startEpochWatch(ctx context.Context, eph store.Ephemeral, now func() time.T
 
 // refresh reads the marker, creating it when it is missing.
 func (w *epochWatch) refresh(ctx context.Context) error {
-	v, err := w.eph.Get(ctx, kEpoch)
+	v, err := w.read(ctx)
 	if errors.Is(err, store.ErrNotFound) {
 		created := w.now().UnixMilli()
-		if _, err := w.eph.PutIfAbsent(ctx, kEpoch, []byte(strconv.FormatInt(created, 10)), epochTTL); err != nil {
+		if err := w.create(ctx, []byte(strconv.FormatInt(created, 10))); err != nil {
 			return err
 		}
-		v, err = w.eph.Get(ctx, kEpoch) // another instance may have won
+		v, err = w.read(ctx) // another instance may have won
 	}
 	if err != nil {
 		return err
@@ -70,7 +70,7 @@ func (w *epochWatch) refresh(ctx context.Context) error {
 	if err != nil {
 		// A marker that is not ours: overwrite it with a new epoch.
 		ms = w.now().UnixMilli()
-		if err := w.eph.Put(ctx, kEpoch, []byte(strconv.FormatInt(ms, 10)), epochTTL); err != nil {
+		if err := w.overwrite(ctx, []byte(strconv.FormatInt(ms, 10))); err != nil {
 			return err
 		}
 	}
@@ -81,6 +81,37 @@ func (w *epochWatch) refresh(ctx context.Context) error {
 	w.mark.Store(&mark)
 	w.markMS.Store(ms)
 	return nil
+}
+
+// read, create and overwrite keep the marker: one key on a store of one
+// partition, a copy in every partition on a store.Partitioned (each can
+// forget on its own, and a guarded Swap checks the copy beside its key).
+func (w *epochWatch) read(ctx context.Context) ([]byte, error) {
+	if p, ok := w.eph.(store.Partitioned); ok {
+		return p.ReadMarker(ctx, kEpoch)
+	}
+	return w.eph.Get(ctx, kEpoch)
+}
+
+func (w *epochWatch) create(ctx context.Context, v []byte) error {
+	if p, ok := w.eph.(store.Partitioned); ok {
+		_, err := p.WriteMarker(ctx, kEpoch, v, epochTTL)
+		return err
+	}
+	_, err := w.eph.PutIfAbsent(ctx, kEpoch, v, epochTTL)
+	return err
+}
+
+func (w *epochWatch) overwrite(ctx context.Context, v []byte) error {
+	if p, ok := w.eph.(store.Partitioned); ok {
+		// WriteMarker leaves a whole marker alone, and this one is whole.
+		if err := p.DeleteMarker(ctx, kEpoch); err != nil {
+			return err
+		}
+		_, err := p.WriteMarker(ctx, kEpoch, v, epochTTL)
+		return err
+	}
+	return w.eph.Put(ctx, kEpoch, v, epochTTL)
 }
 
 func (w *epochWatch) loop() {

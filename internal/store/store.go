@@ -365,3 +365,23 @@ type Ephemeral interface {
 	Ping(ctx context.Context) error
 	Close() error
 }
+
+// Partitioned is the capability of an ephemeral store whose keys live on
+// several servers that can each lose their data on their own (a Redis
+// Cluster's masters). A guard marker then has a copy in every partition,
+// next to the keys it guards (Swap checks the copy beside its key), and is
+// read and written as a whole: its loss on any one partition is the loss
+// the epoch must notice. Users assert it where they keep a marker, and use
+// Get / PutIfAbsent / Put on a store without it.
+type Partitioned interface {
+	Ephemeral
+	// ReadMarker returns the marker's value when every copy holds it, and
+	// ErrNotFound when any copy is missing or differs.
+	ReadMarker(ctx context.Context, key string) ([]byte, error)
+	// WriteMarker writes value to every copy, with ttl, and reports true;
+	// it reports false and writes nothing when another caller is writing
+	// the marker at the moment or a whole marker is in place already.
+	WriteMarker(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error)
+	// DeleteMarker deletes every copy: the next ReadMarker is ErrNotFound.
+	DeleteMarker(ctx context.Context, key string) error
+}

@@ -9,8 +9,9 @@
 //   - Decr: a script doing DECR unless the counter is absent or zero
 //   - Swap: a script comparing the guard marker and the key, then SET PX
 //
-// A guarded Swap names two keys in one script; on a Redis Cluster both must
-// hash to one slot, which the guard's key design has to ensure.
+// A guarded Swap names two keys in one script; on a Redis Cluster
+// (OpenCluster, cluster.go) both hash to one slot by design: every key lives
+// in one of 256 hash-tag buckets and the guard's marker has a copy in each.
 //
 // Commands are never retried by the client: after a lost reply a retried
 // SET NX would report a false replay and a retried INCR would count twice.
@@ -73,10 +74,16 @@ return {r}`)
 
 // Store is a store.Ephemeral on Redis.
 type Store struct {
-	c      *goredis.Client
-	prefix string
-	closed atomic.Bool
-	once   sync.Once
+	c       goredis.UniversalClient
+	cluster *goredis.ClusterClient // nil on a single server
+	single  *goredis.Client        // nil on a cluster
+	prefix  string
+	// waitReplicas > 0: every write is acknowledged by that many replicas
+	// (WAIT on the connection that wrote) before it counts; see write.
+	waitReplicas int
+	waitTimeout  time.Duration
+	closed       atomic.Bool
+	once         sync.Once
 }
 
 var _ store.Ephemeral = (*Store)(nil)
@@ -85,7 +92,7 @@ var _ store.Ephemeral = (*Store)(nil)
 // TLS; go-redis options such as pool_size are accepted as query
 // parameters) and checks that the server answers. Every key is stored
 // under prefix, so several deployments or tests can share one database.
-func Open(ctx context.Context, url, prefix string) (*Store, error) {
+func Open(ctx context.Context, url, prefix string, opts ...Option) (*Store, error) {
 	opt, err := goredis.ParseURL(url)
 	if err != nil {
 		return nil, fmt.Errorf("redis: %w", err)
@@ -103,15 +110,17 @@ func Open(ctx context.Context, url, prefix string) (*Store, error) {
 	if opt.DialerRetries == 0 {
 		opt.DialerRetries = 1 // default 5: up to 5 dial timeouts per call when Redis is unreachable
 	}
+	o := options(opts)
 	if opt.ReadTimeout == 0 {
-		opt.ReadTimeout = 500 * time.Millisecond
+		opt.ReadTimeout = o.readTimeout()
 	}
 	if opt.WriteTimeout == 0 {
 		opt.WriteTimeout = 500 * time.Millisecond
 	}
 	opt.ContextTimeoutEnabled = true
 	opt.DisableIdentity = true // CLIENT SETINFO needs Redis 7.2
-	s := &Store{c: goredis.NewClient(opt), prefix: prefix}
+	c := goredis.NewClient(opt)
+	s := &Store{c: c, single: c, prefix: prefix, waitReplicas: o.waitReplicas, waitTimeout: o.waitTimeout}
 	if err := s.Ping(ctx); err != nil {
 		s.c.Close()
 		return nil, fmt.Errorf("redis: %w", err)
@@ -133,7 +142,7 @@ func mapErr(err error) error {
 	var re goredis.Error
 	if errors.As(err, &re) {
 		msg := err.Error()
-		for _, p := range []string{"LOADING", "BUSY", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "READONLY", "NOREPLICAS", "OOM"} {
+		for _, p := range []string{"MOVED", "ASK", "LOADING", "BUSY", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "READONLY", "NOREPLICAS", "OOM"} {
 			if strings.HasPrefix(msg, p+" ") {
 				return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
 			}
@@ -167,11 +176,16 @@ func (s *Store) PutIfAbsent(ctx context.Context, key string, value []byte, ttl t
 	if err != nil {
 		return false, err
 	}
-	ok, err := s.c.SetNX(ctx, s.prefix+key, value, px).Result()
+	k := s.k(key)
+	var cmd *goredis.BoolCmd
+	err = s.write(ctx, k, func(c goredis.Cmdable) goredis.Cmder {
+		cmd = c.SetNX(ctx, k, value, px)
+		return cmd
+	})
 	if err != nil {
 		return false, mapErr(err)
 	}
-	return ok, nil
+	return cmd.Val(), nil
 }
 
 // Put implements store.Ephemeral.
@@ -183,7 +197,8 @@ func (s *Store) Put(ctx context.Context, key string, value []byte, ttl time.Dura
 	if err != nil {
 		return err
 	}
-	return mapErr(s.c.Set(ctx, s.prefix+key, value, px).Err())
+	k := s.k(key)
+	return mapErr(s.write(ctx, k, func(c goredis.Cmdable) goredis.Cmder { return c.Set(ctx, k, value, px) }))
 }
 
 // Get implements store.Ephemeral.
@@ -191,7 +206,7 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 	if err := s.check(); err != nil {
 		return nil, err
 	}
-	b, err := s.c.Get(ctx, s.prefix+key).Bytes()
+	b, err := s.c.Get(ctx, s.k(key)).Bytes()
 	if err != nil {
 		return nil, mapErr(err)
 	}
@@ -203,11 +218,16 @@ func (s *Store) Take(ctx context.Context, key string) ([]byte, error) {
 	if err := s.check(); err != nil {
 		return nil, err
 	}
-	b, err := s.c.GetDel(ctx, s.prefix+key).Bytes()
+	k := s.k(key)
+	var cmd *goredis.StringCmd
+	err := s.write(ctx, k, func(c goredis.Cmdable) goredis.Cmder {
+		cmd = c.GetDel(ctx, k)
+		return cmd
+	})
 	if err != nil {
 		return nil, mapErr(err)
 	}
-	return b, nil
+	return cmd.Bytes()
 }
 
 // Delete implements store.Ephemeral.
@@ -215,7 +235,8 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	if err := s.check(); err != nil {
 		return err
 	}
-	return mapErr(s.c.Del(ctx, s.prefix+key).Err())
+	k := s.k(key)
+	return mapErr(s.write(ctx, k, func(c goredis.Cmdable) goredis.Cmder { return c.Del(ctx, k) }))
 }
 
 // Incr implements store.Ephemeral.
@@ -227,11 +248,16 @@ func (s *Store) Incr(ctx context.Context, key string, ttl time.Duration) (int64,
 	if err != nil {
 		return 0, err
 	}
-	n, err := incrScript.Run(ctx, s.c, []string{s.prefix + key}, px.Milliseconds()).Int64()
+	k := s.k(key)
+	var cmd *goredis.Cmd
+	err = s.write(ctx, k, func(c goredis.Cmdable) goredis.Cmder {
+		cmd = runScript(ctx, c, incrScript, []string{k}, px.Milliseconds())
+		return cmd
+	})
 	if err != nil {
 		return 0, mapErr(err)
 	}
-	return n, nil
+	return cmd.Int64()
 }
 
 // Decr implements store.Ephemeral.
@@ -239,14 +265,20 @@ func (s *Store) Decr(ctx context.Context, key string) (int64, error) {
 	if err := s.check(); err != nil {
 		return 0, err
 	}
-	n, err := decrScript.Run(ctx, s.c, []string{s.prefix + key}).Int64()
+	k := s.k(key)
+	var cmd *goredis.Cmd
+	err := s.write(ctx, k, func(c goredis.Cmdable) goredis.Cmder {
+		cmd = runScript(ctx, c, decrScript, []string{k})
+		return cmd
+	})
 	if err != nil {
 		return 0, mapErr(err)
 	}
-	return n, nil
+	return cmd.Int64()
 }
 
-// Swap implements store.Ephemeral in one script.
+// Swap implements store.Ephemeral in one script. The guard's marker is the
+// copy in the key's own bucket on a cluster, so both keys are in one slot.
 func (s *Store) Swap(ctx context.Context, g store.Guard, key string, old, value []byte, ttl time.Duration) ([]byte, bool, error) {
 	if err := s.check(); err != nil {
 		return nil, false, err
@@ -255,15 +287,24 @@ func (s *Store) Swap(ctx context.Context, g store.Guard, key string, old, value 
 	if err != nil {
 		return nil, false, err
 	}
-	keys := []string{s.prefix + key, s.prefix + key}
+	k := s.k(key)
+	keys := []string{k, k}
 	guarded, hasOld := "0", "0"
 	if !g.IsZero() {
-		keys[1], guarded = s.prefix+g.Key, "1"
+		keys[1], guarded = s.kLike(key, g.Key), "1"
 	}
 	if old != nil {
 		hasOld = "1"
 	}
-	res, err := swapScript.Run(ctx, s.c, keys, guarded, g.Value, hasOld, old, value, px.Milliseconds()).Slice()
+	var cmd *goredis.Cmd
+	err = s.write(ctx, k, func(c goredis.Cmdable) goredis.Cmder {
+		cmd = runScript(ctx, c, swapScript, keys, guarded, g.Value, hasOld, old, value, px.Milliseconds())
+		return cmd
+	})
+	if err != nil {
+		return nil, false, mapErr(err)
+	}
+	res, err := cmd.Slice()
 	if err != nil {
 		return nil, false, mapErr(err)
 	}

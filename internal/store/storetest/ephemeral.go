@@ -49,6 +49,7 @@ func RunEphemeral(t *testing.T, open func(t *testing.T) store.Ephemeral) {
 		{"SwapExpired", testSwapExpired},
 		{"SwapGuard", testSwapGuard},
 		{"ConcurrentSwap", testConcurrentSwap},
+		{"Marker", testMarker},
 		{"Closed", testEphemeralClosed},
 	}
 	for _, tc := range tests {

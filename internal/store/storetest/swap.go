@@ -2,6 +2,8 @@ package storetest
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"sync/atomic"
 	"testing"
@@ -95,20 +97,20 @@ func testSwapGuard(t *testing.T, s store.Ephemeral) {
 	_, _, err := s.Swap(ctx, g, "nonce:a", nil, []byte{1}, time.Minute)
 	mustIs(t, err, store.ErrGuard, "Swap with an absent guard marker")
 	getMissing(t, s, "nonce:a")
-	must(t, s.Put(ctx, "epoch", []byte("1700000000001"), time.Minute), "Put marker")
+	must(t, putMarker(ctx, s, "epoch", []byte("1700000000001")), "Put marker")
 	_, _, err = s.Swap(ctx, g, "nonce:a", nil, []byte{1}, time.Minute)
 	mustIs(t, err, store.ErrGuard, "Swap with a guard marker of another value")
 	getMissing(t, s, "nonce:a")
-	must(t, s.Put(ctx, "epoch", g.Value, time.Minute), "Put marker")
+	must(t, putMarker(ctx, s, "epoch", g.Value), "Put marker")
 	swap(t, s, g, "nonce:a", nil, []byte{1}, nil, true, "guarded claim")
 	swap(t, s, g, "nonce:a", nil, []byte{1}, []byte{1}, false, "guarded replay")
 	// The marker gone (the store forgot): nothing is claimed, even a fresh key.
-	must(t, s.Delete(ctx, "epoch"), "Delete marker")
+	must(t, deleteMarker(ctx, s, "epoch"), "Delete marker")
 	_, _, err = s.Swap(ctx, g, "nonce:b", nil, []byte{1}, time.Minute)
 	mustIs(t, err, store.ErrGuard, "guarded claim after the marker is gone")
 	getMissing(t, s, "nonce:b")
 	// The marker may be the key itself's neighbour on any shard: many keys.
-	must(t, s.Put(ctx, "epoch", g.Value, time.Minute), "Put marker")
+	must(t, putMarker(ctx, s, "epoch", g.Value), "Put marker")
 	for i := 0; i < 64; i++ {
 		swap(t, s, g, fmt.Sprint("k", i), nil, []byte{1}, nil, true, "guarded claim of many keys")
 	}
@@ -119,7 +121,7 @@ func testSwapGuard(t *testing.T, s store.Ephemeral) {
 func testConcurrentSwap(t *testing.T, s store.Ephemeral) {
 	ctx := ctxFor(t)
 	g := store.Guard{Key: "epoch", Value: []byte("e1")}
-	must(t, s.Put(ctx, "epoch", g.Value, time.Minute), "Put marker")
+	must(t, putMarker(ctx, s, "epoch", g.Value), "Put marker")
 	for round := 0; round < 5; round++ {
 		key := fmt.Sprint("tok", round)
 		var claimed, settled atomic.Int32
@@ -149,6 +151,73 @@ func testConcurrentSwap(t *testing.T, s store.Ephemeral) {
 		}
 		if claimed.Load() != 1 || settled.Load() != 1 {
 			t.Fatalf("round %d: %d claims and %d settlements succeeded, want 1 and 1", round, claimed.Load(), settled.Load())
+		}
+	}
+}
+
+// putMarker makes key hold value as a guard marker: a key of its own, or on
+// a store.Partitioned a copy in every partition.
+func putMarker(ctx context.Context, s store.Ephemeral, key string, value []byte) error {
+	p, ok := s.(store.Partitioned)
+	if !ok {
+		return s.Put(ctx, key, value, time.Minute)
+	}
+	if err := p.DeleteMarker(ctx, key); err != nil {
+		return err
+	}
+	wrote, err := p.WriteMarker(ctx, key, value, time.Minute)
+	if err == nil && !wrote {
+		err = fmt.Errorf("WriteMarker(%q) after DeleteMarker wrote nothing", key)
+	}
+	return err
+}
+
+func deleteMarker(ctx context.Context, s store.Ephemeral, key string) error {
+	if p, ok := s.(store.Partitioned); ok {
+		return p.DeleteMarker(ctx, key)
+	}
+	return s.Delete(ctx, key)
+}
+
+// testMarker: a store.Partitioned reads a marker as a whole, and of many
+// callers writing an absent marker at once exactly one writes it.
+func testMarker(t *testing.T, s store.Ephemeral) {
+	p, ok := s.(store.Partitioned)
+	if !ok {
+		t.Skip("not a store.Partitioned")
+	}
+	ctx := ctxFor(t)
+	if _, err := p.ReadMarker(ctx, "m"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("ReadMarker of an absent marker: %v, want ErrNotFound", err)
+	}
+	for round := 0; round < 3; round++ {
+		var wrote atomic.Int32
+		var errs firstErr
+		runTogether(func(i int) {
+			ok, err := p.WriteMarker(ctx, "m", []byte(fmt.Sprint("v", i)), time.Minute)
+			if err != nil {
+				errs.Set(err)
+			}
+			if ok {
+				wrote.Add(1)
+			}
+		})
+		must(t, errs.Load(), "WriteMarker")
+		if n := wrote.Load(); n != 1 {
+			t.Fatalf("round %d: %d concurrent WriteMarker calls wrote, want exactly 1", round, n)
+		}
+		v, err := p.ReadMarker(ctx, "m")
+		must(t, err, "ReadMarker")
+		g := store.Guard{Key: "m", Value: v}
+		for i := 0; i < 32; i++ {
+			swap(t, s, g, fmt.Sprint("r", round, "k", i), nil, []byte{1}, nil, true, "claim guarded by the written marker")
+		}
+		if ok, err := p.WriteMarker(ctx, "m", []byte("other"), time.Minute); err != nil || ok {
+			t.Fatalf("WriteMarker over a whole marker = %v, %v; want false, nil", ok, err)
+		}
+		must(t, p.DeleteMarker(ctx, "m"), "DeleteMarker")
+		if _, err := p.ReadMarker(ctx, "m"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("ReadMarker after DeleteMarker: %v, want ErrNotFound", err)
 		}
 	}
 }
