@@ -8,14 +8,18 @@ import (
 	"flag"
 	"fmt"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/numauth/numauth/internal/secret"
 	"github.com/numauth/numauth/internal/store"
 	"github.com/numauth/numauth/internal/store/memory"
+	"github.com/numauth/numauth/internal/store/redis"
 	"github.com/numauth/numauth/internal/store/sqlite"
 )
 
@@ -29,16 +33,37 @@ type storeFlags struct {
 	memoryLimit int64
 	// redisPrefix namespaces numauth's keys in a shared Redis database.
 	redisPrefix string
+	// redisCluster lists a Redis Cluster's seed nodes (host:port,…).
+	redisCluster string
+	// redisWaitReplicas: replicas that must acknowledge each write.
+	redisWaitReplicas int
 }
 
 func (f *storeFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.dataDir, "data-dir", envOr("NUMAUTH_DATA_DIR", "./data"), "data directory (SQLite database, master key file, admin token) [NUMAUTH_DATA_DIR]")
 	fs.StringVar(&f.store, "store", os.Getenv("NUMAUTH_STORE"), "durable store: postgres://… for PostgreSQL; empty for SQLite in --data-dir [NUMAUTH_STORE]")
 	fs.StringVar(&f.redis, "redis", os.Getenv("NUMAUTH_REDIS"), "ephemeral store: redis://… for Redis; empty for in-process [NUMAUTH_REDIS]")
+	fs.StringVar(&f.redisCluster, "redis-cluster", os.Getenv("NUMAUTH_REDIS_CLUSTER"), "ephemeral store on a Redis Cluster: seed nodes host:port[,host:port…] (instead of --redis) [NUMAUTH_REDIS_CLUSTER]")
+	fs.IntVar(&f.redisWaitReplicas, "redis-wait-replicas", envInt("NUMAUTH_REDIS_WAIT_REPLICAS", 0), "replicas of a Redis master that must acknowledge every write before it counts (WAIT), so a failover loses no spent token; 0 does not wait [NUMAUTH_REDIS_WAIT_REPLICAS]")
 	fs.StringVar(&f.redisPrefix, "redis-prefix", envOr("NUMAUTH_REDIS_PREFIX", "numauth:"), "prefix of every key numauth keeps in Redis; deployments sharing one Redis database need distinct prefixes, and all instances of one deployment the same [NUMAUTH_REDIS_PREFIX]")
 }
 
 var redisPrefixPattern = regexp.MustCompile(`^[A-Za-z0-9:._-]{1,64}$`)
+
+// envInt is the integer in the environment variable name, or def when it is
+// unset; a value that is not an integer is kept as -1, which the flag's
+// check refuses with its name.
+func envInt(name string, def int) int {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return -1
+	}
+	return n
+}
 
 func envOr(name, def string) string {
 	if v := os.Getenv(name); v != "" {
@@ -71,7 +96,35 @@ func (f *storeFlags) openDurable(ctx context.Context) (store.Durable, error) {
 	return sqlite.Open(ctx, filepath.Join(f.dataDir, "numauth.db"))
 }
 
+// redisWaitTimeout is how long a write waits for its replicas'
+// acknowledgement before it fails.
+const redisWaitTimeout = 500 * time.Millisecond
+
 func (f *storeFlags) openEphemeral(ctx context.Context) (store.Ephemeral, error) {
+	if f.redisWaitReplicas < 0 || f.redisWaitReplicas > 16 {
+		return nil, fmt.Errorf("--redis-wait-replicas must be a number of replicas from 0 to 16")
+	}
+	var opts []redis.Option
+	if f.redisWaitReplicas > 0 {
+		opts = append(opts, redis.WaitReplicas(f.redisWaitReplicas, redisWaitTimeout))
+	}
+	if f.redisCluster != "" {
+		if f.redis != "" {
+			return nil, fmt.Errorf("--redis and --redis-cluster name two ephemeral stores; give one")
+		}
+		if !redisPrefixPattern.MatchString(f.redisPrefix) {
+			return nil, fmt.Errorf("--redis-prefix must be 1-64 of [A-Za-z0-9:._-]")
+		}
+		var seeds []string
+		for _, a := range strings.Split(f.redisCluster, ",") {
+			a = strings.TrimSpace(a)
+			if _, _, err := net.SplitHostPort(a); err != nil || a == "" {
+				return nil, fmt.Errorf("--redis-cluster: %q is not host:port", a)
+			}
+			seeds = append(seeds, a)
+		}
+		return redis.OpenCluster(ctx, seeds, f.redisPrefix, opts...)
+	}
 	if f.redis != "" {
 		if !strings.HasPrefix(f.redis, "redis://") && !strings.HasPrefix(f.redis, "rediss://") {
 			return nil, fmt.Errorf("--redis must be a redis:// or rediss:// URL")
@@ -79,7 +132,7 @@ func (f *storeFlags) openEphemeral(ctx context.Context) (store.Ephemeral, error)
 		if !redisPrefixPattern.MatchString(f.redisPrefix) {
 			return nil, fmt.Errorf("--redis-prefix must be 1-64 of [A-Za-z0-9:._-]")
 		}
-		return openRedis(ctx, f.redis, f.redisPrefix)
+		return openRedis(ctx, f.redis, f.redisPrefix, opts...)
 	}
 	return memory.New(memory.WithMaxBytes(f.memoryLimit << 20)), nil
 }

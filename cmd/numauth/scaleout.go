@@ -16,6 +16,6 @@ func openPostgres(ctx context.Context, dsn string) (store.Durable, error) {
 
 // openRedis opens the scale-out ephemeral store, every key under prefix
 // (--redis-prefix, default "numauth:").
-func openRedis(ctx context.Context, url, prefix string) (store.Ephemeral, error) {
-	return redis.Open(ctx, url, prefix)
+func openRedis(ctx context.Context, url, prefix string, opts ...redis.Option) (store.Ephemeral, error) {
+	return redis.Open(ctx, url, prefix, opts...)
 }

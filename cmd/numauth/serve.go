@@ -405,7 +405,7 @@ func newServer(ctx context.Context, f serveFlags, log *slog.Logger) (*server, er
 		ops:           opsHandler,
 		carrier:       adapter.Name(),
 		durableKind:   kindOf(f.store, "sqlite", "postgres"),
-		ephemeralKind: kindOf(f.redis, "memory", "redis"),
+		ephemeralKind: ephemeralKind(f.storeFlags),
 		close: func() {
 			for _, c := range closers {
 				c()
@@ -478,6 +478,15 @@ func kindOf(url, local, remote string) string {
 		return local
 	}
 	return remote
+}
+
+// ephemeralKind names the ephemeral store the flags choose, for /readyz and
+// the start-up log.
+func ephemeralKind(f storeFlags) string {
+	if f.redisCluster != "" {
+		return "redis-cluster"
+	}
+	return kindOf(f.redis, "memory", "redis")
 }
 
 func getenv(k string) string { return strings.TrimSpace(os.Getenv(k)) }

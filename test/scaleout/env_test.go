@@ -13,6 +13,7 @@ import (
 	"os"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -165,13 +166,18 @@ type cluster struct {
 	hc           *http.Client
 }
 
-// newCluster starts n instances at once on the given stores.
+// newCluster starts n instances at once on the given stores: redis is a
+// redis:// URL, or the seed addresses of a Redis Cluster.
 func newCluster(t *testing.T, n int, store, redis string, extra ...string) *cluster {
 	t.Helper()
 	c := &cluster{store: store, redis: redis, keyID: "LTAI5tScaleout" + randomHex(5), hc: httpClient(nil)}
 	// The load comes from loopback, one address: the per-address session
 	// budget would throttle it like an attacker.
-	c.args = append([]string{"--store", store, "--redis", redis, "--sessions-per-source", "-1",
+	redisFlag := "--redis"
+	if !strings.HasPrefix(redis, "redis://") {
+		redisFlag = "--redis-cluster" // seed addresses of a Redis Cluster
+	}
+	c.args = append([]string{"--store", store, redisFlag, redis, "--sessions-per-source", "-1",
 		"--sandbox-subscriber", "127.0.0.1=" + phone, "--sandbox-subscriber", otherSource + "=" + otherPhone}, extra...)
 	c.env = []string{
 		// Not harness.MasterKey: every cluster has its own (see cluster).

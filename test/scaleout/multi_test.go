@@ -22,9 +22,18 @@ import (
 
 // TestMultiInstance starts three instances at once on an empty database and
 // checks that they act as one service.
-func TestMultiInstance(t *testing.T) {
-	dsn := freshDatabase(t)
-	c := newCluster(t, 3, dsn, sharedRedis(t))
+func TestMultiInstance(t *testing.T) { testMultiInstance(t, freshDatabase(t), sharedRedis(t)) }
+
+// TestMultiInstanceOnRedisCluster is TestMultiInstance with the ephemeral
+// store on a 3-master Redis Cluster the test starts: every single-use and
+// budget rule holds with the keys spread over three servers.
+func TestMultiInstanceOnRedisCluster(t *testing.T) {
+	dsn := freshDatabase(t) // skips when PostgreSQL is absent, before the cluster starts
+	testMultiInstance(t, dsn, harness.StartRedisCluster(t, 3, 0).Seeds())
+}
+
+func testMultiInstance(t *testing.T, dsn, redis string) {
+	c := newCluster(t, 3, dsn, redis)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	scheme := c.scheme(ctx, t)

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/numauth/numauth/test/harness"
 )
 
 // TestSmsLimitsAcrossInstances: the SMS limits hold across three instances
@@ -13,9 +15,16 @@ import (
 // instances, give exactly one accepted send; parallel wrong guesses spread
 // over the instances never get past the code's check budget; of parallel
 // right answers exactly one passes.
-func TestSmsLimitsAcrossInstances(t *testing.T) {
+func TestSmsLimitsAcrossInstances(t *testing.T) { testSmsLimits(t, freshDatabase(t), sharedRedis(t)) }
+
+// TestSmsLimitsOnRedisCluster: the same on a 3-master Redis Cluster.
+func TestSmsLimitsOnRedisCluster(t *testing.T) {
 	dsn := freshDatabase(t)
-	c := newCluster(t, 3, dsn, sharedRedis(t))
+	testSmsLimits(t, dsn, harness.StartRedisCluster(t, 3, 0).Seeds())
+}
+
+func testSmsLimits(t *testing.T, dsn, redis string) {
+	c := newCluster(t, 3, dsn, redis)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	number := fmt.Sprintf("170%08d", time.Now().UnixNano()%100_000_000)
