@@ -13,6 +13,8 @@ import (
 
 	"github.com/google/uuid"
 
+	goredis "github.com/redis/go-redis/v9"
+
 	"github.com/numauth/numauth/internal/openapi/sign"
 	"github.com/numauth/numauth/test/harness"
 )
@@ -302,7 +304,57 @@ func TestRedisRestartForgetsSpent(t *testing.T) {
 
 func replayAfterRedisRestart(t *testing.T, settle time.Duration) {
 	rs := startPrivateRedis(t)
-	c := newCluster(t, 2, freshDatabase(t), rs.URL())
+	replayAfterForget(t, settle, rs.URL(), func(context.Context) {
+		rs.kill()
+		rs.start()
+	})
+}
+
+// TestRedisClusterMasterForgetsSpent is TestRedisRestartForgetsSpent on a
+// 3-master Redis Cluster where only the master holding the spent token's
+// state restarts empty: the other two remember everything, the epoch marker
+// included, yet nothing issued or signed before the loss is accepted again,
+// since that master's copies of the marker went with it.
+func TestRedisClusterMasterForgetsSpent(t *testing.T) {
+	dsn := freshDatabase(t)
+	rc := harness.StartRedisCluster(t, 3, 0)
+	replayAfterForgetOn(t, 0, dsn, rc.Seeds(), func(ctx context.Context) {
+		var holder string
+		for _, addr := range rc.Addrs() {
+			cl := goredis.NewClient(&goredis.Options{Addr: addr, DisableIdentity: true})
+			keys, _, err := cl.Scan(ctx, 0, redisPrefix+"*spu:*", 10000).Result()
+			cl.Close()
+			if err != nil {
+				t.Fatalf("scan %s: %v", addr, err)
+			}
+			if len(keys) > 0 {
+				holder = addr
+			}
+		}
+		if holder == "" {
+			t.Fatal("no master holds the spent token's state")
+		}
+		if err := rc.Kill(holder); err != nil {
+			t.Fatal(err)
+		}
+		if err := rc.Restart(holder); err != nil {
+			t.Fatal(err)
+		}
+		if err := rc.WaitHealthy(ctx, 3, 0); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func replayAfterForget(t *testing.T, settle time.Duration, redis string, forget func(context.Context)) {
+	replayAfterForgetOn(t, settle, freshDatabase(t), redis, forget)
+}
+
+// replayAfterForgetOn spends a spToken and makes a signed call on two
+// instances, has Redis forget (forget), and requires both refused on every
+// instance afterwards.
+func replayAfterForgetOn(t *testing.T, settle time.Duration, dsn, redis string, forget func(context.Context)) {
+	c := newCluster(t, 2, dsn, redis)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	scheme := c.scheme(ctx, t)
@@ -327,8 +379,7 @@ func replayAfterRedisRestart(t *testing.T, settle time.Duration) {
 	}
 	time.Sleep(2 * time.Second)
 
-	rs.kill()
-	rs.start()
+	forget(ctx)
 	for i, in := range c.ins {
 		if !eventually(ctx, recoverWithin, func() bool { return getStatus(ctx, c.hc, in.URL+"/readyz") == http.StatusOK }) {
 			t.Fatalf("instance %d not ready after Redis came back", i)
