@@ -311,6 +311,20 @@ type Durable interface {
 	PutOutbox(ctx context.Context, es ...sms.OutboxEntry) error
 	ListOutbox(ctx context.Context, to string, limit int) ([]sms.OutboxEntry, error)
 
+	// Console users (internal/admin): names are compared byte for byte.
+	CreateConsoleUser(ctx context.Context, u ConsoleUser) error // ErrConflict if the name exists
+	GetConsoleUser(ctx context.Context, name string) (ConsoleUser, error)
+	ListConsoleUsers(ctx context.Context) ([]ConsoleUser, error) // ordered by Name
+	// UpdateConsoleUser applies ch and moves Generation on by one, in one
+	// step; it returns the user as stored after it. ErrNotFound if absent.
+	UpdateConsoleUser(ctx context.Context, name string, ch ConsoleUserChange) (ConsoleUser, error)
+	DeleteConsoleUser(ctx context.Context, name string) error // ErrNotFound if absent
+	// AppendAudit stores audit entries, all or none; an ID stored already
+	// is ErrConflict.
+	AppendAudit(ctx context.Context, es ...AuditEntry) error
+	// ListAudit returns the entries f selects, newest (greatest ID) first.
+	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, error)
+
 	PutSigningKey(ctx context.Context, k SigningKey) error                 // ErrConflict if the ID exists
 	ListSigningKeys(ctx context.Context, use string) ([]SigningKey, error) // ordered by CreatedAt, ID
 
