@@ -312,7 +312,9 @@ func (noReplay) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.Pr
 // store.ErrUnavailable.
 type lostReply struct{ msg string }
 
-func (e *lostReply) Error() string { return "redis: " + e.msg + " (the command may have run; not sent again)" }
+func (e *lostReply) Error() string {
+	return "redis: " + e.msg + " (the command may have run; not sent again)"
+}
 
 func mayHaveRun(err error) bool {
 	if err == nil || errors.Is(err, goredis.Nil) {
