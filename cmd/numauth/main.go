@@ -3,6 +3,7 @@
 //	numauth serve                  run the service
 //	numauth keys create|list|disable|enable
 //	numauth schemes list
+//	numauth users create|list|disable|enable|delete|signout (--server URL: through a running server)
 //	numauth sandbox subscribers add|list|remove, numauth sandbox faults list|set
 //	numauth sms outbox             what the sandbox SMS provider delivered
 //	numauth camara clients create|list|disable|enable
@@ -33,6 +34,8 @@ Usage:
   numauth keys list
   numauth keys disable|enable ID
   numauth schemes list [--account A]
+  numauth users create NAME [--role admin|viewer]   console user; prints its generated password once
+  numauth users list | disable|enable|delete|signout NAME   (each also with --server URL)
   numauth sandbox subscribers list|add ADDR_OR_CIDR=PHONE|remove ADDR_OR_CIDR
   numauth sandbox faults list|set OPERATOR [--latency D] [--error-rate R] [--maintenance] [--quota-exhausted]
   numauth sms outbox [--phone P] [--limit N] [--json]   what the sandbox SMS provider delivered
@@ -43,8 +46,8 @@ Usage:
   numauth bench [flags]                         drive whole flows against a server (numauth bench -h)
   numauth version
 
-keys, schemes, sms and camara work on --data-dir (or --store); sandbox talks to a running
-server at --addr with the admin token from --data-dir.
+keys, users, schemes, sms and camara work on --data-dir (or --store); sandbox talks to a running
+server at --addr, and users to one at --server URL, with the admin token from --data-dir.
 `
 
 func main() {
@@ -89,7 +92,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprint(stderr, usage)
 		return errNoCommand
 	}
-	if n := map[string]int{"keys": 1, "schemes": 1, "sandbox": 2, "sms": 1, "camara": 2}[args[0]]; asksHelp(args[1:], n) {
+	if n := map[string]int{"keys": 1, "users": 1, "schemes": 1, "sandbox": 2, "sms": 1, "camara": 2}[args[0]]; asksHelp(args[1:], n) {
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
@@ -98,6 +101,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return serve(ctx, args[1:], stderr)
 	case "keys":
 		return keysCmd(ctx, args[1:], stdout, stderr)
+	case "users":
+		return usersCmd(ctx, args[1:], stdout, stderr)
 	case "schemes":
 		return schemesCmd(ctx, args[1:], stdout, stderr)
 	case "sandbox":

@@ -20,6 +20,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/numauth/numauth/internal/admin"
 	"github.com/numauth/numauth/internal/auth"
 	"github.com/numauth/numauth/internal/carrier"
 	"github.com/numauth/numauth/internal/groupcommit"
@@ -338,6 +339,16 @@ func newServer(ctx context.Context, f serveFlags, log *slog.Logger) (*server, er
 		}
 		log.Info("bootstrap access key ready", "access_key_id", id)
 	}
+	if name, pw := getenv("NUMAUTH_BOOTSTRAP_CONSOLE_USER"), os.Getenv("NUMAUTH_BOOTSTRAP_CONSOLE_PASSWORD"); name != "" || pw != "" {
+		if name == "" || pw == "" {
+			return fail(errors.New("set both NUMAUTH_BOOTSTRAP_CONSOLE_USER and NUMAUTH_BOOTSTRAP_CONSOLE_PASSWORD"))
+		}
+		made, err := admin.EnsureUser(ctx, durable, name, pw, time.Now())
+		if err != nil {
+			return fail(fmt.Errorf("bootstrap console user: %w", err))
+		}
+		log.Info("bootstrap console user ready", "user", name, "created", made)
+	}
 	adminTok, err := adminToken(f.dataDir, true)
 	if err != nil {
 		return fail(err)
@@ -388,13 +399,23 @@ func newServer(ctx context.Context, f serveFlags, log *slog.Logger) (*server, er
 	})
 	// An adapter that can be changed at run time (the sandbox's subscribers
 	// and faults) answers under its name.
+	// The admin API: console sessions or the admin token (internal/admin).
+	adminAPI := admin.New(admin.Config{
+		Service: svc, Durable: durable, Ephemeral: eph, AdminToken: adminTok,
+		SecureCookies: strings.HasPrefix(public, "https://"), Logger: log,
+		ClientAddr: func(r *http.Request) netip.Addr {
+			peer, _ := netip.ParseAddrPort(r.RemoteAddr)
+			return ipset.Visitor(peer.Addr().Unmap(), r.Header.Values("X-Forwarded-For"), proxies)
+		},
+	})
 	for name, a := range built {
 		if ad, ok := a.(carrier.Administered); ok {
 			prefix := "/admin/v1/" + name
-			mux.Handle(prefix+"/", requireToken(adminTok, http.StripPrefix(prefix, ad.AdminHandler())))
+			adminAPI.Handle(prefix+"/", name+".change", http.StripPrefix(prefix, ad.AdminHandler()))
 		}
 	}
-	mux.Handle("GET /admin/v1/sms/outbox", requireToken(adminTok, outboxHandler(durable)))
+	adminAPI.Handle("GET /admin/v1/sms/outbox", "", outboxHandler(durable))
+	mux.Handle("/admin/v1/", adminAPI)
 	// The sandbox plays the carrier side of native apps' one-click flows.
 	if _, ok := built["sandbox"]; ok {
 		mux.Handle("POST /sandbox/v1/app-token", h5.AppTokenHandler(svc, log))
@@ -557,16 +578,4 @@ func (rd *readiness) handler(details func(*http.Request) bool) http.HandlerFunc 
 
 func hasToken(r *http.Request, tok string) bool {
 	return subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), []byte("Bearer "+tok)) == 1
-}
-
-func requireToken(tok string, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !hasToken(r, tok) {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusUnauthorized)
-			io.WriteString(w, `{"error":"admin token required (Authorization: Bearer …, from admin.token in the data directory)"}`)
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
 }

@@ -132,18 +132,26 @@ const (
 	admin         // an admin (or the admin token)
 )
 
-// Handle adds a route (a net/http pattern under /admin/v1/) served to
-// callers with at least the role need (viewer or admin). Routes that
-// change state must be admin: their CSRF token is checked like every
-// write's.
-func (a *API) Handle(pattern string, adminOnly bool, h http.Handler) {
-	need := viewer
-	if adminOnly {
-		need = admin
-	}
-	a.mux.Handle(pattern, a.guard(need, "", func(w http.ResponseWriter, r *http.Request, _ *Principal) error {
+// Handle adds a route (a net/http pattern under /admin/v1/) behind the
+// same authentication: reads (GET, HEAD) for any signed-in caller, other
+// methods for admins only, with the CSRF token checked and an audit entry
+// (action, the request's path as target) written, like every write's.
+func (a *API) Handle(pattern, action string, h http.Handler) {
+	read := a.guard(viewer, "", func(w http.ResponseWriter, r *http.Request, _ *Principal) error {
 		h.ServeHTTP(w, r)
 		return nil
+	})
+	write := a.guard(admin, action, func(w http.ResponseWriter, r *http.Request, _ *Principal) error {
+		setAuditTarget(r.Context(), r.URL.Path)
+		h.ServeHTTP(w, r)
+		return nil
+	})
+	a.mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			read.ServeHTTP(w, r)
+			return
+		}
+		write.ServeHTTP(w, r)
 	}))
 }
 
