@@ -518,3 +518,51 @@ func TestEnsureUser(t *testing.T) {
 		t.Fatalf("EnsureUser with a short password: %v", err)
 	}
 }
+
+func TestVerificationLog(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	at := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
+	var vs []store.Verification
+	for i := 0; i < 5; i++ {
+		vs = append(vs, store.Verification{ID: fmt.Sprint("v", i), AccountID: "default", SchemeCode: "FC1", Kind: "verify",
+			Carrier: "CM", Result: "PASS", MaskedPhone: "138****567" + fmt.Sprint(i%2), PhoneHash: "secret-hash-" + fmt.Sprint(i),
+			LatencyUS: 1500, CreatedAt: at.Add(time.Duration(i) * time.Minute)})
+	}
+	if err := e.stack.Durable.RecordVerifications(ctx, vs); err != nil {
+		t.Fatal(err)
+	}
+	c := e.tokenClient()
+	a := c.do("GET", "/admin/v1/verifications?phone=138****5671", nil)
+	mustStatus(t, a, 200, "search by masked number")
+	got := a.body["verifications"].([]any)
+	if len(got) != 2 || got[0].(map[string]any)["verifyId"] != "v3" || got[0].(map[string]any)["latencyMs"] != 1.5 {
+		t.Fatalf("search = %s", a.raw)
+	}
+	if strings.Contains(a.raw, "secret-hash") {
+		t.Fatal("the log shows phone hashes")
+	}
+	// Pages of 2 with the cursor: v4 v3 | v2 v1 | v0.
+	var seen []string
+	path := "/admin/v1/verifications?limit=2"
+	for i := 0; i < 5 && path != ""; i++ {
+		a := c.do("GET", path, nil)
+		mustStatus(t, a, 200, "page")
+		for _, x := range a.body["verifications"].([]any) {
+			seen = append(seen, x.(map[string]any)["verifyId"].(string))
+		}
+		path = ""
+		if n, ok := a.body["next"].(string); ok {
+			path = "/admin/v1/verifications?limit=2&before=" + n
+		}
+	}
+	if fmt.Sprint(seen) != "[v4 v3 v2 v1 v0]" {
+		t.Fatalf("pages = %v", seen)
+	}
+	for _, q := range []string{"phone=13812345678", "phone=<script>", "kind=x", "result=pass", "from=yesterday", "before=abc", "limit=0"} {
+		a := c.do("GET", "/admin/v1/verifications?"+q, nil)
+		if a.status != 400 {
+			t.Errorf("?%s: %d %s, want 400", q, a.status, a.raw)
+		}
+	}
+}

@@ -73,3 +73,32 @@ func (f AuditFilter) AuditLimit() int {
 	}
 	return f.Limit
 }
+
+// VerificationQuery selects verification records for the console's log:
+// newest first (CreatedAt, then ID), at most Limit (1–500; 0 = 50), those
+// strictly before the cursor (BeforeAt, BeforeID) when BeforeAt is set.
+// Every set field must match exactly; MaskedPhone is the masked form
+// ("138****5678"), never a number.
+type VerificationQuery struct {
+	AccountID   string
+	ID          string
+	MaskedPhone string
+	SchemeCode  string
+	Kind        string
+	Result      string
+	From, To    time.Time // CreatedAt in [From, To); a zero bound is open
+	BeforeAt    time.Time
+	BeforeID    string
+	Limit       int
+}
+
+// QueryLimit is the page size q asks for.
+func (q VerificationQuery) QueryLimit() int {
+	switch {
+	case q.Limit <= 0:
+		return 50
+	case q.Limit > 500:
+		return 500
+	}
+	return q.Limit
+}

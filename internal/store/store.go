@@ -274,6 +274,8 @@ type Durable interface {
 	// Recording the same ID twice is ErrConflict and stores nothing.
 	RecordVerifications(ctx context.Context, v []Verification) error
 	GetVerification(ctx context.Context, id string) (Verification, error)
+	// ListVerifications returns the records q selects, newest first.
+	ListVerifications(ctx context.Context, q VerificationQuery) ([]Verification, error)
 	DailyStats(ctx context.Context, f VerificationFilter) ([]DayStat, error) // ordered by Day
 	// BillableCounts counts the billable records f selects per scheme code
 	// and kind, ordered by Scheme, then Kind; groups without any are left out.

@@ -17,6 +17,84 @@ var consoleTests = []durableTest{
 	{"ConsoleUserUpdate", testConsoleUserUpdate},
 	{"ConsoleUserConcurrentUpdate", testConsoleUserConcurrentUpdate},
 	{"AuditAppendList", testAuditAppendList},
+	{"VerificationLog", testVerificationLog},
+}
+
+// testVerificationLog: ListVerifications selects by every field, orders
+// newest first, and pages without losing or repeating a record (several
+// records share a time).
+func testVerificationLog(t *testing.T, s store.Durable) {
+	ctx := ctxFor(t)
+	base := time.Date(2026, 11, 30, 23, 59, 0, 0, time.UTC)
+	var vs []store.Verification
+	for i := 0; i < 40; i++ {
+		v := store.Verification{
+			ID: fmt.Sprintf("vl%03d", i), AccountID: []string{"acc-a", "acc-b"}[i%2], SchemeCode: fmt.Sprint("FC", i%3),
+			Kind: []string{"verify", "login"}[i%5/4], Carrier: "CM", Result: []string{"PASS", "REJECT", "UNKNOWN", "PASS"}[i%4],
+			MaskedPhone: fmt.Sprintf("138****%04d", i%7), PhoneHash: fmt.Sprint("h", i%7), LatencyUS: int64(i * 100),
+			CreatedAt: base.Add(time.Duration(i/3) * 10 * time.Second), // three records per instant
+		}
+		vs = append(vs, v)
+	}
+	must(t, s.RecordVerifications(ctx, vs), "RecordVerifications")
+	newestFirst := func(sel func(store.Verification) bool) []string {
+		var out []string
+		for i := len(vs) - 1; i >= 0; i-- {
+			if sel(vs[i]) {
+				out = append(out, vs[i].ID)
+			}
+		}
+		// Within one instant the greater ID comes first, as it does here.
+		return out
+	}
+	ids := func(vs []store.Verification) []string {
+		var out []string
+		for _, v := range vs {
+			out = append(out, v.ID)
+		}
+		return out
+	}
+	cut := base.Add(50 * time.Second)
+	for _, tc := range []struct {
+		q   store.VerificationQuery
+		sel func(store.Verification) bool
+	}{
+		{store.VerificationQuery{Limit: 500}, func(store.Verification) bool { return true }},
+		{store.VerificationQuery{AccountID: "acc-b"}, func(v store.Verification) bool { return v.AccountID == "acc-b" }},
+		{store.VerificationQuery{ID: "vl017"}, func(v store.Verification) bool { return v.ID == "vl017" }},
+		{store.VerificationQuery{MaskedPhone: "138****0003"}, func(v store.Verification) bool { return v.MaskedPhone == "138****0003" }},
+		{store.VerificationQuery{SchemeCode: "FC1", Result: "PASS"}, func(v store.Verification) bool { return v.SchemeCode == "FC1" && v.Result == "PASS" }},
+		{store.VerificationQuery{Kind: "login"}, func(v store.Verification) bool { return v.Kind == "login" }},
+		{store.VerificationQuery{From: cut, To: cut.Add(30 * time.Second)}, func(v store.Verification) bool {
+			return !v.CreatedAt.Before(cut) && v.CreatedAt.Before(cut.Add(30*time.Second))
+		}},
+	} {
+		got, err := s.ListVerifications(ctx, tc.q)
+		must(t, err, "ListVerifications")
+		if want := newestFirst(tc.sel); fmt.Sprint(ids(got)) != fmt.Sprint(want) {
+			t.Fatalf("ListVerifications(%+v)\n got %v\nwant %v", tc.q, ids(got), want)
+		}
+	}
+	one, err := s.ListVerifications(ctx, store.VerificationQuery{ID: "vl017"})
+	must(t, err, "ListVerifications by ID")
+	if len(one) != 1 || !reflect.DeepEqual(one[0], vs[17]) {
+		t.Fatalf("record vl017 = %+v, want %+v", one, vs[17])
+	}
+	// Pages of 7: every record once, in order.
+	var paged []string
+	q := store.VerificationQuery{Limit: 7}
+	for page := 0; page < 10; page++ {
+		p, err := s.ListVerifications(ctx, q)
+		must(t, err, "ListVerifications page")
+		if len(p) == 0 {
+			break
+		}
+		paged = append(paged, ids(p)...)
+		q.BeforeAt, q.BeforeID = p[len(p)-1].CreatedAt, p[len(p)-1].ID
+	}
+	if want := newestFirst(func(store.Verification) bool { return true }); fmt.Sprint(paged) != fmt.Sprint(want) {
+		t.Fatalf("pages\n got %v\nwant %v", paged, want)
+	}
 }
 
 func testConsoleUserRoundTrip(t *testing.T, s store.Durable) {

@@ -1,0 +1,98 @@
+package admin
+
+import (
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/numauth/numauth/internal/store"
+)
+
+// VerificationJSON is one record of the verification log as the API shows
+// it: the number only masked, never its hash.
+type VerificationJSON struct {
+	VerifyID    string    `json:"verifyId"`
+	AccountID   string    `json:"accountId"`
+	SchemeCode  string    `json:"schemeCode"`
+	Kind        string    `json:"kind"`
+	Carrier     string    `json:"carrier"`
+	Result      string    `json:"result"`
+	MaskedPhone string    `json:"maskedPhone"`
+	LatencyMS   float64   `json:"latencyMs"`
+	Billable    bool      `json:"billable"`
+	CreatedAt   time.Time `json:"createdAt"`
+}
+
+// maskedPattern is a masked number as records hold it: digits (and a
+// leading +) with a run of asterisks, e.g. 138****5678.
+var maskedPattern = regexp.MustCompile(`^\+?[0-9]{1,8}\*{2,8}[0-9]{2,6}$`)
+
+// listVerifications: GET /admin/v1/verifications?account=&verifyId=&phone=
+// (masked)&scheme=&kind=&result=&from=&to= (RFC 3339)&before=CURSOR&limit=.
+func (a *API) listVerifications(w http.ResponseWriter, r *http.Request, _ *Principal) error {
+	v := r.URL.Query()
+	q := store.VerificationQuery{AccountID: v.Get("account"), ID: v.Get("verifyId"), SchemeCode: v.Get("scheme")}
+	if p := v.Get("phone"); p != "" {
+		if !maskedPattern.MatchString(p) {
+			return bad("phone is searched by its masked form, as the log shows it (138****5678)")
+		}
+		q.MaskedPhone = p
+	}
+	switch k := v.Get("kind"); k {
+	case "", "verify", "login":
+		q.Kind = k
+	default:
+		return bad("kind is verify or login")
+	}
+	switch res := v.Get("result"); res {
+	case "", "PASS", "REJECT", "UNKNOWN":
+		q.Result = res
+	default:
+		return bad("result is PASS, REJECT or UNKNOWN")
+	}
+	for _, b := range []struct {
+		name string
+		dst  *time.Time
+	}{{"from", &q.From}, {"to", &q.To}} {
+		if s := v.Get(b.name); s != "" {
+			t, err := time.Parse(time.RFC3339, s)
+			if err != nil {
+				return bad("%s is a time in RFC 3339 (2026-12-01T08:00:00Z)", b.name)
+			}
+			*b.dst = t
+		}
+	}
+	if c := v.Get("before"); c != "" {
+		us, id, ok := strings.Cut(c, ".")
+		n, err := strconv.ParseInt(us, 10, 64)
+		if !ok || err != nil || id == "" {
+			return bad("before is the next cursor of a previous answer")
+		}
+		q.BeforeAt, q.BeforeID = time.UnixMicro(n).UTC(), id
+	}
+	if s := v.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 500 {
+			return bad("limit must be 1 to 500")
+		}
+		q.Limit = n
+	}
+	vs, err := a.cfg.Durable.ListVerifications(r.Context(), q)
+	if err != nil {
+		return err
+	}
+	out := make([]VerificationJSON, 0, len(vs))
+	for _, x := range vs {
+		out = append(out, VerificationJSON{x.ID, x.AccountID, x.SchemeCode, x.Kind, x.Carrier, x.Result, x.MaskedPhone,
+			float64(x.LatencyUS) / 1000, x.Billable, x.CreatedAt})
+	}
+	ans := map[string]any{"verifications": out}
+	if len(vs) == q.QueryLimit() {
+		last := vs[len(vs)-1]
+		ans["next"] = strconv.FormatInt(last.CreatedAt.UnixMicro(), 10) + "." + last.ID
+	}
+	writeJSON(w, http.StatusOK, ans)
+	return nil
+}
