@@ -376,6 +376,7 @@ func newServer(ctx context.Context, f serveFlags, log *slog.Logger) (*server, er
 	mux.HandleFunc("GET /.well-known/jwks.json", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "public, max-age=300")
+		_ = svc.Keyring().Refresh(r.Context()) // learn of a rotation; on failure serve the keys known
 		w.Write(svc.Keyring().JWKS())
 	})
 	// The no-op endpoint: the HTTP ceiling that benchmarks compare real work against.
