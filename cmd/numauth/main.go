@@ -1,7 +1,8 @@
 // Command numauth is the numauth server and its operator tools.
 //
 //	numauth serve                  run the service
-//	numauth keys create|list|disable|enable
+//	numauth keys create|list|disable|enable|rotate-master
+//	numauth jwt rotate             new JwtToken signing key, after a publication delay
 //	numauth schemes list
 //	numauth sandbox subscribers add|list|remove, numauth sandbox faults list|set
 //	numauth sms outbox             what the sandbox SMS provider delivered
@@ -32,6 +33,8 @@ Usage:
   numauth keys create [--account A] [--id ID] [--secret S] [--description D]
   numauth keys list
   numauth keys disable|enable ID
+  numauth keys rotate-master                    re-seal every stored secret under the current master key
+  numauth jwt rotate [--delay D]                new JwtToken signing key: published now, signs after D (10m)
   numauth schemes list [--account A]
   numauth sandbox subscribers list|add ADDR_OR_CIDR=PHONE|remove ADDR_OR_CIDR
   numauth sandbox faults list|set OPERATOR [--latency D] [--error-rate R] [--maintenance] [--quota-exhausted]
@@ -43,7 +46,7 @@ Usage:
   numauth bench [flags]                         drive whole flows against a server (numauth bench -h)
   numauth version
 
-keys, schemes, sms and camara work on --data-dir (or --store); sandbox talks to a running
+keys, jwt, schemes, sms and camara work on --data-dir (or --store); sandbox talks to a running
 server at --addr with the admin token from --data-dir.
 `
 
@@ -89,7 +92,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprint(stderr, usage)
 		return errNoCommand
 	}
-	if n := map[string]int{"keys": 1, "schemes": 1, "sandbox": 2, "sms": 1, "camara": 2}[args[0]]; asksHelp(args[1:], n) {
+	if n := map[string]int{"keys": 1, "jwt": 1, "schemes": 1, "sandbox": 2, "sms": 1, "camara": 2}[args[0]]; asksHelp(args[1:], n) {
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
@@ -98,6 +101,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return serve(ctx, args[1:], stderr)
 	case "keys":
 		return keysCmd(ctx, args[1:], stdout, stderr)
+	case "jwt":
+		return jwtCmd(ctx, args[1:], stdout, stderr)
 	case "schemes":
 		return schemesCmd(ctx, args[1:], stdout, stderr)
 	case "sandbox":

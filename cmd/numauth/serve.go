@@ -240,6 +240,11 @@ func newServer(ctx context.Context, f serveFlags, log *slog.Logger) (*server, er
 	if err != nil {
 		return nil, fmt.Errorf("durable store: %w", err)
 	}
+	if box, err = pinRoot(ctx, durable, box); err != nil {
+		durable.Close()
+		return nil, err
+	}
+	log.Info("master key", "id", box.KeyID(), "previous", box.KeyIDs()[1:])
 	eph, err := f.openEphemeral(ctx)
 	if err != nil {
 		durable.Close()
