@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -24,6 +25,7 @@ import (
 	"github.com/numauth/numauth/internal/secret"
 	"github.com/numauth/numauth/internal/store"
 	"github.com/numauth/numauth/internal/store/sqlite"
+	"github.com/numauth/numauth/test/harness"
 )
 
 // masterEnv sets the master keys the next server or command reads.
@@ -89,7 +91,7 @@ func createKey(t *testing.T, dataDir string) (string, string) {
 func phoneHash(t *testing.T, dataDir string) string {
 	t.Helper()
 	var sf storeFlags
-	sf.dataDir = dataDir
+	sf.dataDir, sf.store = dataDir, os.Getenv("NUMAUTH_STORE")
 	var h string
 	if err := withService(context.Background(), sf, func(svc *auth.Service) error {
 		h = svc.PhoneHash("+8613800138000")
@@ -106,6 +108,18 @@ func newKey(b byte) string { return hex.EncodeToString(bytes.Repeat([]byte{b}, s
 // instance, whichever step it is at, keeps serving; rotate-master re-seals
 // everything; after it the old key can go.
 func TestMasterKeyRollover(t *testing.T) {
+	for _, backend := range []string{"sqlite", "postgres"} {
+		t.Run(backend, func(t *testing.T) {
+			t.Setenv("NUMAUTH_STORE", "")
+			if backend == "postgres" {
+				t.Setenv("NUMAUTH_STORE", harness.FreshDatabase(t, "rotation"))
+			}
+			testMasterKeyRollover(t)
+		})
+	}
+}
+
+func testMasterKeyRollover(t *testing.T) {
 	dir := t.TempDir()
 	oldKey, newKeyS := newKey(0x11), newKey(0x22)
 
