@@ -349,3 +349,36 @@ func TestJWTRotateCLI(t *testing.T) {
 		t.Fatal("negative delay accepted")
 	}
 }
+
+// The rotation commands answer help and usage errors like the others,
+// without opening a store.
+func TestRotationCommandsUsage(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("NUMAUTH_DATA_DIR", dir+"/data")
+	for _, tc := range []struct {
+		args   []string
+		status int
+		says   string
+	}{
+		{[]string{"jwt", "-h"}, 0, "numauth jwt rotate"},
+		{[]string{"jwt", "rotate", "-h"}, 0, "-delay"},
+		{[]string{"jwt"}, 2, "jwt: want rotate"},
+		{[]string{"jwt", "frobnicate"}, 2, "jwt: want rotate"},
+		{[]string{"jwt", "rotate", "--delay", "soon"}, 2, "invalid value"},
+		{[]string{"jwt", "rotate", "--delay", "-1m"}, 2, "negative"},
+		{[]string{"jwt", "rotate", "extra"}, 2, "takes no arguments"},
+		{[]string{"keys", "rotate-master", "-h"}, 0, "-data-dir"},
+		{[]string{"help"}, 0, "keys rotate-master"},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			status := exitStatus(run(context.Background(), tc.args, &stdout, &stderr), &stderr)
+			if out := stdout.String() + stderr.String(); status != tc.status || !strings.Contains(out, tc.says) {
+				t.Fatalf("status %d, want %d; output lacks %q:\n%s", status, tc.status, tc.says, out)
+			}
+		})
+	}
+	if entries, _ := filepath.Glob(dir + "/*"); len(entries) != 0 {
+		t.Fatalf("usage errors created %v", entries)
+	}
+}
