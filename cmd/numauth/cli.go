@@ -17,6 +17,7 @@ import (
 
 	"github.com/numauth/numauth/internal/auth"
 	"github.com/numauth/numauth/internal/carrier/sandbox"
+	"github.com/numauth/numauth/internal/token"
 )
 
 // withService opens the stores and the service for an operator command.
@@ -235,25 +236,34 @@ func parseInterspersed(fs *flag.FlagSet, args []string) error {
 
 // jwtCmd manages the JwtToken signing keys.
 func jwtCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "rotate" {
-		return errors.New("jwt: want rotate")
+	if len(args) == 0 || (args[0] != "rotate" && args[0] != "list") {
+		return errors.New("jwt: want rotate or list")
 	}
 	var sf storeFlags
-	fs := flag.NewFlagSet("numauth jwt rotate", flag.ContinueOnError)
+	fs := flag.NewFlagSet("numauth jwt "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	sf.register(fs)
-	delay := fs.Duration("delay", defaultPublicationDelay, "how long the new key is published before it signs; longer than the JWKS cache lifetime (5 min) plus the servers' key refresh (1 min)")
+	var delay, ttl *time.Duration
+	if args[0] == "rotate" {
+		delay = fs.Duration("delay", defaultPublicationDelay, "how long the new key is published before it signs; longer than the JWKS cache lifetime (5 min) plus the servers' key refresh (1 min)")
+	} else {
+		ttl = fs.Duration("jwt-token-ttl", time.Hour, "the servers' --jwt-token-ttl: how long a retired key stays in the JWKS")
+	}
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
 	if fs.NArg() != 0 {
-		return errors.New("jwt rotate: takes no arguments")
+		return fmt.Errorf("jwt %s: takes no arguments", args[0])
 	}
-	if *delay < 0 {
+	if delay != nil && *delay < 0 {
 		return fmt.Errorf("jwt rotate: --delay %v is negative", *delay)
 	}
 	return withService(ctx, sf, func(svc *auth.Service) error {
 		kr := svc.Keyring()
+		if args[0] == "list" {
+			kr.WithMaxTokenLifetime(*ttl)
+			return printJWTKeys(stdout, kr.Keys())
+		}
 		old := kr.SigningKeyID()
 		id, at, err := kr.Rotate(ctx, *delay)
 		if err != nil {
@@ -269,3 +279,37 @@ func jwtCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 // endpoint's max-age (300 s) plus a refresh of every server's keys (1 min),
 // with room to spare.
 const defaultPublicationDelay = 10 * time.Minute
+
+func printJWTKeys(w io.Writer, keys []token.KeyInfo) error {
+	when := func(t time.Time, zero string) string {
+		if t.IsZero() {
+			return zero
+		}
+		return t.Format(time.RFC3339)
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "KID\tSTATE\tSIGNS FROM\tNOT AFTER\tIN JWKS UNTIL")
+	now := time.Now()
+	for _, k := range keys {
+		state := "retired"
+		switch {
+		case k.Signing:
+			state = "signing"
+		case !k.Published:
+		case k.NotStarted():
+			state = "published, not started"
+		case !k.NotAfter.IsZero() && !now.Before(k.NotAfter):
+			state = "published, retired"
+		case now.Before(k.SignsFrom):
+			state = "published, signs next"
+		default:
+			state = "published, superseded" // a newer key signs already
+		}
+		from := when(k.SignsFrom, "start")
+		if k.NotStarted() {
+			from = "when the key before it is retired"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", termSafeAll(k.ID, state, from, when(k.NotAfter, "-"), when(k.PublishedUntil, "-"))...)
+	}
+	return tw.Flush()
+}

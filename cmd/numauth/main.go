@@ -2,7 +2,7 @@
 //
 //	numauth serve                  run the service
 //	numauth keys create|list|disable|enable|rotate-master
-//	numauth jwt rotate             new JwtToken signing key, after a publication delay
+//	numauth jwt rotate|list        JwtToken signing keys: rotate with a publication delay, list
 //	numauth schemes list
 //	numauth sandbox subscribers add|list|remove, numauth sandbox faults list|set
 //	numauth sms outbox             what the sandbox SMS provider delivered
@@ -35,6 +35,7 @@ Usage:
   numauth keys disable|enable ID
   numauth keys rotate-master                    re-seal every stored secret under the current master key
   numauth jwt rotate [--delay D]                new JwtToken signing key: published now, signs after D (10m)
+  numauth jwt list [--jwt-token-ttl D]          the JwtToken signing keys: which signs, which are published, until when
   numauth schemes list [--account A]
   numauth sandbox subscribers list|add ADDR_OR_CIDR=PHONE|remove ADDR_OR_CIDR
   numauth sandbox faults list|set OPERATOR [--latency D] [--error-rate R] [--maintenance] [--quota-exhausted]

@@ -323,6 +323,11 @@ func TestJWTRotateCLI(t *testing.T) {
 	if at, err := time.Parse(time.RFC3339, m[2]); err != nil || at.Before(time.Now().Add(59*time.Minute)) {
 		t.Fatalf("signs from %q (%v), want an hour from now", m[2], err)
 	}
+	out, _, err = cli(t, dir, "jwt", "list")
+	if err != nil || !regexp.MustCompile(oldKid+`\s+signing\s+start\s+`+regexp.QuoteMeta(m[2])).MatchString(out) ||
+		!regexp.MustCompile(delayedKid+`\s+published, signs next\s+`+regexp.QuoteMeta(m[2])+`\s+-\s+-`).MatchString(out) {
+		t.Fatalf("jwt list during the delay: %v\n%s", err, out)
+	}
 	b := startIn(t, dir) // another instance: same view
 	keys := jwksOf(t, b)
 	if keys[oldKid] == nil || keys[delayedKid] == nil || len(keys) != 2 {
@@ -345,6 +350,11 @@ func TestJWTRotateCLI(t *testing.T) {
 	if kid, err := verifyWith(t, before, keys); err != nil || kid != oldKid {
 		t.Fatalf("token from before the rotations: kid %s, %v", kid, err)
 	}
+	out, _, err = cli(t, dir, "jwt", "list", "--jwt-token-ttl", "2h")
+	if err != nil || !regexp.MustCompile(m[1]+`\s+signing`).MatchString(out) || !regexp.MustCompile(delayedKid+`\s+published, retired`).MatchString(out) ||
+		!regexp.MustCompile(oldKid+`\s+published, superseded`).MatchString(out) {
+		t.Fatalf("jwt list after --delay 0s: %v\n%s", err, out)
+	}
 	if _, _, err := cli(t, dir, "jwt", "rotate", "--delay", "-1s"); err == nil {
 		t.Fatal("negative delay accepted")
 	}
@@ -363,6 +373,8 @@ func TestRotationCommandsUsage(t *testing.T) {
 		{[]string{"jwt", "-h"}, 0, "numauth jwt rotate"},
 		{[]string{"jwt", "rotate", "-h"}, 0, "-delay"},
 		{[]string{"jwt"}, 2, "jwt: want rotate"},
+		{[]string{"jwt", "list", "-h"}, 0, "-jwt-token-ttl"},
+		{[]string{"jwt", "list", "extra"}, 2, "takes no arguments"},
 		{[]string{"jwt", "frobnicate"}, 2, "jwt: want rotate"},
 		{[]string{"jwt", "rotate", "--delay", "soon"}, 2, "invalid value"},
 		{[]string{"jwt", "rotate", "--delay", "-1m"}, 2, "negative"},

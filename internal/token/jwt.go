@@ -438,3 +438,38 @@ func (k *Keyring) publicKey(ctx context.Context, kid string) ed25519.PublicKey {
 
 // JWKS returns the keys published now as a JSON Web Key Set.
 func (k *Keyring) JWKS() []byte { return k.currentView().jwks }
+
+// KeyInfo describes one JwtToken signing key at a time (see [Keyring.Keys]).
+type KeyInfo struct {
+	ID        string
+	SignsFrom time.Time // zero: from the start; far future: not until its predecessor is retired
+	NotAfter  time.Time // zero: not retired
+	// PublishedUntil is when it leaves the JWKS (NotAfter + the longest
+	// token lifetime); zero while it is not retired.
+	PublishedUntil time.Time
+	Signing        bool // it is the key that signs now
+	Published      bool // it is in the JWKS now
+}
+
+// Keys describes every stored key, oldest first, as of the keyring's
+// clock.
+func (k *Keyring) Keys() []KeyInfo {
+	v := k.currentView()
+	k.mu.RLock()
+	keys, maxLifetime := k.keys, k.maxLifetime
+	k.mu.RUnlock()
+	out := make([]KeyInfo, 0, len(keys))
+	for _, rk := range keys {
+		ki := KeyInfo{ID: rk.id, SignsFrom: rk.start, NotAfter: rk.notAfter,
+			Signing: v.signer.id == rk.id, Published: v.public[rk.id] != nil}
+		if !rk.notAfter.IsZero() {
+			ki.PublishedUntil = rk.notAfter.Add(maxLifetime)
+		}
+		out = append(out, ki)
+	}
+	return out
+}
+
+// NotStarted reports whether SignsFrom means "not until the key before it
+// is retired".
+func (ki KeyInfo) NotStarted() bool { return !ki.SignsFrom.Before(farFuture) }
