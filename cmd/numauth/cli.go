@@ -17,6 +17,7 @@ import (
 
 	"github.com/numauth/numauth/internal/auth"
 	"github.com/numauth/numauth/internal/carrier/sandbox"
+	"github.com/numauth/numauth/internal/token"
 )
 
 // withService opens the stores and the service for an operator command.
@@ -30,6 +31,9 @@ func withService(ctx context.Context, sf storeFlags, fn func(*auth.Service) erro
 		return err
 	}
 	defer d.Close()
+	if box, err = pinRoot(ctx, d, box); err != nil {
+		return err
+	}
 	e, err := sf.openEphemeral(ctx)
 	if err != nil {
 		return err
@@ -49,7 +53,7 @@ func withService(ctx context.Context, sf storeFlags, fn func(*auth.Service) erro
 
 func keysCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("keys: want create, list, disable or enable")
+		return errors.New("keys: want create, list, disable, enable or rotate-master")
 	}
 	var sf storeFlags
 	fs := flag.NewFlagSet("numauth keys "+args[0], flag.ContinueOnError)
@@ -83,6 +87,20 @@ func keysCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", termSafeAll(k.ID, k.AccountID, string(k.Status), k.CreatedAt.Format(time.RFC3339), k.Description)...)
 			}
 			return tw.Flush()
+		case "rotate-master":
+			if fs.NArg() != 0 {
+				return errors.New("keys rotate-master: takes no arguments")
+			}
+			n, err := svc.ResealSecrets(ctx)
+			if err != nil {
+				return err
+			}
+			ids := svc.MasterKeyIDs()
+			fmt.Fprintf(stdout, "re-sealed %d secrets under master key %s\n", n, ids[0])
+			if len(ids) > 1 {
+				fmt.Fprintf(stderr, "Every secret now opens under %s alone; once every instance runs with it as NUMAUTH_MASTER_KEY, drop the previous keys (%s).\n", ids[0], strings.Join(ids[1:], ", "))
+			}
+			return nil
 		case "disable", "enable":
 			if fs.NArg() != 1 {
 				return fmt.Errorf("keys %s: want one AccessKeyId", args[0])
@@ -214,4 +232,84 @@ func parseInterspersed(fs *flag.FlagSet, args []string) error {
 		args = append(append([]string{}, args[1:]...), append([]string{"--"}, args[0])...)
 	}
 	return fs.Parse(args)
+}
+
+// jwtCmd manages the JwtToken signing keys.
+func jwtCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || (args[0] != "rotate" && args[0] != "list") {
+		return errors.New("jwt: want rotate or list")
+	}
+	var sf storeFlags
+	fs := flag.NewFlagSet("numauth jwt "+args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	sf.register(fs)
+	var delay, ttl *time.Duration
+	if args[0] == "rotate" {
+		delay = fs.Duration("delay", defaultPublicationDelay, "how long the new key is published before it signs; longer than the JWKS cache lifetime (5 min) plus the servers' key refresh (1 min)")
+	} else {
+		ttl = fs.Duration("jwt-token-ttl", time.Hour, "the servers' --jwt-token-ttl: how long a retired key stays in the JWKS")
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		return fmt.Errorf("jwt %s: takes no arguments", args[0])
+	}
+	if delay != nil && *delay < 0 {
+		return fmt.Errorf("jwt rotate: --delay %v is negative", *delay)
+	}
+	return withService(ctx, sf, func(svc *auth.Service) error {
+		kr := svc.Keyring()
+		if args[0] == "list" {
+			kr.WithMaxTokenLifetime(*ttl)
+			return printJWTKeys(stdout, kr.Keys())
+		}
+		old := kr.SigningKeyID()
+		id, at, err := kr.Rotate(ctx, *delay)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "new signing key %s: in the JWKS now, signs from %s\n", id, at.Format(time.RFC3339))
+		fmt.Fprintf(stdout, "key %s signs until then and stays in the JWKS until its last JwtToken expires (%s plus --jwt-token-ttl)\n", old, at.Format(time.RFC3339))
+		return nil
+	})
+}
+
+// defaultPublicationDelay is numauth jwt rotate's --delay: the JWKS
+// endpoint's max-age (300 s) plus a refresh of every server's keys (1 min),
+// with room to spare.
+const defaultPublicationDelay = 10 * time.Minute
+
+func printJWTKeys(w io.Writer, keys []token.KeyInfo) error {
+	when := func(t time.Time, zero string) string {
+		if t.IsZero() {
+			return zero
+		}
+		return t.Format(time.RFC3339)
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "KID\tSTATE\tSIGNS FROM\tNOT AFTER\tIN JWKS UNTIL")
+	now := time.Now()
+	for _, k := range keys {
+		state := "retired"
+		switch {
+		case k.Signing:
+			state = "signing"
+		case !k.Published:
+		case k.NotStarted():
+			state = "published, not started"
+		case !k.NotAfter.IsZero() && !now.Before(k.NotAfter):
+			state = "published, retired"
+		case now.Before(k.SignsFrom):
+			state = "published, signs next"
+		default:
+			state = "published, superseded" // a newer key signs already
+		}
+		from := when(k.SignsFrom, "start")
+		if k.NotStarted() {
+			from = "when the key before it is retired"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", termSafeAll(k.ID, state, from, when(k.NotAfter, "-"), when(k.PublishedUntil, "-"))...)
+	}
+	return tw.Flush()
 }

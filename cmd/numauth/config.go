@@ -21,6 +21,7 @@ import (
 	"github.com/numauth/numauth/internal/store/memory"
 	"github.com/numauth/numauth/internal/store/redis"
 	"github.com/numauth/numauth/internal/store/sqlite"
+	"github.com/numauth/numauth/internal/token"
 )
 
 // storeFlags are the flags every command that opens the stores shares.
@@ -73,14 +74,30 @@ func envOr(name, def string) string {
 }
 
 // masterBox loads the master key (NUMAUTH_MASTER_KEY, or the key file in the
-// data directory, created on first use).
+// data directory, created on first use) and the previous master keys it
+// still opens with during a rotation (NUMAUTH_MASTER_KEY_PREVIOUS, or
+// master.key.previous in the data directory).
 func (f *storeFlags) masterBox() (*secret.Box, bool, error) {
 	key, created, err := secret.LoadOrCreate(os.Getenv("NUMAUTH_MASTER_KEY"), filepath.Join(f.dataDir, "master.key"))
 	if err != nil {
 		return nil, false, err
 	}
-	b, err := secret.New(key)
+	prev, err := secret.LoadPrevious(os.Getenv("NUMAUTH_MASTER_KEY_PREVIOUS"), filepath.Join(f.dataDir, "master.key.previous"))
+	if err != nil {
+		return nil, false, fmt.Errorf("previous master keys: %w", err)
+	}
+	b, err := secret.New(key, prev...)
 	return b, created, err
+}
+
+// pinRoot pins box's derivation root to the one the durable store keeps
+// (storing it on first use), so derived keys survive a master-key rotation.
+func pinRoot(ctx context.Context, d store.Durable, box *secret.Box) (*secret.Box, error) {
+	b, err := token.PinDerivationRoot(ctx, d, box)
+	if err != nil {
+		return nil, fmt.Errorf("master key: %w", err)
+	}
+	return b, nil
 }
 
 func (f *storeFlags) openDurable(ctx context.Context) (store.Durable, error) {

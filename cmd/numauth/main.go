@@ -1,7 +1,8 @@
 // Command numauth is the numauth server and its operator tools.
 //
 //	numauth serve                  run the service
-//	numauth keys create|list|disable|enable
+//	numauth keys create|list|disable|enable|rotate-master
+//	numauth jwt rotate|list        JwtToken signing keys: rotate with a publication delay, list
 //	numauth schemes list
 //	numauth users create|list|disable|enable|delete|signout (--server URL: through a running server)
 //	numauth sandbox subscribers add|list|remove, numauth sandbox faults list|set
@@ -33,6 +34,9 @@ Usage:
   numauth keys create [--account A] [--id ID] [--secret S] [--description D]
   numauth keys list
   numauth keys disable|enable ID
+  numauth keys rotate-master                    re-seal every stored secret under the current master key
+  numauth jwt rotate [--delay D]                new JwtToken signing key: published now, signs after D (10m)
+  numauth jwt list [--jwt-token-ttl D]          the JwtToken signing keys: which signs, which are published, until when
   numauth schemes list [--account A]
   numauth users create NAME [--role admin|viewer]   console user; prints its generated password once
   numauth users list | disable|enable|delete|signout NAME   (each also with --server URL)
@@ -46,7 +50,7 @@ Usage:
   numauth bench [flags]                         drive whole flows against a server (numauth bench -h)
   numauth version
 
-keys, users, schemes, sms and camara work on --data-dir (or --store); sandbox talks to a running
+keys, jwt, users, schemes, sms and camara work on --data-dir (or --store); sandbox talks to a running
 server at --addr, and users to one at --server URL, with the admin token from --data-dir.
 `
 
@@ -92,7 +96,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprint(stderr, usage)
 		return errNoCommand
 	}
-	if n := map[string]int{"keys": 1, "users": 1, "schemes": 1, "sandbox": 2, "sms": 1, "camara": 2}[args[0]]; asksHelp(args[1:], n) {
+	if n := map[string]int{"keys": 1, "jwt": 1, "users": 1, "schemes": 1, "sandbox": 2, "sms": 1, "camara": 2}[args[0]]; asksHelp(args[1:], n) {
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
@@ -103,6 +107,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return keysCmd(ctx, args[1:], stdout, stderr)
 	case "users":
 		return usersCmd(ctx, args[1:], stdout, stderr)
+	case "jwt":
+		return jwtCmd(ctx, args[1:], stdout, stderr)
 	case "schemes":
 		return schemesCmd(ctx, args[1:], stdout, stderr)
 	case "sandbox":

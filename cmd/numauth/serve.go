@@ -241,6 +241,11 @@ func newServer(ctx context.Context, f serveFlags, log *slog.Logger) (*server, er
 	if err != nil {
 		return nil, fmt.Errorf("durable store: %w", err)
 	}
+	if box, err = pinRoot(ctx, durable, box); err != nil {
+		durable.Close()
+		return nil, err
+	}
+	log.Info("master key", "id", box.KeyID(), "previous", box.KeyIDs()[1:])
 	eph, err := f.openEphemeral(ctx)
 	if err != nil {
 		durable.Close()
@@ -387,6 +392,7 @@ func newServer(ctx context.Context, f serveFlags, log *slog.Logger) (*server, er
 	mux.HandleFunc("GET /.well-known/jwks.json", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "public, max-age=300")
+		_ = svc.Keyring().Refresh(r.Context()) // learn of a rotation; on failure serve the keys known
 		w.Write(svc.Keyring().JWKS())
 	})
 	// The no-op endpoint: the HTTP ceiling that benchmarks compare real work against.

@@ -368,6 +368,7 @@ func (s *Service) IssuePageTokens(ctx context.Context, c Caller, in PageTokenReq
 	claims.ID, claims.Subject, claims.Audience = id, c.AccountID, jwt.ClaimStrings{match.Code}
 	claims.IssuedAt = jwt.NewNumericDate(now)
 	claims.ExpiresAt = jwt.NewNumericDate(jwtExpires)
+	_ = s.keys.Refresh(ctx) // learn of a rotation; on failure sign with the keys known
 	jt, err := s.keys.Sign(claims)
 	if err != nil {
 		return PageTokens{}, err

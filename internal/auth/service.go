@@ -185,7 +185,7 @@ func New(ctx context.Context, cfg Config, durable store.Durable, eph store.Ephem
 	if err != nil {
 		return nil, err
 	}
-	keys.WithClock(cfg.Now)
+	keys.WithClock(cfg.Now).WithMaxTokenLifetime(cfg.JwtTokenTTL)
 	s := &Service{
 		cfg: cfg, durable: durable, eph: eph, box: box, sealer: sealer, keys: keys,
 		phoneKey: box.Derive("numauth phone hash v1", 32), smsKey: box.Derive("numauth sms code v1", 32),

@@ -3,6 +3,7 @@ package secret
 import (
 	"bytes"
 	"encoding/hex"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -39,13 +40,13 @@ func TestSealOpen(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := b.Open(tt.sealed, []byte(tt.aad)); err != ErrOpen {
+			if _, err := b.Open(tt.sealed, []byte(tt.aad)); !errors.Is(err, ErrOpen) {
 				t.Fatalf("Open = %v, want ErrOpen", err)
 			}
 		})
 	}
 	other, _ := New(bytes.Repeat([]byte{8}, KeySize))
-	if _, err := other.Open(sealed, []byte("LTAI1")); err != ErrOpen {
+	if _, err := other.Open(sealed, []byte("LTAI1")); !errors.Is(err, ErrOpen) {
 		t.Fatalf("other key opened the value: %v", err)
 	}
 }

@@ -242,6 +242,21 @@ type SigningKey struct {
 	NotAfter time.Time
 }
 
+// Kinds of [SealedSecret].
+const (
+	SealedAccessKey  = "access-key"  // an AccessKey's SealedSecret
+	SealedSigningKey = "signing-key" // a SigningKey's Sealed private half
+)
+
+// SealedSecret names one value the durable store keeps sealed under the
+// master key, for re-sealing after a master-key rotation.
+type SealedSecret struct {
+	Kind   string // SealedAccessKey or SealedSigningKey
+	ID     string // the record's id (AccessKeyId, key id)
+	Use    string // a signing key's Use; "" for an AccessKey
+	Sealed []byte
+}
+
 // Durable is the durable store. Implementations must be safe for
 // concurrent use; a write that returned nil is on stable storage.
 type Durable interface {
@@ -329,6 +344,16 @@ type Durable interface {
 
 	PutSigningKey(ctx context.Context, k SigningKey) error                 // ErrConflict if the ID exists
 	ListSigningKeys(ctx context.Context, use string) ([]SigningKey, error) // ordered by CreatedAt, ID
+	// RetireSigningKey sets the key's NotAfter (it stops issuing then);
+	// ErrNotFound if absent.
+	RetireSigningKey(ctx context.Context, id string, notAfter time.Time) error
+
+	// ResealSecrets calls reseal once for every sealed secret the store
+	// keeps (see [SealedSecret]) and stores the value it returns where it
+	// reports a change, all in one transaction: if reseal or a write fails,
+	// nothing changes. It returns how many values changed. Concurrent
+	// writes of those secrets wait for it or make it fail, never get lost.
+	ResealSecrets(ctx context.Context, reseal func(SealedSecret) (sealed []byte, changed bool, err error)) (int, error)
 
 	// Ping reports whether the backend is reachable (ErrUnavailable if not).
 	Ping(ctx context.Context) error

@@ -49,6 +49,18 @@ func (t *keyTable) ListSigningKeys(_ context.Context, use string) ([]store.Signi
 	return out, nil
 }
 
+func (t *keyTable) RetireSigningKey(_ context.Context, id string, notAfter time.Time) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for i := range t.keys {
+		if t.keys[i].ID == id {
+			t.keys[i].NotAfter = notAfter
+			return nil
+		}
+	}
+	return store.ErrNotFound
+}
+
 func box(t testing.TB, b byte) *secret.Box {
 	bx, err := secret.New(bytes.Repeat([]byte{b}, secret.KeySize))
 	if err != nil {
@@ -161,7 +173,7 @@ func TestKeyringSignVerifyRotate(t *testing.T) {
 	k2.mu.Lock()
 	k2.lastReload = time.Time{}
 	k2.mu.Unlock()
-	if _, err := k1.Rotate(ctx); err != nil {
+	if _, _, err := k1.Rotate(ctx, 0); err != nil {
 		t.Fatal(err)
 	}
 	s2, _ := k1.Sign(claims)

@@ -164,7 +164,7 @@ func TestSchemeNameMigration(t *testing.T) {
 	}
 	s := openDSN().(*Store)
 	storetest.RunSchemeNameMigration(t, s, func() error {
-		_, err := s.pool.Exec(context.Background(), `DROP INDEX schemes_account_name; DROP TABLE sms_sends; DROP TABLE sms_outbox; DROP TABLE oauth_clients; ALTER TABLE schemes DROP COLUMN fusion_strategy; DELETE FROM schema_migrations WHERE version >= 2`)
+		_, err := s.pool.Exec(context.Background(), `DROP INDEX schemes_account_name; DROP TABLE sms_sends; DROP TABLE sms_outbox; DROP TABLE oauth_clients; DROP TABLE console_users; DROP TABLE audit_log; ALTER TABLE schemes DROP COLUMN fusion_strategy; DELETE FROM schema_migrations WHERE version >= 2`)
 		return err
 	}, openDSN)
 }
