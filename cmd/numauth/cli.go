@@ -15,6 +15,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/numauth/numauth/internal/admin"
 	"github.com/numauth/numauth/internal/auth"
 	"github.com/numauth/numauth/internal/carrier/sandbox"
 	"github.com/numauth/numauth/internal/token"
@@ -63,8 +64,19 @@ func keysCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	id := fs.String("id", "", "AccessKeyId (default: generated)")
 	sec := fs.String("secret", "", "AccessKeySecret (default: generated)")
 	desc := fs.String("description", "", "free text")
+	server := fs.String("server", "", "create, list, disable, enable: act through a running server's admin API (its URL) with the admin token [NUMAUTH_ADMIN_TOKEN or admin.token in --data-dir]")
 	if err := parseInterspersed(fs, args[1:]); err != nil {
 		return err
+	}
+	if *server != "" {
+		if *id != "" || *sec != "" {
+			return errors.New("keys create --server: the server generates the AccessKeyId and secret; --id and --secret are for the stores directly")
+		}
+		c, err := newAdminClient(*server, sf.dataDir)
+		if err != nil {
+			return err
+		}
+		return keysRemote(ctx, c, args[0], fs.Args(), *account, *desc, stdout, stderr)
 	}
 	return withService(ctx, sf, func(svc *auth.Service) error {
 		switch args[0] {
@@ -113,6 +125,43 @@ func keysCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		return fmt.Errorf("keys: unknown subcommand %q", args[0])
 	})
+}
+
+// keysRemote is keysCmd through the admin API.
+func keysRemote(ctx context.Context, c *adminClient, sub string, rest []string, account, desc string, stdout, stderr io.Writer) error {
+	switch sub {
+	case "create":
+		var k admin.KeyJSON
+		if err := c.call(ctx, "POST", "/admin/v1/keys", map[string]string{"account": account, "description": desc}, &k); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "AccessKeyId:     %s\nAccessKeySecret: %s\nAccount:         %s\n", k.AccessKeyID, k.AccessKeySecret, k.AccountID)
+		fmt.Fprintln(stderr, "Keep the secret now: numauth stores it encrypted and will not show it again.")
+		return nil
+	case "list":
+		var out struct{ Keys []admin.KeyJSON }
+		if err := c.call(ctx, "GET", "/admin/v1/keys", nil, &out); err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ACCESS KEY ID\tACCOUNT\tSTATUS\tCREATED\tDESCRIPTION")
+		for _, k := range out.Keys {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", termSafeAll(k.AccessKeyID, k.AccountID, k.Status, k.CreatedAt.Format(time.RFC3339), k.Description)...)
+		}
+		return tw.Flush()
+	case "disable", "enable":
+		if len(rest) != 1 {
+			return fmt.Errorf("keys %s: want one AccessKeyId", sub)
+		}
+		if err := c.call(ctx, "POST", "/admin/v1/keys/"+url.PathEscape(rest[0])+"/"+sub, nil, nil); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%s %sd (running servers notice within 5 s)\n", rest[0], sub)
+		return nil
+	case "rotate-master":
+		return errors.New("keys rotate-master works on the stores (--data-dir or --store), not through --server")
+	}
+	return fmt.Errorf("keys: unknown subcommand %q", sub)
 }
 
 func schemesCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -33,7 +33,7 @@ Usage:
   numauth serve [flags]                         run the service (numauth serve -h for flags)
   numauth keys create [--account A] [--id ID] [--secret S] [--description D]
   numauth keys list
-  numauth keys disable|enable ID
+  numauth keys disable|enable ID                (create, list, disable, enable also with --server URL)
   numauth keys rotate-master                    re-seal every stored secret under the current master key
   numauth jwt rotate [--delay D]                new JwtToken signing key: published now, signs after D (10m)
   numauth jwt list [--jwt-token-ttl D]          the JwtToken signing keys: which signs, which are published, until when

@@ -53,11 +53,16 @@ func post(tb testing.TB, c *http.Client, target string, v url.Values) (int, stri
 var nonce atomic.Int64
 
 func signed(action string, kv ...string) url.Values {
+	return signedBy(benchKeyID, benchSecret, action, kv...)
+}
+
+// signedBy is a signed call by another AccessKey.
+func signedBy(id, secret, action string, kv ...string) url.Values {
 	v := url.Values{"Action": {action}, "Version": {"2017-05-25"}}
 	for i := 0; i+1 < len(kv); i += 2 {
 		v.Set(kv[i], kv[i+1])
 	}
-	return sign.SignV1("POST", v, benchKeyID, benchSecret, time.Now().UTC(), "n"+time.Now().Format("150405.000000")+"-"+itoa(nonce.Add(1)))
+	return sign.SignV1("POST", v, id, secret, time.Now().UTC(), "n"+time.Now().Format("150405.000000")+"-"+itoa(nonce.Add(1)))
 }
 
 func itoa(n int64) string { return strings.TrimLeft(time.Duration(n).String(), "") }

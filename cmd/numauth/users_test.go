@@ -96,3 +96,53 @@ func TestUsersCommand(t *testing.T) {
 		t.Fatalf("users list --server ftp://x: %d %q", status, errOut)
 	}
 }
+
+// TestKeysThroughServer: numauth keys --server creates, lists, disables and
+// enables AccessKeys through a running server's admin API, and the server
+// refuses a disabled key at once.
+func TestKeysThroughServer(t *testing.T) {
+	dir := t.TempDir()
+	var f serveFlags
+	if err := newServeFlagSet(&f).Parse([]string{"--data-dir", dir}); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := newServer(context.Background(), f, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.handler)
+	t.Cleanup(func() { hs.Close(); srv.close() })
+	keys := func(args ...string) (int, string, string) {
+		var stdout, stderr bytes.Buffer
+		err := run(context.Background(), append(append([]string{"keys"}, args...), "--server", hs.URL, "--data-dir", dir), &stdout, &stderr)
+		return exitStatus(err, &stderr), stdout.String(), stderr.String()
+	}
+	status, out, errOut := keys("create", "--description", "remote")
+	m := regexp.MustCompile(`AccessKeyId: +(\S+)\nAccessKeySecret: +(\S+)`).FindStringSubmatch(out)
+	if status != 0 || m == nil {
+		t.Fatalf("keys create --server: %d %q %q", status, out, errOut)
+	}
+	id, secret := m[1], m[2]
+	call := func() string {
+		_, body := post(t, hs.Client(), hs.URL, signedBy(id, secret, "DescribeVerifyScheme", "SchemeCode", "FC000"))
+		return body
+	}
+	if body := call(); strings.Contains(body, "InvalidAccessKeyId") {
+		t.Fatalf("a call with the new key: %s", body)
+	}
+	if status, out, _ := keys("list"); status != 0 || !strings.Contains(out, id) || !strings.Contains(out, "remote") {
+		t.Fatalf("keys list --server: %d %q", status, out)
+	}
+	if status, _, errOut := keys("disable", id); status != 0 {
+		t.Fatalf("keys disable --server: %d %q", status, errOut)
+	}
+	if body := call(); !strings.Contains(body, "InvalidAccessKeyId") {
+		t.Fatalf("a call with the disabled key: %s", body)
+	}
+	if status, _, errOut := keys("create", "--id", "LTAIx"); status == 0 || !strings.Contains(errOut, "--id") {
+		t.Fatalf("keys create --server --id: %d %q", status, errOut)
+	}
+	if status, _, errOut := keys("disable", "LTAInone"); status == 0 || !strings.Contains(errOut, "NotFound") {
+		t.Fatalf("keys disable --server of an absent key: %d %q", status, errOut)
+	}
+}
