@@ -1,6 +1,8 @@
 package scaleout
 
 import (
+	"fmt"
+	"os"
 	"bytes"
 	"errors"
 	"io"
@@ -18,6 +20,7 @@ import (
 // pipelines sends several commands in one burst) and, for Redis, commands
 // by name. It is how TestRoundTripsPerFlow sees per-flow costs without
 // hooks in the stores, on a server other tests use at the same time.
+// NUMAUTH_TEST_WIRE_TRACE=1 prints every Redis command counted.
 type wireCounter struct {
 	ln    net.Listener
 	redis bool
@@ -142,6 +145,9 @@ func (w *wireCounter) count(burst bool, cmds [][]string) {
 		}
 		counted = true
 		w.commands[strings.ToUpper(c[0])]++
+		if os.Getenv("NUMAUTH_TEST_WIRE_TRACE") != "" {
+			fmt.Fprintf(os.Stderr, "redis command %q\n", c)
+		}
 	}
 	if burst && (counted || !w.redis) {
 		w.trips++
