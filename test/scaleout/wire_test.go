@@ -1,13 +1,13 @@
 package scaleout
 
 import (
-	"fmt"
-	"os"
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
