@@ -17,8 +17,10 @@ import (
 // wireCounter is a TCP proxy in front of Redis or PostgreSQL that counts
 // what the numauth instances ask of it: round trips (a burst of bytes from
 // a client after the server last spoke on that connection: a client that
-// pipelines sends several commands in one burst) and, for Redis, commands
-// by name. It is how TestRoundTripsPerFlow sees per-flow costs without
+// pipelines sends several commands in one burst), waits (round trips
+// that began while no other was under way on any connection: what a caller
+// waits for one after the other; round trips sent together on several
+// connections are one wait) and, for Redis, commands by name. It is how TestRoundTripsPerFlow sees per-flow costs without
 // hooks in the stores, on a server other tests use at the same time.
 // NUMAUTH_TEST_WIRE_TRACE=1 prints every Redis command counted.
 type wireCounter struct {
@@ -28,6 +30,8 @@ type wireCounter struct {
 
 	mu       sync.Mutex
 	trips    int64
+	waits    int64
+	busy     int              // connections with a counted burst the server has not answered yet
 	commands map[string]int64 // Redis only: by command name, upper case
 	ignore   func(cmd []string) bool
 	conns    map[net.Conn]bool
@@ -92,7 +96,15 @@ func (w *wireCounter) serve(client net.Conn) {
 		mu      sync.Mutex
 		spoke   = true // the server spoke since the client's last burst
 		pending []byte // Redis: the start of a command not complete yet
+		waiting bool   // a counted burst is not answered yet (under w.mu)
 	)
+	defer func() {
+		w.mu.Lock()
+		if waiting {
+			w.busy--
+		}
+		w.mu.Unlock()
+	}()
 	go func() {
 		buf := make([]byte, 32<<10)
 		for {
@@ -101,6 +113,12 @@ func (w *wireCounter) serve(client net.Conn) {
 				mu.Lock()
 				spoke = true
 				mu.Unlock()
+				w.mu.Lock()
+				if waiting {
+					waiting = false
+					w.busy--
+				}
+				w.mu.Unlock()
 				if _, werr := client.Write(buf[:n]); werr != nil {
 					break
 				}
@@ -124,7 +142,7 @@ func (w *wireCounter) serve(client net.Conn) {
 				cmds, pending = splitRESP(pending)
 			}
 			mu.Unlock()
-			w.count(burst, cmds)
+			w.count(burst, cmds, &waiting)
 			if _, werr := server.Write(buf[:n]); werr != nil {
 				return
 			}
@@ -135,7 +153,7 @@ func (w *wireCounter) serve(client net.Conn) {
 	}
 }
 
-func (w *wireCounter) count(burst bool, cmds [][]string) {
+func (w *wireCounter) count(burst bool, cmds [][]string, waiting *bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	counted := false
@@ -151,18 +169,25 @@ func (w *wireCounter) count(burst bool, cmds [][]string) {
 	}
 	if burst && (counted || !w.redis) {
 		w.trips++
+		if w.busy == 0 {
+			w.waits++
+		}
+		if !*waiting {
+			*waiting = true
+			w.busy++
+		}
 	}
 }
 
-// snapshot returns the round trips and commands counted so far.
-func (w *wireCounter) snapshot() (int64, map[string]int64) {
+// snapshot returns the round trips, waits and commands counted so far.
+func (w *wireCounter) snapshot() (trips, waits int64, cmds map[string]int64) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	cmds := make(map[string]int64, len(w.commands))
+	cmds = make(map[string]int64, len(w.commands))
 	for k, v := range w.commands {
 		cmds[k] = v
 	}
-	return w.trips, cmds
+	return w.trips, w.waits, cmds
 }
 
 func (w *wireCounter) close() {
