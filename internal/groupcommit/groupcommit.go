@@ -228,7 +228,7 @@ func (r *Writer[T]) loop() {
 
 // queuedLinger is how long a batch of Enqueue'd records only (nobody
 // waits for them) is held for a Write to join it.
-const queuedLinger = 10 * time.Millisecond
+const queuedLinger = 20 * time.Millisecond
 
 // linger adds to batch what arrives within queuedLinger, until a record
 // somebody waits for arrives, the batch is full or the writer is closed.
