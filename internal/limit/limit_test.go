@@ -393,7 +393,7 @@ func (m *meeting) meet(ctx context.Context) error {
 	select {
 	case <-met:
 		return nil
-	case <-time.After(30 * time.Second):
+	case <-time.After(10 * time.Second):
 		return errors.New("the other counters of the call were never asked at the same time")
 	case <-ctx.Done():
 		return ctx.Err()
