@@ -207,7 +207,7 @@ func (l *Limiter) take(ctx context.Context, charges []Charge, over func(window) 
 
 // each runs fn(0) … fn(n-1) at once and returns when all have: the store
 // operations of one call's budgets, which do not depend on each other, cost
-// one round trip instead of n. One runs on the caller's goroutine.
+// one round trip instead of n. A single one runs on the caller's goroutine.
 func each(n int, fn func(i int)) {
 	if n == 1 {
 		fn(0)
