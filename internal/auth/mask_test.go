@@ -10,6 +10,7 @@ import (
 
 	"github.com/numauth/numauth/internal/auth"
 	"github.com/numauth/numauth/internal/carrier"
+	"github.com/numauth/numauth/internal/store/memory"
 	"github.com/numauth/numauth/internal/token"
 )
 
@@ -215,8 +216,18 @@ func TestSessionBudgets(t *testing.T) {
 			t.Fatalf("session %d: %v", i, err)
 		}
 	}
+	mem, ok := e.eph.(*memory.Store)
+	if !ok {
+		t.Fatalf("the test stack's ephemeral store is a %T, not the in-process one", e.eph)
+	}
+	before, _, _ := mem.Usage()
 	if err := check(ti, ""); !errors.Is(err, auth.ErrTooManySessions) {
 		t.Fatalf("sixth session of one token pair: %v", err)
+	}
+	// The session is written while the budget is asked: a refused one is
+	// deleted again, so it costs the store nothing.
+	if after, _, _ := mem.Usage(); after != before {
+		t.Errorf("a refused session left %d entries behind", after-before)
 	}
 	addr := netip.MustParseAddr("192.0.2.7").String()
 	for i := range 8 {

@@ -83,7 +83,10 @@ func New[T any](what string, put func(context.Context, []T) error, log *slog.Log
 // next, at its head), so a record queued after it and stored (Write
 // returned nil) means v is stored too; v is given up, and logged, only
 // after it failed in maxQueuedTries batches or on its own. ctx bounds only
-// the wait for room in the queue.
+// the wait for room in the queue. A batch of nothing but such records is
+// held up to queuedLinger for a Write to join it, so that a record queued
+// just before a Write (the sandbox outbox entry of an SMS send, before the
+// send's record) costs no commit of its own.
 func (r *Writer[T]) Enqueue(ctx context.Context, v T) error {
 	req := recordReq[T]{v: v, queued: true, out: make(chan error, 1), state: new(atomic.Int32)}
 	r.mu.RLock()
@@ -138,7 +141,23 @@ func (r *Writer[T]) loop() {
 			batch = append(batch, req)
 		}
 	}
-	for open := true; open || len(carry) > 0; {
+	open := true
+	// fill adds what is queued already, without waiting.
+	fill := func() {
+		for open && len(batch) < maxBatch {
+			select {
+			case req, ok := <-r.in:
+				if !ok {
+					open = false
+					return
+				}
+				take(req)
+			default:
+				return
+			}
+		}
+	}
+	for open || len(carry) > 0 {
 		batch = append(batch[:0], carry...)
 		carry = carry[:0]
 		if len(batch) == 0 {
@@ -148,18 +167,14 @@ func (r *Writer[T]) loop() {
 			}
 			take(first)
 		}
-	fill:
-		for open && len(batch) < maxBatch {
-			select {
-			case req, ok := <-r.in:
-				if !ok {
-					open = false
-					break fill
-				}
-				take(req)
-			default:
-				break fill
-			}
+		fill()
+		if open && len(batch) > 0 && len(batch) < maxBatch && allQueued(batch) {
+			// Nobody waits for these: hold them a moment for the record
+			// that usually follows (an SMS send's own record follows its
+			// outbox entry), so that the two share one commit, one round
+			// trip, instead of taking one each.
+			r.linger(&batch, &open, take)
+			fill()
 		}
 		if len(batch) == 0 {
 			continue
@@ -209,6 +224,42 @@ func (r *Writer[T]) loop() {
 			}
 		}
 	}
+}
+
+// queuedLinger is how long a batch of Enqueue'd records only (nobody
+// waits for them) is held for a Write to join it.
+const queuedLinger = 20 * time.Millisecond
+
+// linger adds to batch what arrives within queuedLinger, until a record
+// somebody waits for arrives, the batch is full or the writer is closed.
+func (r *Writer[T]) linger(batch *[]recordReq[T], open *bool, take func(recordReq[T])) {
+	t := time.NewTimer(queuedLinger)
+	defer t.Stop()
+	for len(*batch) < maxBatch {
+		select {
+		case req, ok := <-r.in:
+			if !ok {
+				*open = false
+				return
+			}
+			take(req)
+			if !req.queued {
+				return
+			}
+		case <-t.C:
+			return
+		}
+	}
+}
+
+// allQueued reports whether nobody waits for any record of batch.
+func allQueued[T any](batch []recordReq[T]) bool {
+	for _, b := range batch {
+		if !b.queued {
+			return false
+		}
+	}
+	return true
 }
 
 // maxQueuedTries bounds how many failed batches a queued record rides

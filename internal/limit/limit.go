@@ -32,6 +32,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/numauth/numauth/internal/store"
@@ -170,20 +171,33 @@ func (l *Limiter) Reserve(ctx context.Context, charges ...Charge) (*Reservation,
 
 // take counts one unit of every charge in its window's "n" counter, all
 // or none; over says what a budget whose counter went past its limit means.
+// The counters are independent, so they are counted at once (one store
+// round trip for all of them); the outcome is the sequential one's: the
+// first charge, in order, that failed or went past its limit decides, and
+// every unit taken is given back. A later charge's counter is then counted
+// and given back too, which can only make a concurrent attempt at that
+// budget's last unit fail, never let one more through.
 func (l *Limiter) take(ctx context.Context, charges []Charge, over func(window) error) (*Reservation, error) {
-	r := &Reservation{l: l}
+	ws := make([]window, 0, len(charges))
 	for _, c := range charges {
-		w := l.window(c)
-		if w.disabled {
-			continue
+		if w := l.window(c); !w.disabled {
+			ws = append(ws, w)
 		}
-		n, err := l.c.Incr(ctx, w.n, w.ttl)
-		if err != nil {
+	}
+	ns, errs := make([]int64, len(ws)), make([]error, len(ws))
+	each(len(ws), func(i int) { ns[i], errs[i] = l.c.Incr(ctx, ws[i].n, ws[i].ttl) })
+	r := &Reservation{l: l}
+	for i, w := range ws {
+		if errs[i] == nil {
+			r.windows = append(r.windows, w)
+		}
+	}
+	for i, w := range ws {
+		if errs[i] != nil {
 			r.Refund(ctx)
-			return nil, fmt.Errorf("limit %s: %w", c.Budget.Name, err)
+			return nil, fmt.Errorf("limit %s: %w", w.c.Budget.Name, errs[i])
 		}
-		r.windows = append(r.windows, w)
-		if n > int64(c.Budget.Limit) {
+		if ns[i] > int64(w.c.Budget.Limit) {
 			r.Refund(ctx)
 			return nil, over(w)
 		}
@@ -191,22 +205,39 @@ func (l *Limiter) take(ctx context.Context, charges []Charge, over func(window) 
 	return r, nil
 }
 
+// each runs fn(0) … fn(n-1) at once and returns when all have: the store
+// operations of one call's budgets, which do not depend on each other, cost
+// one round trip instead of n. A single one runs on the caller's goroutine.
+func each(n int, fn func(i int)) {
+	if n == 1 {
+		fn(0)
+		return
+	}
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { fn(i) })
+	}
+	wg.Wait()
+}
+
 // Keep makes the reserved units count: the attempt happened (a wrong
 // mask). It returns the smallest number of units any of the budgets has
 // left for its subject (0: this one spent a budget); with no limited
 // budget, -1.
 func (r *Reservation) Keep(ctx context.Context) (int, error) {
+	ws := r.windows
+	r.windows = nil
+	ns, errs := make([]int64, len(ws)), make([]error, len(ws))
+	each(len(ws), func(i int) { ns[i], errs[i] = r.l.c.Incr(ctx, ws[i].k, ws[i].ttl) })
 	left := -1
-	for _, w := range r.windows {
-		n, err := r.l.c.Incr(ctx, w.k, w.ttl)
-		if err != nil {
-			return 0, fmt.Errorf("limit %s: keep: %w", w.c.Budget.Name, err)
+	for i, w := range ws {
+		if errs[i] != nil {
+			return 0, fmt.Errorf("limit %s: keep: %w", w.c.Budget.Name, errs[i])
 		}
-		if l := max(w.c.Budget.Limit-int(n), 0); left < 0 || l < left {
+		if l := max(w.c.Budget.Limit-int(ns[i]), 0); left < 0 || l < left {
 			left = l
 		}
 	}
-	r.windows = nil
 	return left, nil
 }
 
@@ -214,26 +245,32 @@ func (r *Reservation) Keep(ctx context.Context) (int, error) {
 // best effort: a unit that cannot be given back stays spent, which errs on
 // the side of the person the budget protects. It reports the first failure.
 func (r *Reservation) Refund(ctx context.Context) error {
-	var first error
-	for _, w := range r.windows {
-		if _, err := r.l.c.Decr(ctx, w.n); err != nil && first == nil {
-			first = fmt.Errorf("limit %s: refund: %w", w.c.Budget.Name, err)
+	ws := r.windows
+	r.windows = nil
+	errs := make([]error, len(ws))
+	each(len(ws), func(i int) { _, errs[i] = r.l.c.Decr(ctx, ws[i].n) })
+	for i, err := range errs {
+		if err != nil {
+			return fmt.Errorf("limit %s: refund: %w", ws[i].c.Budget.Name, err)
 		}
 	}
-	r.windows = nil
-	return first
+	return nil
 }
 
 // Check reports, without spending anything, whether every charge still has
 // a unit that is not kept; if not, the error is an *ExhaustedError. Units
 // merely reserved by attempts in flight do not exhaust a budget here.
 func (l *Limiter) Check(ctx context.Context, charges ...Charge) error {
+	ws := make([]window, 0, len(charges))
 	for _, c := range charges {
-		w := l.window(c)
-		if w.disabled {
-			continue
+		if w := l.window(c); !w.disabled {
+			ws = append(ws, w)
 		}
-		if err := l.check(ctx, w); err != nil {
+	}
+	errs := make([]error, len(ws))
+	each(len(ws), func(i int) { errs[i] = l.check(ctx, ws[i]) })
+	for _, err := range errs {
+		if err != nil {
 			return err
 		}
 	}

@@ -363,3 +363,99 @@ func TestStaleReleaseKeepsANewerHold(t *testing.T) {
 	_, err = l.Claim(ctx, cd, "n")
 	exhausted(t, err, "interval", "claim after a stale release")
 }
+
+// meeting is a Counter whose Incr, Decr and Get each wait until want calls
+// are under way at once (or give up after a long while, failing): a limiter
+// that sent one call's counters one after the other would never get there.
+type meeting struct {
+	*memory.Store
+	want    int
+	mu      sync.Mutex
+	waiting int
+	met     chan struct{}
+}
+
+func newMeeting(want int) *meeting {
+	return &meeting{Store: memory.New(), want: want, met: make(chan struct{})}
+}
+
+func (m *meeting) meet(ctx context.Context) error {
+	m.mu.Lock()
+	m.waiting++
+	if m.waiting == m.want {
+		close(m.met)
+		m.waiting, m.met = 0, make(chan struct{})
+		m.mu.Unlock()
+		return nil
+	}
+	met := m.met
+	m.mu.Unlock()
+	select {
+	case <-met:
+		return nil
+	case <-time.After(10 * time.Second):
+		return errors.New("the other counters of the call were never asked at the same time")
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (m *meeting) Incr(ctx context.Context, key string, ttl time.Duration) (int64, error) {
+	if err := m.meet(ctx); err != nil {
+		return 0, err
+	}
+	return m.Store.Incr(ctx, key, ttl)
+}
+
+func (m *meeting) Decr(ctx context.Context, key string) (int64, error) {
+	if err := m.meet(ctx); err != nil {
+		return 0, err
+	}
+	return m.Store.Decr(ctx, key)
+}
+
+func (m *meeting) Get(ctx context.Context, key string) ([]byte, error) {
+	if err := m.meet(ctx); err != nil {
+		return nil, err
+	}
+	return m.Store.Get(ctx, key)
+}
+
+// TestOneRoundTripPerCall: the counters of one call's charges are asked at
+// once, not one after the other, in every operation, and the outcome is
+// still the first failing charge's, in order.
+func TestOneRoundTripPerCall(t *testing.T) {
+	ctx := context.Background()
+	a := limit.Budget{Name: "a", Limit: 1, Window: time.Hour}
+	b := limit.Budget{Name: "b", Limit: 2, Window: time.Hour}
+	c := limit.Budget{Name: "c", Limit: 5, Window: time.Hour}
+	m := newMeeting(3)
+	t.Cleanup(func() { m.Close() })
+	l := limit.New(m, nil)
+	charges := []limit.Charge{a.For("s"), b.For("s"), c.For("s")}
+	r, err := l.Reserve(ctx, charges...)
+	if err != nil {
+		t.Fatalf("Reserve: %v", err)
+	}
+	if left, err := r.Keep(ctx); err != nil || left != 0 {
+		t.Fatalf("Keep = %d, %v; want 0 left (a's one unit)", left, err)
+	}
+	if err := l.Check(ctx, charges...); err == nil {
+		t.Fatal("Check after a's unit was kept: nil, want a exhausted")
+	}
+	// a is spent: Spend takes the three units, gives them back (the
+	// refund's Decrs meet too) and names a.
+	if err := l.Spend(ctx, charges...); !errors.Is(err, limit.ErrExhausted) {
+		t.Fatalf("Spend with a spent: %v", err)
+	}
+	if err := l.Check(ctx, b.For("s"), c.For("s"), b.For("t")); err != nil {
+		t.Fatalf("Check of b and c after the refused Spend: %v, want units left (given back)", err)
+	}
+	r, err = l.Reserve(ctx, b.For("s"), c.For("s"), b.For("u"))
+	if err != nil {
+		t.Fatalf("Reserve of b and c: %v", err)
+	}
+	if err := r.Refund(ctx); err != nil {
+		t.Fatalf("Refund: %v", err)
+	}
+}

@@ -14,7 +14,11 @@
 //     ServiceUnavailable, /readyz says so, nothing is acknowledged that is
 //     not stored, and service resumes by itself when the store returns;
 //   - an instance killed with SIGKILL under load has lost no verification
-//     it acknowledged.
+//     it acknowledged;
+//   - behind HAProxy (round robin, health checks on GET /readyz) the flows
+//     work with every call on another instance, and an instance killed
+//     under load is taken out while the flows go on (TestHAProxy; skipped
+//     when haproxy is not installed).
 //
 // The tests need PostgreSQL and Redis and skip with a message when either
 // is unreachable. NUMAUTH_TEST_POSTGRES names a server (default

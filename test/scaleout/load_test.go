@@ -31,6 +31,7 @@ type call struct {
 	code     string // "OK", an answer code, TRANSPORT or HTTP_<status>
 	status   int    // HTTP status; 0 when there was no answer
 	verifyID string // VerifyPhoneWithToken answered OK: the VerifyId
+	msg      string // the error, when not OK
 }
 
 func (c call) end() time.Time { return c.start.Add(c.elapsed) }
@@ -104,9 +105,9 @@ func (l *load) timed(step string, i int, fn func() (verifyID string, err error))
 	var ae *apiError
 	switch {
 	case errors.As(err, &ae):
-		c.code, c.status, c.verifyID = ae.Code, ae.Status, ""
+		c.code, c.status, c.verifyID, c.msg = ae.Code, ae.Status, "", ae.Msg
 	case err != nil:
-		c.code, c.status, c.verifyID = "ERROR", 0, ""
+		c.code, c.status, c.verifyID, c.msg = "ERROR", 0, "", err.Error()
 	}
 	l.mu.Lock()
 	l.calls = append(l.calls, c)
