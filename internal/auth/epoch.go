@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -58,10 +59,25 @@ func (w *epochWatch) refresh(ctx context.Context) error {
 	v, err := w.read(ctx)
 	if errors.Is(err, store.ErrNotFound) {
 		created := w.now().UnixMilli()
-		if err := w.create(ctx, []byte(strconv.FormatInt(created, 10))); err != nil {
+		var wrote bool
+		if wrote, err = w.create(ctx, []byte(strconv.FormatInt(created, 10))); err != nil {
 			return err
 		}
 		v, err = w.read(ctx) // another instance may have won
+		// On a partitioned store another instance may be writing the
+		// marker's copies right now: wait for it to finish (its lock
+		// lasts a few seconds at most).
+		for i := 0; !wrote && errors.Is(err, store.ErrNotFound) && i < 100; i++ {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(50 * time.Millisecond):
+			}
+			v, err = w.read(ctx)
+		}
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("%w: the epoch marker is being written by another instance", store.ErrUnavailable)
+		}
 	}
 	if err != nil {
 		return err
@@ -93,13 +109,13 @@ func (w *epochWatch) read(ctx context.Context) ([]byte, error) {
 	return w.eph.Get(ctx, kEpoch)
 }
 
-func (w *epochWatch) create(ctx context.Context, v []byte) error {
+// create writes a new marker unless one is there; it reports whether this
+// call wrote it (false: another instance did, or is doing so).
+func (w *epochWatch) create(ctx context.Context, v []byte) (bool, error) {
 	if p, ok := w.eph.(store.Partitioned); ok {
-		_, err := p.WriteMarker(ctx, kEpoch, v, epochTTL)
-		return err
+		return p.WriteMarker(ctx, kEpoch, v, epochTTL)
 	}
-	_, err := w.eph.PutIfAbsent(ctx, kEpoch, v, epochTTL)
-	return err
+	return w.eph.PutIfAbsent(ctx, kEpoch, v, epochTTL)
 }
 
 func (w *epochWatch) overwrite(ctx context.Context, v []byte) error {
