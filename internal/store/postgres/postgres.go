@@ -352,7 +352,8 @@ type batchPart struct {
 }
 
 // WriteBatch implements store.Durable as one statement (one round trip,
-// one commit, all or none): each kind's multi-row INSERT is a
+// one commit, all or none), which also upserts the hourly rollups: each
+// table's multi-row INSERT is a
 // data-modifying WITH of it, which PostgreSQL runs to completion whether
 // or not the statement reads its output.
 func (s *Store) WriteBatch(ctx context.Context, b store.Batch) error {
@@ -373,6 +374,7 @@ func (s *Store) WriteBatch(ctx context.Context, b store.Batch) error {
 	if len(parts) == 0 {
 		return nil
 	}
+	parts = append(parts, rollupParts(b)...)
 	var q strings.Builder
 	var args []any
 	for i, p := range parts {
@@ -417,60 +419,10 @@ func (s *Store) GetVerification(ctx context.Context, id string) (v store.Verific
 	return v, nil
 }
 
-// DailyStats implements store.Durable. Empty AccountID, Kind or SchemeCode
-// match any; a zero From or To leaves that end of the range open.
-func (s *Store) DailyStats(ctx context.Context, f store.VerificationFilter) ([]store.DayStat, error) {
-	where, args := verificationWhere(f)
-	where = append(where, `result IN ('PASS', 'REJECT', 'UNKNOWN')`)
-	q := `SELECT to_char(day, 'YYYY-MM-DD'), pass, reject, unknown FROM (
-		SELECT (created_at AT TIME ZONE 'UTC')::date AS day,
-			count(*) FILTER (WHERE result = 'PASS') AS pass,
-			count(*) FILTER (WHERE result = 'REJECT') AS reject,
-			count(*) FILTER (WHERE result = 'UNKNOWN') AS unknown
-		FROM verifications WHERE ` + strings.Join(where, " AND ") + `
-		GROUP BY day) d ORDER BY day`
-	return list(s, ctx, scanDay, q, args...)
-}
-
-// BillableCounts implements store.Durable.
-func (s *Store) BillableCounts(ctx context.Context, f store.VerificationFilter) ([]store.BillCount, error) {
-	where, args := verificationWhere(f)
-	where = append(where, "billable")
-	q := `SELECT scheme_code, kind, count(*) FROM verifications WHERE ` + strings.Join(where, " AND ") +
-		` GROUP BY scheme_code, kind ORDER BY scheme_code COLLATE "C", kind COLLATE "C"`
-	return list(s, ctx, scanBillCount, q, args...)
-}
-
 func scanBillCount(r pgx.Row) (store.BillCount, error) {
 	var b store.BillCount
 	err := r.Scan(&b.Scheme, &b.Kind, &b.Count)
 	return b, err
-}
-
-// verificationWhere is the WHERE conditions (never empty) of f.
-func verificationWhere(f store.VerificationFilter) ([]string, []any) {
-	where := []string{"true"}
-	var args []any
-	add := func(cond string, arg any) {
-		args = append(args, arg)
-		where = append(where, fmt.Sprintf(cond, len(args)))
-	}
-	if f.AccountID != "" {
-		add("account_id = $%d", f.AccountID)
-	}
-	if !f.From.IsZero() {
-		add("created_at >= $%d", f.From)
-	}
-	if !f.To.IsZero() {
-		add("created_at < $%d", f.To)
-	}
-	if f.Kind != "" {
-		add("kind = $%d", f.Kind)
-	}
-	if f.SchemeCode != "" {
-		add("scheme_code = $%d", f.SchemeCode)
-	}
-	return where, args
 }
 
 // scanDay reads a (yyyy-mm-dd, pass, reject, unknown) row.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -164,7 +165,7 @@ func TestSchemeNameMigration(t *testing.T) {
 	}
 	s := openDSN().(*Store)
 	storetest.RunSchemeNameMigration(t, s, func() error {
-		_, err := s.pool.Exec(context.Background(), `DROP INDEX schemes_account_name; DROP TABLE sms_sends; DROP TABLE sms_outbox; DROP TABLE oauth_clients; ALTER TABLE schemes DROP COLUMN fusion_strategy; DELETE FROM schema_migrations WHERE version >= 2`)
+		_, err := s.pool.Exec(context.Background(), `DROP INDEX schemes_account_name; DROP TABLE sms_sends; DROP TABLE sms_outbox; DROP TABLE oauth_clients; ALTER TABLE schemes DROP COLUMN fusion_strategy; DROP TABLE verification_hourly; DROP TABLE sms_hourly; DELETE FROM schema_migrations WHERE version >= 2`)
 		return err
 	}, openDSN)
 }
@@ -269,4 +270,45 @@ func BenchmarkGetAccessKey(b *testing.B) {
 	s := open(b)
 	defer s.Close()
 	storetest.BenchGetAccessKey(b, s)
+}
+
+// backfillStatements are the INSERT … SELECT statements of the rollup
+// migration, which roll up the records stored before it.
+func backfillStatements(t *testing.T) []string {
+	t.Helper()
+	b, err := migrationFS.ReadFile("migrations/0006_hourly_rollups.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var code []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if i := strings.Index(l, "--"); i >= 0 {
+			l = l[:i]
+		}
+		code = append(code, l)
+	}
+	var out []string
+	for _, st := range strings.Split(strings.Join(code, "\n"), ";") {
+		if strings.Contains(st, "INSERT INTO") {
+			out = append(out, st)
+		}
+	}
+	if len(out) != 2 {
+		t.Fatalf("found %d backfill statements in the migration, want 2", len(out))
+	}
+	return out
+}
+
+func TestRollupBackfill(t *testing.T) {
+	s := open(t)
+	defer s.Close()
+	storetest.RunRollupBackfill(t, s, func() error {
+		stmts := append([]string{`TRUNCATE verification_hourly, sms_hourly`}, backfillStatements(t)...)
+		for _, st := range stmts {
+			if _, err := s.pool.Exec(context.Background(), st); err != nil {
+				return fmt.Errorf("%s: %w", st, err)
+			}
+		}
+		return nil
+	})
 }
