@@ -248,7 +248,7 @@ func TestSchemeNameMigration(t *testing.T) {
 		t.Fatal(err)
 	}
 	storetest.RunSchemeNameMigration(t, s, func() error {
-		_, err := s.w.Exec(`DROP INDEX schemes_account_name; DROP TABLE sms_sends; DROP TABLE sms_outbox; DROP TABLE oauth_clients; ALTER TABLE schemes DROP COLUMN fusion_strategy; DROP TABLE verification_hourly; DROP TABLE sms_hourly; DELETE FROM schema_migrations WHERE version >= 2`)
+		_, err := s.w.Exec(`DROP INDEX schemes_account_name; DROP TABLE sms_sends; DROP TABLE sms_outbox; DROP TABLE oauth_clients; ALTER TABLE schemes DROP COLUMN fusion_strategy; DROP TABLE verification_hourly; DROP TABLE sms_hourly; DROP INDEX verifications_created; DELETE FROM schema_migrations WHERE version >= 2`)
 		return err
 	}, func() store.Durable {
 		s, err := Open(context.Background(), path)

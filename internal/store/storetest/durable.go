@@ -44,6 +44,7 @@ func RunDurable(t *testing.T, open func(t *testing.T) store.Durable) {
 	tests = append(tests, oauthTests...)
 	tests = append(tests, billingTests...)
 	tests = append(tests, rollupTests...)
+	tests = append(tests, retentionTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)
