@@ -59,6 +59,12 @@ func parsePartition(table, name string) (time.Time, bool) {
 	return m, err == nil
 }
 
+// tableExists reports whether the current schema has a table named $1. It
+// reads pg_class with the statement's snapshot, so run after the advisory
+// lock it sees a table another instance committed meanwhile (to_regclass
+// may answer from a cache that the lock does not refresh).
+const tableExists = `SELECT EXISTS (SELECT 1 FROM pg_class WHERE relname = $1 AND relnamespace = current_schema()::regnamespace)`
+
 // lockPartitions takes the transaction-scoped advisory lock that
 // serialises partition changes in the current schema between instances.
 func lockPartitions(ctx context.Context, tx pgx.Tx) error {
@@ -81,7 +87,7 @@ func (s *Store) ensurePartitions(ctx context.Context, now time.Time) ([]string, 
 			name := partitionName(t.name, m)
 			var exists bool
 			if err := s.read(ctx, func() error {
-				return s.pool.QueryRow(ctx, `SELECT to_regclass(quote_ident(current_schema()) || '.' || $1) IS NOT NULL`, name).Scan(&exists)
+				return s.pool.QueryRow(ctx, tableExists, name).Scan(&exists)
 			}); err != nil {
 				return created, err
 			}
@@ -112,7 +118,7 @@ func (s *Store) createPartition(ctx context.Context, t recordTable, m time.Time)
 			return err
 		}
 		var exists, inDefault bool
-		if err := tx.QueryRow(ctx, `SELECT to_regclass(quote_ident(current_schema()) || '.' || $1) IS NOT NULL`, name).Scan(&exists); err != nil || exists {
+		if err := tx.QueryRow(ctx, tableExists, name).Scan(&exists); err != nil || exists {
 			return err
 		}
 		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM `+t.name+`_default WHERE `+t.timeCol+` >= $1 AND `+t.timeCol+` < $2)`,

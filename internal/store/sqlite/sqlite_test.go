@@ -299,3 +299,42 @@ func TestRollupBackfill(t *testing.T) {
 		return nil
 	})
 }
+
+// TestRetentionBatches: SQLite deletes exactly the records before the
+// cutoff, in several batches when there are more than deleteBatch.
+func TestRetentionBatches(t *testing.T) {
+	s := open(t)
+	defer s.Close()
+	ctx := context.Background()
+	now := time.Date(2026, 6, 15, 12, 0, 0, 0, time.UTC)
+	cutoff := now.Add(-24 * time.Hour)
+	const old = 2*deleteBatch + 17
+	// Generated in SQL, like the benchmarks' records: old ones a second
+	// apart, ending 1µs before the cutoff.
+	if _, err := s.w.ExecContext(ctx, `WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < ?)
+		INSERT INTO verifications (id, account_id, scheme_code, kind, carrier, result, masked_phone, phone_hash,
+			billable, latency_us, created_at)
+		SELECT 'old-' || i, 'a', 'FC1', 'verify', 'CM', 'PASS', '', '', 1, 0, ? - 1 - i * 1000000 FROM n`,
+		old, micros(cutoff)); err != nil {
+		t.Fatal(err)
+	}
+	keep := []store.Verification{{ID: "at-cutoff", Result: "PASS", CreatedAt: cutoff}, {ID: "now", Result: "PASS", CreatedAt: now}}
+	if err := s.RecordVerifications(ctx, keep); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := s.Maintain(ctx, now, 24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Deleted != old {
+		t.Errorf("Maintain deleted %d records, want %d", rep.Deleted, old)
+	}
+	for _, v := range keep {
+		if _, err := s.GetVerification(ctx, v.ID); err != nil {
+			t.Errorf("%s after retention: %v", v.ID, err)
+		}
+	}
+	if _, err := s.GetVerification(ctx, "old-0"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("the newest record before the cutoff after retention: %v, want ErrNotFound", err)
+	}
+}
