@@ -285,7 +285,7 @@ func BenchmarkGetAccessKey(b *testing.B) {
 
 // migrationStatements are the statements of a migration file, without
 // comments (the files hold no ';' inside a statement).
-func migrationStatements(t *testing.T, file string) []string {
+func migrationStatements(t testing.TB, file string) []string {
 	t.Helper()
 	b, err := migrationFS.ReadFile("migrations/" + file)
 	if err != nil {
@@ -309,7 +309,7 @@ func migrationStatements(t *testing.T, file string) []string {
 
 // backfillStatements are the INSERT … SELECT statements of the rollup
 // migration, which roll up the records stored before it.
-func backfillStatements(t *testing.T) []string {
+func backfillStatements(t testing.TB) []string {
 	t.Helper()
 	var out []string
 	for _, st := range migrationStatements(t, "0006_hourly_rollups.sql") {
@@ -335,4 +335,73 @@ func TestRollupBackfill(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// loadStatsBench fills s with n verification records, generated in SQL
+// (generate_series, one statement, with their ids), and rolls them up with
+// the rollup migration's backfill.
+func loadStatsBench(b *testing.B, s *Store, n int) {
+	b.Helper()
+	ctx := context.Background()
+	start := time.Now()
+	if _, err := s.pool.Exec(ctx, `INSERT INTO verifications (id, account_id, scheme_code, kind, carrier, result, masked_phone, phone_hash,
+			billable, latency_us, created_at)
+		SELECT lpad(to_hex(i), 16, '0'), 'acct-' || (i % 2), 'FC' || (i % 10), CASE WHEN i % 3 = 0 THEN 'login' ELSE 'verify' END,
+			CASE i % 3 WHEN 0 THEN 'CM' WHEN 1 THEN 'CU' ELSE 'CT' END,
+			CASE WHEN i % 10 < 8 THEN 'PASS' WHEN i % 10 = 8 THEN 'REJECT' ELSE 'UNKNOWN' END,
+			'138****5678', 'h', i % 5 > 0, 20000 + (i % 97) * 3000,
+			$2::timestamptz + i * ($3::bigint * interval '1 microsecond')
+		FROM generate_series(0, $1::bigint - 1) AS i`, n, storetest.StatsBenchStart, int64(storetest.StatsBenchDays)*86400*1_000_000/int64(n)); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := s.pool.Exec(ctx, `INSERT INTO verification_ids SELECT id, created_at FROM verifications`); err != nil {
+		b.Fatal(err)
+	}
+	for _, st := range backfillStatements(b) {
+		if _, err := s.pool.Exec(ctx, st); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, t := range []string{"verifications", "verification_hourly"} {
+		if _, err := s.pool.Exec(ctx, `VACUUM ANALYZE `+t); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Logf("loaded %d records in %v", n, time.Since(start).Round(time.Millisecond))
+}
+
+func BenchmarkStats(b *testing.B) {
+	for _, n := range storetest.StatsBenchSizes {
+		b.Run(storetest.SizeName(n), func(b *testing.B) {
+			s := open(b)
+			defer s.Close()
+			ctx := context.Background()
+			// The records' month gets its partition, as Maintain would make it.
+			if _, err := s.Maintain(ctx, storetest.StatsBenchStart, 0); err != nil {
+				b.Fatal(err)
+			}
+			loadStatsBench(b, s, n)
+			storetest.BenchStats(b, s, func(ctx context.Context, f store.VerificationFilter) (int, error) {
+				// The statistics query before the rollups: a scan of the
+				// covering index verifications_stats.
+				rows, err := s.pool.Query(ctx, `SELECT to_char(day, 'YYYY-MM-DD'), pass, reject, unknown FROM (
+					SELECT (created_at AT TIME ZONE 'UTC')::date AS day,
+						count(*) FILTER (WHERE result = 'PASS') AS pass,
+						count(*) FILTER (WHERE result = 'REJECT') AS reject,
+						count(*) FILTER (WHERE result = 'UNKNOWN') AS unknown
+					FROM verifications WHERE account_id = $1 AND created_at >= $2 AND created_at < $3
+						AND result IN ('PASS', 'REJECT', 'UNKNOWN')
+					GROUP BY day) d ORDER BY day`, f.AccountID, f.From, f.To)
+				if err != nil {
+					return 0, err
+				}
+				defer rows.Close()
+				days := 0
+				for rows.Next() {
+					days++
+				}
+				return days, rows.Err()
+			})
+		})
+	}
 }

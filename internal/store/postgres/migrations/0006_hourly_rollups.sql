@@ -20,10 +20,12 @@ CREATE TABLE verification_hourly (
     n           bigint           NOT NULL,
     billable    bigint           NOT NULL,
     latency_us  bigint           NOT NULL,
-    PRIMARY KEY (hour, account_id, scheme_code, kind, carrier, result, lat_bucket)
+    PRIMARY KEY (account_id, hour, scheme_code, kind, carrier, result, lat_bucket)
 );
 
-CREATE INDEX verification_hourly_account ON verification_hourly (account_id, hour);
+-- Keyed by account first: a console's query (one account, a time range)
+-- is one range of the primary key; the operator's (all accounts) uses hour.
+CREATE INDEX verification_hourly_hour ON verification_hourly (hour);
 
 INSERT INTO verification_hourly
 SELECT date_bin('1 hour', created_at, timestamptz '1970-01-01 00:00:00+00') AS hour,
@@ -46,10 +48,10 @@ CREATE TABLE sms_hourly (
     status      smallint         NOT NULL,
     n           bigint           NOT NULL,
     billable    bigint           NOT NULL,
-    PRIMARY KEY (hour, account_id, scheme_name, provider, status)
+    PRIMARY KEY (account_id, hour, scheme_name, provider, status)
 );
 
-CREATE INDEX sms_hourly_account ON sms_hourly (account_id, hour);
+CREATE INDEX sms_hourly_hour ON sms_hourly (hour);
 
 INSERT INTO sms_hourly
 SELECT date_bin('1 hour', sent_at, timestamptz '1970-01-01 00:00:00+00') AS hour,

@@ -20,10 +20,12 @@ CREATE TABLE verification_hourly (
     n           INTEGER NOT NULL,
     billable    INTEGER NOT NULL,
     latency_us  INTEGER NOT NULL,
-    PRIMARY KEY (hour, account_id, scheme_code, kind, carrier, result, lat_bucket)
+    PRIMARY KEY (account_id, hour, scheme_code, kind, carrier, result, lat_bucket)
 ) WITHOUT ROWID;
 
-CREATE INDEX verification_hourly_account ON verification_hourly (account_id, hour);
+-- Keyed by account first: a console's query (one account, a time range)
+-- is one range of the primary key; the operator's (all accounts) uses hour.
+CREATE INDEX verification_hourly_hour ON verification_hourly (hour);
 
 INSERT INTO verification_hourly
 SELECT created_at - (((created_at % 3600000000) + 3600000000) % 3600000000) AS hour,
@@ -46,10 +48,10 @@ CREATE TABLE sms_hourly (
     status      INTEGER NOT NULL,
     n           INTEGER NOT NULL,
     billable    INTEGER NOT NULL,
-    PRIMARY KEY (hour, account_id, scheme_name, provider, status)
+    PRIMARY KEY (account_id, hour, scheme_name, provider, status)
 ) WITHOUT ROWID;
 
-CREATE INDEX sms_hourly_account ON sms_hourly (account_id, hour);
+CREATE INDEX sms_hourly_hour ON sms_hourly (hour);
 
 INSERT INTO sms_hourly
 SELECT sent_at - (((sent_at % 3600000000) + 3600000000) % 3600000000) AS hour,
