@@ -370,8 +370,13 @@ func loadStatsBench(b *testing.B, s *Store, n int) {
 	b.Logf("loaded %d records in %v", n, time.Since(start).Round(time.Millisecond))
 }
 
-func BenchmarkStats(b *testing.B) {
-	for _, n := range storetest.StatsBenchSizes {
+func BenchmarkStats(b *testing.B) { benchStats(b, storetest.StatsBenchSizes) }
+
+// BenchmarkStatsLarge is BenchmarkStats at 1e7 records: minutes to load.
+func BenchmarkStatsLarge(b *testing.B) { benchStats(b, []int{10_000_000}) }
+
+func benchStats(b *testing.B, sizes []int) {
+	for _, n := range sizes {
 		b.Run(storetest.SizeName(n), func(b *testing.B) {
 			s := open(b)
 			defer s.Close()
