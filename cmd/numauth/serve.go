@@ -64,6 +64,7 @@ type serveFlags struct {
 	reqTimeout    time.Duration
 	debugAddr     string
 	opsAddr       string
+	retention     string // --retention, parsed by parseRetention
 }
 
 // serveGCPercent is the garbage collector's target for serve when GOGC is not set.
@@ -107,6 +108,7 @@ func newServeFlagSet(f *serveFlags) *flag.FlagSet {
 	fs.DurationVar(&f.maskLock, "mask-lock", 24*time.Hour, "the wrong-mask budgets' window: a locked number is locked until it ends")
 	fs.IntVar(&f.sessPerToken, "sessions-per-token", 50, "gateway sessions one token pair may open in its lifetime (-1: unbounded)")
 	fs.IntVar(&f.sessPerSource, "sessions-per-source", 3000, "gateway sessions one source address may open per minute (-1: unbounded)")
+	fs.StringVar(&f.retention, "retention", os.Getenv("NUMAUTH_RETENTION"), "delete verification and SMS send records older than this, e.g. 400d or 720h, at start and hourly (statistics and bills stay: they are kept in hourly rollups); empty keeps every record [NUMAUTH_RETENTION]")
 	fs.Int64Var(&f.memoryLimit, "memory-limit", 512, "MiB the in-process ephemeral store may hold; when full, new nonces, tokens and sessions are refused (ServiceUnavailable), nothing is evicted")
 	fs.StringVar(&f.opsAddr, "ops-addr", "", "if set, serve /metrics, /bench/noop and a detailed /readyz on this separate, private address instead of the API listener")
 	fs.StringVar(&f.debugAddr, "debug-addr", "", "if set, serve Go's pprof profiles on this separate address (keep it private, e.g. 127.0.0.1:6060)")
@@ -237,6 +239,10 @@ func newServer(ctx context.Context, f serveFlags, log *slog.Logger) (*server, er
 	if created {
 		log.Warn("created a new master key file; back it up, and give every instance the same key (NUMAUTH_MASTER_KEY)", "dir", f.dataDir)
 	}
+	retention, err := parseRetention(f.retention)
+	if err != nil {
+		return nil, fmt.Errorf("--retention: %w", err)
+	}
 	durable, err := f.openDurable(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("durable store: %w", err)
@@ -251,7 +257,10 @@ func newServer(ctx context.Context, f serveFlags, log *slog.Logger) (*server, er
 		durable.Close()
 		return nil, fmt.Errorf("ephemeral store: %w", err)
 	}
-	closers := []func(){func() { eph.Close() }, func() { durable.Close() }}
+	// Partitions ahead and retention, at start and hourly; stopped before
+	// the store closes.
+	stopMaintenance := startMaintenance(durable, retention, log)
+	closers := []func(){stopMaintenance, func() { eph.Close() }, func() { durable.Close() }}
 	fail := func(err error) (*server, error) {
 		for _, c := range closers {
 			c()

@@ -155,6 +155,81 @@ type DayStat struct {
 	Unknown int64
 }
 
+// LatencyBoundsUS are the upper bounds (exclusive, in microseconds) of the
+// latency histogram the hourly rollups keep: bucket i counts the records
+// with LatencyBoundsUS[i-1] <= LatencyUS < LatencyBoundsUS[i], and the last
+// bucket, len(LatencyBoundsUS), those slower than every bound. They are
+// fixed: the SQL backends' rollups (and the migration that backfilled them)
+// are keyed by the bucket index.
+var LatencyBoundsUS = [...]int64{10_000, 25_000, 50_000, 100_000, 250_000, 500_000,
+	1_000_000, 2_500_000, 5_000_000, 10_000_000}
+
+// LatencyBuckets is the number of buckets of the latency histogram.
+const LatencyBuckets = len(LatencyBoundsUS) + 1
+
+// LatencyBucket is the histogram bucket of a latency in microseconds.
+func LatencyBucket(us int64) int {
+	for i, b := range LatencyBoundsUS {
+		if us < b {
+			return i
+		}
+	}
+	return len(LatencyBoundsUS)
+}
+
+// HourStat aggregates the verification records of one UTC hour
+// (HourlyStats).
+type HourStat struct {
+	Hour     time.Time // the start of the hour, UTC
+	Pass     int64
+	Reject   int64
+	Unknown  int64
+	Other    int64 // records with any other result
+	Billable int64
+	// Latency is the histogram of the hour's latencies: Latency[i]
+	// records fell in bucket i (see LatencyBoundsUS).
+	Latency [LatencyBuckets]int64
+	// LatencySumUS is the sum of the hour's latencies, for the mean.
+	LatencySumUS int64
+}
+
+// Total is the number of records of the hour.
+func (h HourStat) Total() int64 { return h.Pass + h.Reject + h.Unknown + h.Other }
+
+// Quantile estimates the q-quantile (0 <= q <= 1; 0.5 is the median, 0.99
+// p99) of the hour's latencies from the histogram, interpolating linearly
+// within the bucket it falls in. The estimate is off by at most the width
+// of that bucket; for the last bucket (slower than every bound) it is that
+// bucket's lower bound. An hour without records gives 0.
+func (h HourStat) Quantile(q float64) time.Duration {
+	var total int64
+	for _, c := range h.Latency {
+		total += c
+	}
+	if total == 0 || q != q { // q != q: NaN
+		return 0
+	}
+	q = min(max(q, 0), 1)
+	rank := q * float64(total)
+	var seen int64
+	for i, c := range h.Latency {
+		if c == 0 || float64(seen+c) < rank {
+			seen += c
+			continue
+		}
+		if i == len(LatencyBoundsUS) {
+			return time.Duration(LatencyBoundsUS[i-1]) * time.Microsecond
+		}
+		var lo int64
+		if i > 0 {
+			lo = LatencyBoundsUS[i-1]
+		}
+		frac := (rank - float64(seen)) / float64(c)
+		return time.Duration(float64(lo)+frac*float64(LatencyBoundsUS[i]-lo)) * time.Microsecond
+	}
+	return time.Duration(LatencyBoundsUS[len(LatencyBoundsUS)-1]) * time.Microsecond
+}
+
 // BillCount is how many billable records one scheme has of one kind
 // (BillableCounts, SmsBillableCounts).
 type BillCount struct {
@@ -295,6 +370,14 @@ type Durable interface {
 	// BillableCounts counts the billable records f selects per scheme code
 	// and kind, ordered by Scheme, then Kind; groups without any are left out.
 	BillableCounts(ctx context.Context, f VerificationFilter) ([]BillCount, error)
+	// HourlyStats aggregates the records f selects per UTC hour, oldest
+	// first, for a console to chart: results, billable records and the
+	// latency histogram. It reads the hourly rollups only, so the range is
+	// in whole hours: the hours whose start is in [From truncated to the
+	// hour, To). Hours without records are left out. Rollups outlive
+	// retention (see Maintainer): the hours of records already deleted are
+	// still there.
+	HourlyStats(ctx context.Context, f VerificationFilter) ([]HourStat, error)
 
 	// WriteBatch stores every record of b in one transaction, all or none,
 	// as RecordVerifications, RecordSmsSends and PutOutbox would: a
@@ -363,6 +446,27 @@ type Durable interface {
 	// only that reads do (a full disk, a read-only replica).
 	ProbeWrite(ctx context.Context) error
 	Close() error
+}
+
+// Maintainer is implemented by the durable stores that keep records in
+// time-ranged storage (the SQL backends). numauth calls Maintain at start
+// and then hourly; it is safe to call from several instances at once.
+type Maintainer interface {
+	// Maintain prepares storage for the records to come (PostgreSQL: the
+	// monthly partitions of the current month and the next ones) and, if
+	// retention > 0, deletes the verification and SMS send records older
+	// than now-retention: PostgreSQL drops the partitions that lie wholly
+	// before the cutoff and deletes the rest in batches, SQLite deletes in
+	// batches of a few thousand rows per transaction. The hourly rollups are
+	// kept: they are the statistics and the bills of the deleted period.
+	Maintain(ctx context.Context, now time.Time, retention time.Duration) (Maintenance, error)
+}
+
+// Maintenance reports what one Maintain call did.
+type Maintenance struct {
+	Created []string // partitions created
+	Dropped []string // partitions dropped whole
+	Deleted int64    // records deleted row by row
 }
 
 // Ephemeral is the store of short-lived, TTL-bound state. Every method is a

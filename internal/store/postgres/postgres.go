@@ -51,7 +51,10 @@ type Store struct {
 	once   sync.Once
 }
 
-var _ store.Durable = (*Store)(nil)
+var (
+	_ store.Durable    = (*Store)(nil)
+	_ store.Maintainer = (*Store)(nil)
+)
 
 // Open connects to dsn (a postgres:// URL or key=value string; pool
 // settings such as pool_max_conns are accepted) and brings the schema in
@@ -82,7 +85,12 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: migrate: %w", mapErr(err))
 	}
-	return &Store{pool: pool}, nil
+	s := &Store{pool: pool}
+	if _, err := s.ensurePartitions(ctx, time.Now()); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return s, nil
 }
 
 // migrate applies the missing migrations in one transaction that first
@@ -352,7 +360,8 @@ type batchPart struct {
 }
 
 // WriteBatch implements store.Durable as one statement (one round trip,
-// one commit, all or none): each kind's multi-row INSERT is a
+// one commit, all or none), which also upserts the hourly rollups: each
+// table's multi-row INSERT is a
 // data-modifying WITH of it, which PostgreSQL runs to completion whether
 // or not the statement reads its output.
 func (s *Store) WriteBatch(ctx context.Context, b store.Batch) error {
@@ -361,11 +370,19 @@ func (s *Store) WriteBatch(ctx context.Context, b store.Batch) error {
 	}
 	var parts []batchPart
 	if len(b.Verifications) > 0 {
+		args := verificationArgs(b.Verifications)
+		// The id table holds the ids' uniqueness (a partitioned table's
+		// unique index would have to include the time).
+		parts = append(parts, batchPart{"verification_ids", "id, created_at", []string{"text", "timestamptz"}, "",
+			[]any{args[0], args[len(args)-1]}})
 		parts = append(parts, batchPart{"verifications", verificationCols,
-			[]string{"text", "text", "text", "text", "text", "text", "text", "text", "boolean", "bigint", "timestamptz"}, "", verificationArgs(b.Verifications)})
+			[]string{"text", "text", "text", "text", "text", "text", "text", "text", "boolean", "bigint", "timestamptz"}, "", args})
 	}
 	if len(b.SmsSends) > 0 {
-		parts = append(parts, batchPart{"sms_sends", smsSendCols, smsSendTypes, "", smsSendArgs(b.SmsSends)})
+		args := smsSendArgs(b.SmsSends)
+		parts = append(parts, batchPart{"sms_send_ids", "id, sent_at", []string{"text", "timestamptz"}, "",
+			[]any{args[0], args[15]}})
+		parts = append(parts, batchPart{"sms_sends", smsSendCols, smsSendTypes, "", args})
 	}
 	if len(b.Outbox) > 0 {
 		parts = append(parts, batchPart{"sms_outbox", outboxCols, outboxTypes, "ON CONFLICT (id) DO NOTHING", outboxArgs(b.Outbox)})
@@ -373,6 +390,7 @@ func (s *Store) WriteBatch(ctx context.Context, b store.Batch) error {
 	if len(parts) == 0 {
 		return nil
 	}
+	parts = append(parts, rollupParts(b)...)
 	var q strings.Builder
 	var args []any
 	for i, p := range parts {
@@ -406,7 +424,10 @@ func (s *Store) WriteBatch(ctx context.Context, b store.Batch) error {
 // GetVerification implements store.Durable.
 func (s *Store) GetVerification(ctx context.Context, id string) (v store.Verification, err error) {
 	err = s.read(ctx, func() error {
-		return s.pool.QueryRow(ctx, `SELECT `+verificationCols+` FROM verifications WHERE id = $1`, id).Scan(
+		// The id table names the record's time, which prunes the search to
+		// one partition.
+		return s.pool.QueryRow(ctx, `SELECT `+verificationCols+` FROM verifications WHERE id = $1
+			AND created_at = (SELECT created_at FROM verification_ids WHERE id = $1)`, id).Scan(
 			&v.ID, &v.AccountID, &v.SchemeCode, &v.Kind, &v.Carrier, &v.Result, &v.MaskedPhone, &v.PhoneHash,
 			&v.Billable, &v.LatencyUS, &v.CreatedAt)
 	})
@@ -417,60 +438,10 @@ func (s *Store) GetVerification(ctx context.Context, id string) (v store.Verific
 	return v, nil
 }
 
-// DailyStats implements store.Durable. Empty AccountID, Kind or SchemeCode
-// match any; a zero From or To leaves that end of the range open.
-func (s *Store) DailyStats(ctx context.Context, f store.VerificationFilter) ([]store.DayStat, error) {
-	where, args := verificationWhere(f)
-	where = append(where, `result IN ('PASS', 'REJECT', 'UNKNOWN')`)
-	q := `SELECT to_char(day, 'YYYY-MM-DD'), pass, reject, unknown FROM (
-		SELECT (created_at AT TIME ZONE 'UTC')::date AS day,
-			count(*) FILTER (WHERE result = 'PASS') AS pass,
-			count(*) FILTER (WHERE result = 'REJECT') AS reject,
-			count(*) FILTER (WHERE result = 'UNKNOWN') AS unknown
-		FROM verifications WHERE ` + strings.Join(where, " AND ") + `
-		GROUP BY day) d ORDER BY day`
-	return list(s, ctx, scanDay, q, args...)
-}
-
-// BillableCounts implements store.Durable.
-func (s *Store) BillableCounts(ctx context.Context, f store.VerificationFilter) ([]store.BillCount, error) {
-	where, args := verificationWhere(f)
-	where = append(where, "billable")
-	q := `SELECT scheme_code, kind, count(*) FROM verifications WHERE ` + strings.Join(where, " AND ") +
-		` GROUP BY scheme_code, kind ORDER BY scheme_code COLLATE "C", kind COLLATE "C"`
-	return list(s, ctx, scanBillCount, q, args...)
-}
-
 func scanBillCount(r pgx.Row) (store.BillCount, error) {
 	var b store.BillCount
 	err := r.Scan(&b.Scheme, &b.Kind, &b.Count)
 	return b, err
-}
-
-// verificationWhere is the WHERE conditions (never empty) of f.
-func verificationWhere(f store.VerificationFilter) ([]string, []any) {
-	where := []string{"true"}
-	var args []any
-	add := func(cond string, arg any) {
-		args = append(args, arg)
-		where = append(where, fmt.Sprintf(cond, len(args)))
-	}
-	if f.AccountID != "" {
-		add("account_id = $%d", f.AccountID)
-	}
-	if !f.From.IsZero() {
-		add("created_at >= $%d", f.From)
-	}
-	if !f.To.IsZero() {
-		add("created_at < $%d", f.To)
-	}
-	if f.Kind != "" {
-		add("kind = $%d", f.Kind)
-	}
-	if f.SchemeCode != "" {
-		add("scheme_code = $%d", f.SchemeCode)
-	}
-	return where, args
 }
 
 // scanDay reads a (yyyy-mm-dd, pass, reject, unknown) row.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -164,8 +165,19 @@ func TestSchemeNameMigration(t *testing.T) {
 	}
 	s := openDSN().(*Store)
 	storetest.RunSchemeNameMigration(t, s, func() error {
-		_, err := s.pool.Exec(context.Background(), `DROP INDEX schemes_account_name; DROP TABLE sms_sends; DROP TABLE sms_outbox; DROP TABLE oauth_clients; DROP TABLE console_users; DROP TABLE audit_log; ALTER TABLE schemes DROP COLUMN fusion_strategy; DELETE FROM schema_migrations WHERE version >= 2`)
-		return err
+		// Version 7 partitioned verifications: back to version 1's table.
+		_, err := s.pool.Exec(context.Background(), `DROP INDEX schemes_account_name; DROP TABLE sms_sends; DROP TABLE sms_outbox; DROP TABLE oauth_clients; DROP TABLE console_users; DROP TABLE audit_log; ALTER TABLE schemes DROP COLUMN fusion_strategy; DROP TABLE verification_hourly; DROP TABLE sms_hourly; DROP TABLE verifications; DROP TABLE verification_ids; DROP TABLE sms_send_ids; DELETE FROM schema_migrations WHERE version >= 2`)
+		if err != nil {
+			return err
+		}
+		for _, st := range migrationStatements(t, "0001_init.sql") {
+			if strings.Contains(st, "verifications") {
+				if _, err := s.pool.Exec(context.Background(), st); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
 	}, openDSN)
 }
 
@@ -269,4 +281,132 @@ func BenchmarkGetAccessKey(b *testing.B) {
 	s := open(b)
 	defer s.Close()
 	storetest.BenchGetAccessKey(b, s)
+}
+
+// migrationStatements are the statements of a migration file, without
+// comments (the files hold no ';' inside a statement).
+func migrationStatements(t testing.TB, file string) []string {
+	t.Helper()
+	b, err := migrationFS.ReadFile("migrations/" + file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var code []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if i := strings.Index(l, "--"); i >= 0 {
+			l = l[:i]
+		}
+		code = append(code, l)
+	}
+	var out []string
+	for _, st := range strings.Split(strings.Join(code, "\n"), ";") {
+		if strings.TrimSpace(st) != "" {
+			out = append(out, st)
+		}
+	}
+	return out
+}
+
+// backfillStatements are the INSERT … SELECT statements of the rollup
+// migration, which roll up the records stored before it.
+func backfillStatements(t testing.TB) []string {
+	t.Helper()
+	var out []string
+	for _, st := range migrationStatements(t, "0006_hourly_rollups.sql") {
+		if strings.Contains(st, "INSERT INTO") {
+			out = append(out, st)
+		}
+	}
+	if len(out) != 2 {
+		t.Fatalf("found %d backfill statements in the migration, want 2", len(out))
+	}
+	return out
+}
+
+func TestRollupBackfill(t *testing.T) {
+	s := open(t)
+	defer s.Close()
+	storetest.RunRollupBackfill(t, s, func() error {
+		stmts := append([]string{`TRUNCATE verification_hourly, sms_hourly`}, backfillStatements(t)...)
+		for _, st := range stmts {
+			if _, err := s.pool.Exec(context.Background(), st); err != nil {
+				return fmt.Errorf("%s: %w", st, err)
+			}
+		}
+		return nil
+	})
+}
+
+// loadStatsBench fills s with n verification records, generated in SQL
+// (generate_series, one statement, with their ids), and rolls them up with
+// the rollup migration's backfill.
+func loadStatsBench(b *testing.B, s *Store, n int) {
+	b.Helper()
+	ctx := context.Background()
+	start := time.Now()
+	if _, err := s.pool.Exec(ctx, `INSERT INTO verifications (id, account_id, scheme_code, kind, carrier, result, masked_phone, phone_hash,
+			billable, latency_us, created_at)
+		SELECT lpad(to_hex(i), 16, '0'), 'acct-' || (i % 2), 'FC' || (i % 10), CASE WHEN i % 3 = 0 THEN 'login' ELSE 'verify' END,
+			CASE i % 3 WHEN 0 THEN 'CM' WHEN 1 THEN 'CU' ELSE 'CT' END,
+			CASE WHEN i % 10 < 8 THEN 'PASS' WHEN i % 10 = 8 THEN 'REJECT' ELSE 'UNKNOWN' END,
+			'138****5678', 'h', i % 5 > 0, 20000 + (i % 97) * 3000,
+			$2::timestamptz + i * ($3::bigint * interval '1 microsecond')
+		FROM generate_series(0, $1::bigint - 1) AS i`, n, storetest.StatsBenchStart, int64(storetest.StatsBenchDays)*86400*1_000_000/int64(n)); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := s.pool.Exec(ctx, `INSERT INTO verification_ids SELECT id, created_at FROM verifications`); err != nil {
+		b.Fatal(err)
+	}
+	for _, st := range backfillStatements(b) {
+		if _, err := s.pool.Exec(ctx, st); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, t := range []string{"verifications", "verification_hourly"} {
+		if _, err := s.pool.Exec(ctx, `VACUUM ANALYZE `+t); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Logf("loaded %d records in %v", n, time.Since(start).Round(time.Millisecond))
+}
+
+func BenchmarkStats(b *testing.B) { benchStats(b, storetest.StatsBenchSizes) }
+
+// BenchmarkStatsLarge is BenchmarkStats at 1e7 records: minutes to load.
+func BenchmarkStatsLarge(b *testing.B) { benchStats(b, []int{10_000_000}) }
+
+func benchStats(b *testing.B, sizes []int) {
+	for _, n := range sizes {
+		b.Run(storetest.SizeName(n), func(b *testing.B) {
+			s := open(b)
+			defer s.Close()
+			ctx := context.Background()
+			// The records' month gets its partition, as Maintain would make it.
+			if _, err := s.Maintain(ctx, storetest.StatsBenchStart, 0); err != nil {
+				b.Fatal(err)
+			}
+			loadStatsBench(b, s, n)
+			storetest.BenchStats(b, s, func(ctx context.Context, f store.VerificationFilter) (int, error) {
+				// The statistics query before the rollups: a scan of the
+				// covering index verifications_stats.
+				rows, err := s.pool.Query(ctx, `SELECT to_char(day, 'YYYY-MM-DD'), pass, reject, unknown FROM (
+					SELECT (created_at AT TIME ZONE 'UTC')::date AS day,
+						count(*) FILTER (WHERE result = 'PASS') AS pass,
+						count(*) FILTER (WHERE result = 'REJECT') AS reject,
+						count(*) FILTER (WHERE result = 'UNKNOWN') AS unknown
+					FROM verifications WHERE account_id = $1 AND created_at >= $2 AND created_at < $3
+						AND result IN ('PASS', 'REJECT', 'UNKNOWN')
+					GROUP BY day) d ORDER BY day`, f.AccountID, f.From, f.To)
+				if err != nil {
+					return 0, err
+				}
+				defer rows.Close()
+				days := 0
+				for rows.Next() {
+					days++
+				}
+				return days, rows.Err()
+			})
+		})
+	}
 }

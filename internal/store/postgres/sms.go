@@ -65,16 +65,12 @@ func (s *Store) SetSmsStatus(ctx context.Context, provider, providerID string, s
 	if !at.IsZero() {
 		when = &at
 	}
-	// One statement: update a pending record, or report whether a settled
-	// one exists.
+	// One statement: settle a pending record (and move it from status 1 in
+	// the hourly rollup), or report whether a settled one exists. A retry
+	// after a lost reply finds the record settled and changes nothing.
 	var updated, exists bool
 	err := s.read(ctx, func() error {
-		return s.pool.QueryRow(ctx, `WITH u AS (
-			UPDATE sms_sends SET status = $3, err_code = $4, received_at = $5
-			WHERE provider = $1 AND provider_id = $2 AND provider_id <> '' AND status = 1 RETURNING 1)
-			SELECT EXISTS (SELECT 1 FROM u),
-				EXISTS (SELECT 1 FROM sms_sends WHERE provider = $1 AND provider_id = $2 AND provider_id <> '')`,
-			provider, providerID, int16(status), errCode, when).Scan(&updated, &exists)
+		return s.pool.QueryRow(ctx, settleSQL, provider, providerID, int16(status), errCode, when).Scan(&updated, &exists)
 	})
 	if err != nil {
 		return err
@@ -146,27 +142,6 @@ func (s *Store) ListSmsSends(ctx context.Context, f store.SmsFilter) ([]store.Sm
 		return nil, total, err
 	}
 	return out, total, nil
-}
-
-// SmsDailyStats implements store.Durable.
-func (s *Store) SmsDailyStats(ctx context.Context, f store.SmsFilter) ([]store.DayStat, error) {
-	where, args := smsWhere(f)
-	q := `SELECT to_char(day, 'YYYY-MM-DD'), pass, reject, unknown FROM (
-		SELECT (sent_at AT TIME ZONE 'UTC')::date AS day,
-			count(*) FILTER (WHERE status = 3) AS pass,
-			count(*) FILTER (WHERE status = 2) AS reject,
-			count(*) FILTER (WHERE status = 1) AS unknown
-		FROM sms_sends WHERE ` + where + ` AND status IN (1, 2, 3)
-		GROUP BY day) d ORDER BY day`
-	return list(s, ctx, scanDay, q, args...)
-}
-
-// SmsBillableCounts implements store.Durable.
-func (s *Store) SmsBillableCounts(ctx context.Context, f store.SmsFilter) ([]store.BillCount, error) {
-	where, args := smsWhere(f)
-	q := `SELECT scheme_name, 'sms', count(*) FROM sms_sends WHERE ` + where +
-		` AND billable GROUP BY scheme_name ORDER BY scheme_name COLLATE "C"`
-	return list(s, ctx, scanBillCount, q, args...)
 }
 
 const outboxCols = `id, provider_id, recipient, sign_name, template_code, text, created_at`

@@ -37,19 +37,53 @@ func (s *Store) SetSmsStatus(ctx context.Context, provider, providerID string, s
 	if status != 2 && status != 3 {
 		return fmt.Errorf("%s: a receipt settles a send as failed (2) or delivered (3), not %d", "sqlite", status)
 	}
-	res, err := s.w.ExecContext(ctx, `UPDATE sms_sends SET status = ?, err_code = ?, received_at = ?
-		WHERE provider = ? AND provider_id = ? AND provider_id <> '' AND status = 1`,
+	// One transaction: settle the pending record(s) and move them from
+	// status 1 to status in the hourly rollup, or find that the record is
+	// settled already (or absent).
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return mapErr(err)
+	}
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, `UPDATE sms_sends SET status = ?, err_code = ?, received_at = ?
+		WHERE provider = ? AND provider_id = ? AND provider_id <> '' AND status = 1
+		RETURNING account_id, scheme_name, sent_at, billable`,
 		status, errCode, nullMicros(at), provider, providerID)
 	if err != nil {
 		return mapErr(err)
 	}
-	if n, err := res.RowsAffected(); err != nil || n > 0 {
+	type settled struct {
+		account, scheme string
+		sentAt          int64
+		billable        bool
+	}
+	var done []settled
+	for rows.Next() {
+		var x settled
+		if err := rows.Scan(&x.account, &x.scheme, &x.sentAt, &x.billable); err != nil {
+			rows.Close()
+			return mapErr(err)
+		}
+		done = append(done, x)
+	}
+	if err := rows.Close(); err != nil {
 		return mapErr(err)
 	}
-	var one int
-	err = s.r.QueryRowContext(ctx, `SELECT 1 FROM sms_sends WHERE provider = ? AND provider_id = ? AND provider_id <> '' LIMIT 1`,
-		provider, providerID).Scan(&one)
-	return mapErr(err) // sql.ErrNoRows maps to store.ErrNotFound; a settled record is nil
+	if err := rows.Err(); err != nil {
+		return mapErr(err)
+	}
+	if len(done) == 0 {
+		var one int
+		err = tx.QueryRowContext(ctx, `SELECT 1 FROM sms_sends WHERE provider = ? AND provider_id = ? AND provider_id <> '' LIMIT 1`,
+			provider, providerID).Scan(&one)
+		return mapErr(err) // sql.ErrNoRows maps to store.ErrNotFound; a settled record is nil
+	}
+	for _, x := range done {
+		if err := settleHourly(ctx, tx, x.account, x.scheme, provider, x.sentAt, x.billable, status); err != nil {
+			return err
+		}
+	}
+	return mapErr(tx.Commit())
 }
 
 // smsWhere is the WHERE clause of an SmsFilter.
@@ -123,25 +157,6 @@ func (s *Store) ListSmsSends(ctx context.Context, f store.SmsFilter) ([]store.Sm
 		out = append(out, m)
 	}
 	return out, total, mapErr(rows.Err())
-}
-
-// SmsDailyStats implements store.Durable.
-func (s *Store) SmsDailyStats(ctx context.Context, f store.SmsFilter) ([]store.DayStat, error) {
-	where, args := smsWhere(f)
-	day := strconv.Itoa(usPerDay)
-	// Floor division, as DailyStats does.
-	q := `SELECT (sent_at - ((sent_at % ` + day + `) + ` + day + `) % ` + day + `) / ` + day + ` AS day,
-		sum(status = 3), sum(status = 2), sum(status = 1)
-		FROM sms_sends WHERE ` + where + ` AND status IN (1, 2, 3) GROUP BY day ORDER BY day`
-	return list(s, ctx, scanDay, q, args...)
-}
-
-// SmsBillableCounts implements store.Durable.
-func (s *Store) SmsBillableCounts(ctx context.Context, f store.SmsFilter) ([]store.BillCount, error) {
-	where, args := smsWhere(f)
-	q := `SELECT scheme_name, 'sms', count(*) FROM sms_sends WHERE ` + where +
-		` AND billable <> 0 GROUP BY scheme_name ORDER BY scheme_name`
-	return list(s, ctx, scanBillCount, q, args...)
 }
 
 // PutOutbox implements store.Durable (sms.Outbox).

@@ -59,6 +59,9 @@ type Store struct {
 	insOutbox       *sql.Stmt // on w
 	getAccessKey    *sql.Stmt // on r
 	getVerification *sql.Stmt // on r
+
+	upVerificationHourly *sql.Stmt // on w
+	upSmsHourly          *sql.Stmt // on w
 }
 
 var _ store.Durable = (*Store)(nil)
@@ -129,6 +132,8 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		{w, &s.insSmsSend, `INSERT INTO sms_sends (` + smsSendCols + `) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`},
 		{s.r, &s.getAccessKey, `SELECT ` + accessKeyCols + ` FROM access_keys WHERE id = ?`},
 		{s.r, &s.getVerification, `SELECT ` + verificationCols + ` FROM verifications WHERE id = ?`},
+		{w, &s.upVerificationHourly, upsertVerificationHourly},
+		{w, &s.upSmsHourly, upsertSmsHourly},
 	} {
 		if *p.dst, err = p.db.PrepareContext(ctx, p.stmt); err != nil {
 			s.Close()
@@ -421,7 +426,8 @@ func verificationRow(v *store.Verification) (string, []any) {
 		v.MaskedPhone, v.PhoneHash, v.Billable, v.LatencyUS, micros(v.CreatedAt)}
 }
 
-// WriteBatch implements store.Durable: one transaction, all or none.
+// WriteBatch implements store.Durable: one transaction, all or none, which
+// also adds the records to the hourly rollups.
 func (s *Store) WriteBatch(ctx context.Context, b store.Batch) error {
 	if err := s.check(); err != nil {
 		return err
@@ -441,6 +447,9 @@ func (s *Store) WriteBatch(ctx context.Context, b store.Batch) error {
 		return err
 	}
 	if err := insertEach(ctx, tx, s.insOutbox, b.Outbox, outboxRow); err != nil {
+		return err
+	}
+	if err := s.rollUp(ctx, tx, b); err != nil {
 		return err
 	}
 	return mapErr(tx.Commit())
@@ -480,64 +489,10 @@ func (s *Store) GetVerification(ctx context.Context, id string) (store.Verificat
 
 const usPerDay = 86400 * 1_000_000
 
-// DailyStats implements store.Durable. Empty AccountID, Kind or SchemeCode
-// match any; a zero From or To leaves that end of the range open.
-func (s *Store) DailyStats(ctx context.Context, f store.VerificationFilter) ([]store.DayStat, error) {
-	if err := s.check(); err != nil {
-		return nil, err
-	}
-	where, args := verificationWhere(f)
-	where = append(where, "result IN ('PASS', 'REJECT', 'UNKNOWN')")
-	// Floor division, so that times before 1970 land on the right day too.
-	q := `SELECT (created_at - ((created_at % ` + strconv.Itoa(usPerDay) + `) + ` + strconv.Itoa(usPerDay) + `) % ` +
-		strconv.Itoa(usPerDay) + `) / ` + strconv.Itoa(usPerDay) + ` AS day,
-		sum(result = 'PASS'), sum(result = 'REJECT'), sum(result = 'UNKNOWN')
-		FROM verifications WHERE ` + strings.Join(where, " AND ") + ` GROUP BY day ORDER BY day`
-	return list(s, ctx, scanDay, q, args...)
-}
-
-// BillableCounts implements store.Durable.
-func (s *Store) BillableCounts(ctx context.Context, f store.VerificationFilter) ([]store.BillCount, error) {
-	if err := s.check(); err != nil {
-		return nil, err
-	}
-	where, args := verificationWhere(f)
-	where = append(where, "billable <> 0")
-	q := `SELECT scheme_code, kind, count(*) FROM verifications WHERE ` + strings.Join(where, " AND ") +
-		` GROUP BY scheme_code, kind ORDER BY scheme_code, kind`
-	return list(s, ctx, scanBillCount, q, args...)
-}
-
 func scanBillCount(r scanner) (store.BillCount, error) {
 	var b store.BillCount
 	err := r.Scan(&b.Scheme, &b.Kind, &b.Count)
 	return b, err
-}
-
-// verificationWhere is the WHERE conditions (never empty) of f.
-func verificationWhere(f store.VerificationFilter) ([]string, []any) {
-	where := []string{"1 = 1"}
-	var args []any
-	add := func(cond string, arg any) {
-		where = append(where, cond)
-		args = append(args, arg)
-	}
-	if f.AccountID != "" {
-		add("account_id = ?", f.AccountID)
-	}
-	if !f.From.IsZero() {
-		add("created_at >= ?", micros(f.From))
-	}
-	if !f.To.IsZero() {
-		add("created_at < ?", micros(f.To))
-	}
-	if f.Kind != "" {
-		add("kind = ?", f.Kind)
-	}
-	if f.SchemeCode != "" {
-		add("scheme_code = ?", f.SchemeCode)
-	}
-	return where, args
 }
 
 // scanDay reads a (day number, pass, reject, unknown) row.
@@ -612,7 +567,8 @@ func (s *Store) Close() error {
 	s.once.Do(func() {
 		s.closed.Store(true)
 		var errs []error
-		for _, st := range []*sql.Stmt{s.insVerification, s.insSmsSend, s.insOutbox, s.getAccessKey, s.getVerification} {
+		for _, st := range []*sql.Stmt{s.insVerification, s.insSmsSend, s.insOutbox, s.getAccessKey, s.getVerification,
+			s.upVerificationHourly, s.upSmsHourly} {
 			if st != nil {
 				errs = append(errs, st.Close())
 			}

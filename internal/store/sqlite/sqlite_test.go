@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -247,7 +248,7 @@ func TestSchemeNameMigration(t *testing.T) {
 		t.Fatal(err)
 	}
 	storetest.RunSchemeNameMigration(t, s, func() error {
-		_, err := s.w.Exec(`DROP INDEX schemes_account_name; DROP TABLE sms_sends; DROP TABLE sms_outbox; DROP TABLE oauth_clients; DROP TABLE console_users; DROP TABLE audit_log; ALTER TABLE schemes DROP COLUMN fusion_strategy; DELETE FROM schema_migrations WHERE version >= 2`)
+		_, err := s.w.Exec(`DROP INDEX schemes_account_name; DROP TABLE sms_sends; DROP TABLE sms_outbox; DROP TABLE oauth_clients; DROP TABLE console_users; DROP TABLE audit_log; ALTER TABLE schemes DROP COLUMN fusion_strategy; DROP TABLE verification_hourly; DROP TABLE sms_hourly; DROP INDEX verifications_created; DELETE FROM schema_migrations WHERE version >= 2`)
 		return err
 	}, func() store.Durable {
 		s, err := Open(context.Background(), path)
@@ -256,4 +257,142 @@ func TestSchemeNameMigration(t *testing.T) {
 		}
 		return s
 	})
+}
+
+// backfillStatements are the INSERT … SELECT statements of the rollup
+// migration, which roll up the records stored before it.
+func backfillStatements(t testing.TB) []string {
+	t.Helper()
+	b, err := migrationFS.ReadFile("migrations/0006_hourly_rollups.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var code []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if i := strings.Index(l, "--"); i >= 0 {
+			l = l[:i]
+		}
+		code = append(code, l)
+	}
+	var out []string
+	for _, st := range strings.Split(strings.Join(code, "\n"), ";") {
+		if strings.Contains(st, "INSERT INTO") {
+			out = append(out, st)
+		}
+	}
+	if len(out) != 2 {
+		t.Fatalf("found %d backfill statements in the migration, want 2", len(out))
+	}
+	return out
+}
+
+func TestRollupBackfill(t *testing.T) {
+	s := open(t)
+	defer s.Close()
+	storetest.RunRollupBackfill(t, s, func() error {
+		stmts := append([]string{`DELETE FROM verification_hourly`, `DELETE FROM sms_hourly`}, backfillStatements(t)...)
+		for _, st := range stmts {
+			if _, err := s.w.Exec(st); err != nil {
+				return fmt.Errorf("%s: %w", st, err)
+			}
+		}
+		return nil
+	})
+}
+
+// TestRetentionBatches: SQLite deletes exactly the records before the
+// cutoff, in several batches when there are more than deleteBatch.
+func TestRetentionBatches(t *testing.T) {
+	s := open(t)
+	defer s.Close()
+	ctx := context.Background()
+	now := time.Date(2026, 6, 15, 12, 0, 0, 0, time.UTC)
+	cutoff := now.Add(-24 * time.Hour)
+	const old = 2*deleteBatch + 17
+	// Generated in SQL, like the benchmarks' records: old ones a second
+	// apart, ending 1µs before the cutoff.
+	if _, err := s.w.ExecContext(ctx, `WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < ?)
+		INSERT INTO verifications (id, account_id, scheme_code, kind, carrier, result, masked_phone, phone_hash,
+			billable, latency_us, created_at)
+		SELECT 'old-' || i, 'a', 'FC1', 'verify', 'CM', 'PASS', '', '', 1, 0, ? - 1 - i * 1000000 FROM n`,
+		old, micros(cutoff)); err != nil {
+		t.Fatal(err)
+	}
+	keep := []store.Verification{{ID: "at-cutoff", Result: "PASS", CreatedAt: cutoff}, {ID: "now", Result: "PASS", CreatedAt: now}}
+	if err := s.RecordVerifications(ctx, keep); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := s.Maintain(ctx, now, 24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Deleted != old {
+		t.Errorf("Maintain deleted %d records, want %d", rep.Deleted, old)
+	}
+	for _, v := range keep {
+		if _, err := s.GetVerification(ctx, v.ID); err != nil {
+			t.Errorf("%s after retention: %v", v.ID, err)
+		}
+	}
+	if _, err := s.GetVerification(ctx, "old-0"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("the newest record before the cutoff after retention: %v, want ErrNotFound", err)
+	}
+}
+
+// loadStatsBench fills s with n verification records, generated in SQL (a
+// recursive CTE, one statement), and rolls them up with the rollup
+// migration's backfill.
+func loadStatsBench(b *testing.B, s *Store, n int) {
+	b.Helper()
+	start := time.Now()
+	step := int64(storetest.StatsBenchDays) * 86400 * 1_000_000 / int64(n)
+	if _, err := s.w.Exec(`WITH RECURSIVE g(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM g WHERE i + 1 < ?)
+		INSERT INTO verifications (id, account_id, scheme_code, kind, carrier, result, masked_phone, phone_hash,
+			billable, latency_us, created_at)
+		SELECT printf('%016x', i), 'acct-' || (i % 2), 'FC' || (i % 10), CASE WHEN i % 3 = 0 THEN 'login' ELSE 'verify' END,
+			CASE i % 3 WHEN 0 THEN 'CM' WHEN 1 THEN 'CU' ELSE 'CT' END,
+			CASE WHEN i % 10 < 8 THEN 'PASS' WHEN i % 10 = 8 THEN 'REJECT' ELSE 'UNKNOWN' END,
+			'138****5678', 'h', i % 5 > 0, 20000 + (i % 97) * 3000, ? + i * ? FROM g`,
+		n, micros(storetest.StatsBenchStart), step); err != nil {
+		b.Fatal(err)
+	}
+	for _, st := range backfillStatements(b) {
+		if _, err := s.w.Exec(st); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Logf("loaded %d records in %v", n, time.Since(start).Round(time.Millisecond))
+}
+
+func BenchmarkStats(b *testing.B) { benchStats(b, storetest.StatsBenchSizes) }
+
+// BenchmarkStatsLarge is BenchmarkStats at 1e7 records: minutes to load.
+func BenchmarkStatsLarge(b *testing.B) { benchStats(b, []int{10_000_000}) }
+
+func benchStats(b *testing.B, sizes []int) {
+	for _, n := range sizes {
+		b.Run(storetest.SizeName(n), func(b *testing.B) {
+			s := open(b)
+			defer s.Close()
+			loadStatsBench(b, s, n)
+			storetest.BenchStats(b, s, func(ctx context.Context, f store.VerificationFilter) (int, error) {
+				// The statistics query before the rollups: a scan of the
+				// covering index verifications_stats.
+				rows, err := s.r.QueryContext(ctx, `SELECT `+dayExpr("created_at")+` AS day,
+					sum(result = 'PASS'), sum(result = 'REJECT'), sum(result = 'UNKNOWN')
+					FROM verifications WHERE account_id = ? AND created_at >= ? AND created_at < ?
+					AND result IN ('PASS', 'REJECT', 'UNKNOWN') GROUP BY day ORDER BY day`,
+					f.AccountID, micros(f.From), micros(f.To))
+				if err != nil {
+					return 0, err
+				}
+				defer rows.Close()
+				days := 0
+				for rows.Next() {
+					days++
+				}
+				return days, rows.Err()
+			})
+		})
+	}
 }

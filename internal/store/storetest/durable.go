@@ -45,6 +45,8 @@ func RunDurable(t *testing.T, open func(t *testing.T) store.Durable) {
 	tests = append(tests, billingTests...)
 	tests = append(tests, consoleTests...)
 	tests = append(tests, resealTests...)
+	tests = append(tests, rollupTests...)
+	tests = append(tests, retentionTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)

@@ -1,4 +1,4 @@
--- numauth durable schema, version 6: the console's users and the admin
+-- numauth durable schema, version 8: the console's users and the admin
 -- API's audit log.
 
 -- password_hash is a PHC string ($argon2id$…); generation grows with every
