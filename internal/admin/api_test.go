@@ -566,3 +566,46 @@ func TestVerificationLog(t *testing.T) {
 		}
 	}
 }
+
+func TestHourlyStats(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Hour)
+	var vs []store.Verification
+	for i := 0; i < 10; i++ {
+		res := "PASS"
+		if i%5 == 0 {
+			res = "REJECT"
+		}
+		vs = append(vs, store.Verification{ID: fmt.Sprint("h", i), AccountID: "default", SchemeCode: "FC1", Kind: "verify",
+			Carrier: "CM", Result: res, MaskedPhone: "138****0000", PhoneHash: "x", Billable: res == "PASS",
+			LatencyUS: int64(20000 + i*1000), CreatedAt: now.Add(-time.Duration(i%2) * time.Hour).Add(time.Minute)})
+	}
+	if err := e.stack.Durable.RecordVerifications(ctx, vs); err != nil {
+		t.Fatal(err)
+	}
+	a := e.tokenClient().do("GET", "/admin/v1/stats/hourly", nil)
+	mustStatus(t, a, 200, "hourly stats")
+	hours := a.body["hours"].([]any)
+	if len(hours) != 2 {
+		t.Fatalf("hours = %s", a.raw)
+	}
+	var total, pass, reject float64
+	for _, h := range hours {
+		m := h.(map[string]any)
+		total += m["total"].(float64)
+		pass += m["pass"].(float64)
+		reject += m["reject"].(float64)
+		if p50 := m["p50Ms"].(float64); p50 < 10 || p50 > 50 {
+			t.Errorf("p50 %v ms for latencies of 20–29 ms", p50)
+		}
+	}
+	if total != 10 || pass != 8 || reject != 2 {
+		t.Fatalf("sums %v/%v/%v, want 10/8/2: %s", total, pass, reject, a.raw)
+	}
+	for _, q := range []string{"from=x", "kind=y", "from=2026-12-02T00:00:00Z&to=2026-12-01T00:00:00Z", "from=2025-01-01T00:00:00Z&to=2026-01-01T00:00:00Z"} {
+		if a := e.tokenClient().do("GET", "/admin/v1/stats/hourly?"+q, nil); a.status != 400 {
+			t.Errorf("?%s: %d %s", q, a.status, a.raw)
+		}
+	}
+}

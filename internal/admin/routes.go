@@ -41,6 +41,7 @@ func (a *API) routes() {
 	m.Handle("POST /admin/v1/camara/clients/{id}/enable", a.guard(admin, "camara-clients.enable", a.setClient(true)))
 
 	m.Handle("GET /admin/v1/stats/daily", a.guard(viewer, "", a.dailyStats))
+	m.Handle("GET /admin/v1/stats/hourly", a.guard(viewer, "", a.hourlyStats))
 	m.Handle("GET /admin/v1/billing", a.guard(viewer, "", a.billing))
 	m.Handle("GET /admin/v1/audit", a.guard(viewer, "", a.listAudit))
 	m.Handle("GET /admin/v1/verifications", a.guard(viewer, "", a.listVerifications))

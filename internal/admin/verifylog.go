@@ -96,3 +96,47 @@ func (a *API) listVerifications(w http.ResponseWriter, r *http.Request, _ *Princ
 	writeJSON(w, http.StatusOK, ans)
 	return nil
 }
+
+// hourlyStats: GET /admin/v1/stats/hourly?from=&to= (RFC 3339; default the
+// last 24 hours)&account=&scheme=&kind= — the hourly rollups, for charts:
+// results, billable records, and p50/p99 of the carrier leg's latency
+// estimated from each hour's histogram.
+func (a *API) hourlyStats(w http.ResponseWriter, r *http.Request, _ *Principal) error {
+	v := r.URL.Query()
+	now := a.cfg.Now().UTC()
+	f := store.VerificationFilter{AccountID: v.Get("account"), SchemeCode: v.Get("scheme"), From: now.Add(-24 * time.Hour), To: now.Add(time.Hour)}
+	switch k := v.Get("kind"); k {
+	case "", "verify", "login":
+		f.Kind = k
+	default:
+		return bad("kind is verify or login")
+	}
+	for _, b := range []struct {
+		name string
+		dst  *time.Time
+	}{{"from", &f.From}, {"to", &f.To}} {
+		if s := v.Get(b.name); s != "" {
+			t, err := time.Parse(time.RFC3339, s)
+			if err != nil {
+				return bad("%s is a time in RFC 3339 (2026-12-01T08:00:00Z)", b.name)
+			}
+			*b.dst = t
+		}
+	}
+	if !f.To.After(f.From) || f.To.Sub(f.From) > 93*24*time.Hour {
+		return bad("from must be before to, at most 93 days apart")
+	}
+	hs, err := a.cfg.Durable.HourlyStats(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	out := make([]map[string]any, 0, len(hs))
+	for _, h := range hs {
+		out = append(out, map[string]any{
+			"hour": h.Hour, "total": h.Total(), "pass": h.Pass, "reject": h.Reject, "unknown": h.Unknown, "billable": h.Billable,
+			"p50Ms": float64(h.Quantile(0.5).Microseconds()) / 1000, "p99Ms": float64(h.Quantile(0.99).Microseconds()) / 1000,
+		})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"from": f.From, "to": f.To, "hours": out})
+	return nil
+}
