@@ -144,7 +144,7 @@ var mutants = []mutant{
 		old: "\t\tfor _, m := range privateJWKMembers {", new: "\t\tfor _, m := range privateJWKMembers[:0] {"},
 	{name: "Redis ignores a Swap's guard",
 		file: "internal/store/redis/redis.go", pkg: "./internal/store/redis", run: "TestConformance",
-		old: "keys[1], guarded = s.prefix+g.Key, \"1\"", new: "keys[1] = s.prefix + g.Key"},
+		old: "keys[1], guarded = s.kLike(key, g.Key), \"1\"", new: "keys[1] = s.kLike(key, g.Key)"},
 }
 
 func repoRoot(t *testing.T) string {
