@@ -21,9 +21,9 @@ import (
 	"time"
 
 	"github.com/numauth/numauth/internal/admin"
-	"github.com/numauth/numauth/internal/console/consoleasset"
 	"github.com/numauth/numauth/internal/auth"
 	"github.com/numauth/numauth/internal/carrier"
+	"github.com/numauth/numauth/internal/console/consoleasset"
 	"github.com/numauth/numauth/internal/groupcommit"
 	"github.com/numauth/numauth/internal/h5"
 	"github.com/numauth/numauth/internal/ipset"
