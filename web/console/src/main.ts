@@ -205,7 +205,7 @@ const schemes: Page = async (main) => {
     const name = input("schemeName", { required: true }), app = input("appName", { required: true }), origin = input("origin", { placeholder: "https://example.com" }), url = input("url", { placeholder: "https://example.com/login" });
     main.append(h("h2", {}, "New H5 scheme"), h("form", { class: "row", id: "scheme-create", onsubmit: async (e: Event) => {
       e.preventDefault();
-      try { await api("POST", "schemes", { schemeName: name.value, appName: app.value, osType: "Html5", origin: origin.value, url: url.value }); void route(); } catch (err) { msg.replaceChildren(errBox(err)); }
+      try { await api("POST", "schemes", { schemeName: name.value, appName: app.value, osType: "H5", origin: origin.value, url: url.value }); void route(); } catch (err) { msg.replaceChildren(errBox(err)); }
     } }, field("name", name), field("app", app), field("origin", origin), field("page URL", url), h("button", { type: "submit" }, "Create scheme")));
   }
   main.append(table(["code", "name", "app", "OS", "origin", "created", ""], schemes.map((s) => [
