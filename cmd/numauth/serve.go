@@ -23,6 +23,7 @@ import (
 	"github.com/numauth/numauth/internal/admin"
 	"github.com/numauth/numauth/internal/auth"
 	"github.com/numauth/numauth/internal/carrier"
+	"github.com/numauth/numauth/internal/console/consoleasset"
 	"github.com/numauth/numauth/internal/groupcommit"
 	"github.com/numauth/numauth/internal/h5"
 	"github.com/numauth/numauth/internal/ipset"
@@ -431,6 +432,7 @@ func newServer(ctx context.Context, f serveFlags, log *slog.Logger) (*server, er
 	}
 	adminAPI.Handle("GET /admin/v1/sms/outbox", "", outboxHandler(durable))
 	mux.Handle("/admin/v1/", adminAPI)
+	mux.Handle("/console/", consoleasset.Handler()) // the operator console, on the admin API
 	// The sandbox plays the carrier side of native apps' one-click flows.
 	if _, ok := built["sandbox"]; ok {
 		mux.Handle("POST /sandbox/v1/app-token", h5.AppTokenHandler(svc, log))
