@@ -1,16 +1,15 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/numauth/numauth/internal/store"
+	"github.com/numauth/numauth/test/harness"
 )
 
 func TestParseRetention(t *testing.T) {
@@ -104,7 +103,7 @@ func TestServeRetention(t *testing.T) {
 		t.Fatal(err)
 	}
 	d.Close()
-	var logs syncBuffer
+	var logs harness.SyncBuffer
 	srv, err := newServer(ctx, f, slog.New(slog.NewJSONHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)
@@ -128,23 +127,4 @@ func TestServeRetention(t *testing.T) {
 	if _, err := d.GetVerification(ctx, "recent"); err != nil {
 		t.Errorf("the 29-day-old record after start: %v", err)
 	}
-}
-
-// syncBuffer is a bytes.Buffer that the maintenance goroutine may write
-// while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -193,6 +193,26 @@ type HourStat struct {
 	LatencySumUS int64
 }
 
+// Add adds one rollup group to h: n records of result with latency
+// bucket bucket, bill of them billable, latUS their summed latency.
+func (h *HourStat) Add(result string, bucket int, n, bill, latUS int64) {
+	switch result {
+	case "PASS":
+		h.Pass += n
+	case "REJECT":
+		h.Reject += n
+	case "UNKNOWN":
+		h.Unknown += n
+	default:
+		h.Other += n
+	}
+	h.Billable += bill
+	h.LatencySumUS += latUS
+	if bucket >= 0 && bucket < LatencyBuckets {
+		h.Latency[bucket] += n
+	}
+}
+
 // Total is the number of records of the hour.
 func (h HourStat) Total() int64 { return h.Pass + h.Reject + h.Unknown + h.Other }
 

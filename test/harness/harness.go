@@ -88,7 +88,7 @@ type Instance struct {
 	Addr    string
 	DataDir string
 	cmd     *exec.Cmd
-	logs    *syncBuffer
+	logs    *SyncBuffer
 	done    chan struct{}
 	t       testing.TB
 }
@@ -113,7 +113,7 @@ func Start(t testing.TB, o Options) *Instance {
 		"NUMAUTH_MASTER_KEY="+MasterKey,
 	)
 	cmd.Env = append(cmd.Env, o.Env...)
-	logs := &syncBuffer{}
+	logs := &SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -241,18 +241,20 @@ func FreeAddr(t testing.TB) string {
 	return ln.Addr().String()
 }
 
-type syncBuffer struct {
+// SyncBuffer is a buffer that goroutines may write while another reads it
+// (a child process's output, a logger's).
+type SyncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
+func (s *SyncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Write(p)
 }
 
-func (s *syncBuffer) String() string {
+func (s *SyncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()

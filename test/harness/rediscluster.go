@@ -30,7 +30,7 @@ type clusterNode struct {
 	Addr string
 	cmd  *exec.Cmd
 	done chan struct{}
-	logs *syncBuffer
+	logs *SyncBuffer
 }
 
 // Addrs are the addresses of every node started, masters and replicas.
@@ -150,7 +150,7 @@ func (c *RedisCluster) startNode(port int) error {
 		"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
 		"--cluster-node-timeout", "1000", "--cluster-replica-validity-factor", "0",
 		"--save", "", "--appendonly", "no", "--dir", nodeDir, "--daemonize", "no")
-	logs := &syncBuffer{}
+	logs := &SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start redis-server on %s: %w", addr, err)

@@ -28,7 +28,7 @@ type haproxy struct {
 	URL      string // the frontend, http://127.0.0.1:PORT
 	statsURL string
 	cmd      *exec.Cmd
-	logs     *syncBuffer
+	logs     *harness.SyncBuffer
 	done     chan struct{}
 }
 
@@ -105,7 +105,7 @@ func startHAProxy(t *testing.T, servers []string) *haproxy {
 	if out, err := exec.Command(bin, "-c", "-f", cfg).CombinedOutput(); err != nil {
 		t.Fatalf("haproxy -c: %v\n%s", err, out)
 	}
-	h := &haproxy{URL: "http://" + front, statsURL: "http://" + stats + "/stats;csv", logs: &syncBuffer{}, done: make(chan struct{})}
+	h := &haproxy{URL: "http://" + front, statsURL: "http://" + stats + "/stats;csv", logs: &harness.SyncBuffer{}, done: make(chan struct{})}
 	h.cmd = exec.Command(bin, "-db", "-f", cfg) // -db: in the foreground
 	h.cmd.Stdout, h.cmd.Stderr = h.logs, h.logs
 	if err := h.cmd.Start(); err != nil {
@@ -502,22 +502,4 @@ func names(log []served) []string {
 		}
 	}
 	return out
-}
-
-// syncBuffer is a buffer two goroutines may write and read.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -188,28 +188,9 @@ func (s *Store) HourlyStats(ctx context.Context, f store.VerificationFilter) ([]
 		if len(out) == 0 || !out[len(out)-1].Hour.Equal(h) {
 			out = append(out, store.HourStat{Hour: h})
 		}
-		addHour(&out[len(out)-1], x.result, x.bucket, x.n, x.bill, x.latUS)
+		out[len(out)-1].Add(x.result, x.bucket, x.n, x.bill, x.latUS)
 	}
 	return out, nil
-}
-
-// addHour adds one rollup group to h.
-func addHour(h *store.HourStat, result string, bucket int, n, bill, latUS int64) {
-	switch result {
-	case "PASS":
-		h.Pass += n
-	case "REJECT":
-		h.Reject += n
-	case "UNKNOWN":
-		h.Unknown += n
-	default:
-		h.Other += n
-	}
-	h.Billable += bill
-	h.LatencySumUS += latUS
-	if bucket >= 0 && bucket < store.LatencyBuckets {
-		h.Latency[bucket] += n
-	}
 }
 
 // smsParts is verificationParts for SMS sends. A filter on a number or an
