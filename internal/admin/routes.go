@@ -2,11 +2,11 @@ package admin
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"net/netip"
 	"slices"
+	"strconv"
 	"time"
 	"unicode/utf8"
 
@@ -519,7 +519,8 @@ func (a *API) billing(w http.ResponseWriter, r *http.Request, _ *Principal) erro
 	q := r.URL.Query()
 	typ := 2
 	if v := q.Get("type"); v != "" {
-		if err := json.Unmarshal([]byte(v), &typ); err != nil || !slices.Contains([]int{0, 1, 2, 4}, typ) {
+		n, err := strconv.Atoi(v)
+		if typ = n; err != nil || !slices.Contains([]int{0, 1, 2, 4}, typ) {
 			return bad("type is 0 (verification), 1 (login), 2 (all) or 4 (SMS)")
 		}
 	}
