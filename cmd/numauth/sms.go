@@ -112,7 +112,7 @@ func outboxHandler(ob sms.Outbox) http.HandlerFunc {
 		to, limit, err := outboxQuery(r.URL.Query().Get("phone"), r.URL.Query().Get("limit"))
 		if err != nil {
 			w.WriteHeader(http.StatusBadRequest)
-			json.NewEncoder(w).Encode(map[string]string{"error": err.Error()})
+			json.NewEncoder(w).Encode(map[string]string{"code": "InvalidParameter", "message": err.Error()})
 			return
 		}
 		es, err := ob.ListOutbox(r.Context(), to, limit)
@@ -122,7 +122,11 @@ func outboxHandler(ob sms.Outbox) http.HandlerFunc {
 				status = http.StatusServiceUnavailable
 			}
 			w.WriteHeader(status)
-			json.NewEncoder(w).Encode(map[string]string{"error": "outbox: store unavailable"})
+			code, msg := "InternalError", "outbox: internal error"
+			if status == http.StatusServiceUnavailable {
+				code, msg = "ServiceUnavailable", "outbox: store unavailable"
+			}
+			json.NewEncoder(w).Encode(map[string]string{"code": code, "message": msg})
 			return
 		}
 		json.NewEncoder(w).Encode(map[string]any{"messages": outboxJSON(es)})

@@ -29,7 +29,9 @@ const maxAdminBody = 64 << 10
 // false, "quotaExhausted": false}. A prefix may be a bare address. POST of an
 // existing prefix renumbers it; PUT replaces the operator's faults (absent
 // fields are zero, so {} clears them). Bad input gets a 400 with
-// {"error": "..."}; unknown fields are bad input. Answers are JSON.
+// {"code": "InvalidParameter", "message": "..."} (404 NotFound, 405
+// MethodNotAllowed, 413 RequestTooLarge); unknown fields are bad input.
+// Answers are JSON.
 func (s *Sandbox) AdminHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /subscribers", s.listSubscribers)
@@ -61,8 +63,19 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
+// writeError answers as numauth's admin API does: {"code", "message"},
+// the code named by the status (docs/admin-api.md).
 func writeError(w http.ResponseWriter, status int, msg string) {
-	writeJSON(w, status, map[string]string{"error": msg})
+	code := "InvalidParameter"
+	switch status {
+	case http.StatusNotFound:
+		code = "NotFound"
+	case http.StatusMethodNotAllowed:
+		code = "MethodNotAllowed"
+	case http.StatusRequestEntityTooLarge:
+		code = "RequestTooLarge"
+	}
+	writeJSON(w, status, map[string]string{"code": code, "message": msg})
 }
 
 // readBody decodes the request body into v; on failure it answers and

@@ -81,7 +81,7 @@ func TestAdminSubscribers(t *testing.T) {
 		t.Fatalf("DELETE = %d %s", a.status, a.body)
 	}
 	a = call(t, srv, "DELETE", "/subscribers?prefix=2001:db8::7", "")
-	if a.status != http.StatusNotFound || !strings.Contains(a.body, `"error"`) {
+	if a.status != http.StatusNotFound || !strings.Contains(a.body, `"code":"NotFound"`) {
 		t.Fatalf("DELETE again = %d %s", a.status, a.body)
 	}
 	a = call(t, srv, "DELETE", "/subscribers?prefix=10.0.0.0%2F24", "")
@@ -155,8 +155,8 @@ func TestAdminBadInput(t *testing.T) {
 		{"GET", "/faults/CM/x", ``, 404, "no such"},
 	} {
 		a := call(t, srv, c.method, c.path, c.body)
-		var e struct{ Error string }
-		if a.status != c.status || json.Unmarshal([]byte(a.body), &e) != nil || !strings.Contains(e.Error, c.want) {
+		var e struct{ Code, Message string }
+		if a.status != c.status || json.Unmarshal([]byte(a.body), &e) != nil || e.Code == "" || !strings.Contains(e.Message, c.want) {
 			t.Errorf("%s %s %.60s = %d %s; want %d and an error containing %q", c.method, c.path, c.body, a.status, a.body, c.status, c.want)
 		}
 		if regexp.MustCompile(`1[3-9]\d{9}`).MatchString(a.body) {
