@@ -40,6 +40,8 @@ func (a *API) routes() {
 	m.Handle("POST /admin/v1/camara/clients/{id}/disable", a.guard(admin, "camara-clients.disable", a.setClient(false)))
 	m.Handle("POST /admin/v1/camara/clients/{id}/enable", a.guard(admin, "camara-clients.enable", a.setClient(true)))
 
+	m.Handle("GET /admin/v1/sms/sends", a.guard(viewer, "", a.listSmsSends))
+
 	m.Handle("GET /admin/v1/stats/daily", a.guard(viewer, "", a.dailyStats))
 	m.Handle("GET /admin/v1/stats/hourly", a.guard(viewer, "", a.hourlyStats))
 	m.Handle("GET /admin/v1/billing", a.guard(viewer, "", a.billing))
