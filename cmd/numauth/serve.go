@@ -31,6 +31,7 @@ import (
 	"github.com/numauth/numauth/internal/openapi"
 	"github.com/numauth/numauth/internal/sms"
 	"github.com/numauth/numauth/internal/store"
+	"github.com/numauth/numauth/internal/store/redis"
 )
 
 type multiFlag []string
@@ -253,6 +254,7 @@ func newServer(ctx context.Context, f serveFlags, log *slog.Logger) (*server, er
 		return nil, err
 	}
 	log.Info("master key", "id", box.KeyID(), "previous", box.KeyIDs()[1:])
+	redis.SetLogger(log) // the Redis client's own messages, in numauth's log
 	eph, err := f.openEphemeral(ctx)
 	if err != nil {
 		durable.Close()
