@@ -153,7 +153,9 @@ func (s *Store) createPartition(ctx context.Context, t recordTable, m time.Time)
 // in batches the records before the start of the cutoff's month from the
 // default partition and the ids of all of them from the id tables.
 // Records are kept by whole months: one older than the retention goes
-// when its month ends before the cutoff. The hourly rollups are kept.
+// when its month ends before the cutoff. The hourly rollups are kept; the
+// per-minute rollup's minutes older than store.MinuteRollupWindow are
+// deleted, in batches, whatever the retention.
 func (s *Store) Maintain(ctx context.Context, now time.Time, retention time.Duration) (store.Maintenance, error) {
 	var rep store.Maintenance
 	if err := s.check(); err != nil {
@@ -161,6 +163,10 @@ func (s *Store) Maintain(ctx context.Context, now time.Time, retention time.Dura
 	}
 	created, err := s.ensurePartitions(ctx, now)
 	rep.Created = created
+	if err != nil {
+		return rep, err
+	}
+	rep.MinuteRows, err = s.deleteBefore(ctx, "verification_minutely", "minute", now.Add(-store.MinuteRollupWindow))
 	if err != nil || retention <= 0 {
 		return rep, err
 	}
