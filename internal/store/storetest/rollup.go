@@ -615,9 +615,9 @@ func testMinuteStatsPruned(t *testing.T, s store.Durable) {
 	cutoff := now.Add(-store.MinuteRollupWindow) // 2026-06-13 12:00:30
 	var m recount
 	for i, at := range []time.Time{
-		cutoff.Add(-3 * time.Hour),        // gone
-		cutoff.Add(15 * time.Second),      // gone: its minute started before the cutoff
-		cutoff.Add(30 * time.Second),      // kept: the first minute that starts at or after it
+		cutoff.Add(-3 * time.Hour),   // gone
+		cutoff.Add(15 * time.Second), // gone: its minute started before the cutoff
+		cutoff.Add(30 * time.Second), // kept: the first minute that starts at or after it
 		now, now.Add(-time.Hour), cutoff.Add(time.Hour),
 	} {
 		v := verification(fmt.Sprint("v", i), at)
