@@ -66,8 +66,9 @@ func parseRetention(s string) (time.Duration, error) {
 const maintainEvery = time.Hour
 
 // startMaintenance runs the durable store's maintenance (store.Maintainer:
-// partitions ahead, retention, the per-minute rollup's pruning) at once and then every maintainEvery, until
-// the returned stop is called (stop waits for a run in progress to end).
+// partitions ahead, retention, the per-minute rollup's pruning) at once
+// and then every maintainEvery, until the returned stop is called (stop
+// waits for a run in progress to end).
 // A store without time-ranged records has nothing to do.
 func startMaintenance(d store.Durable, retention time.Duration, log *slog.Logger) (stop func()) {
 	m, ok := d.(store.Maintainer)
