@@ -153,8 +153,9 @@ func count(c *store.Counts, v *store.Verification) {
 	c.LatencySumUS += v.LatencyUS
 }
 
-// minuteStats is MinuteStats of the records in the model newer than
-// pruned's minute (the zero time: all of them). f has no scheme.
+// minuteStats is MinuteStats of the records in the model whose minute
+// starts at or after m.pruned (the zero time: all of them). f has no
+// scheme.
 func (m *recount) minuteStats(f store.VerificationFilter) []store.MinuteStat {
 	from := f.From
 	if !from.IsZero() {
@@ -167,16 +168,16 @@ func (m *recount) minuteStats(f store.VerificationFilter) []store.MinuteStat {
 	per := map[key]*store.MinuteStat{}
 	for i := range m.vs {
 		v := &m.vs[i]
-		min := store.MinuteOf(v.CreatedAt)
+		start := store.MinuteOf(v.CreatedAt)
 		g := f
 		g.From, g.To = time.Time{}, time.Time{}
-		if !m.selects(v, g) || !inRange(min, from, f.To) || min.Before(m.pruned) {
+		if !m.selects(v, g) || !inRange(start, from, f.To) || start.Before(m.pruned) {
 			continue
 		}
-		k := key{min.UnixMicro(), v.Carrier}
+		k := key{start.UnixMicro(), v.Carrier}
 		s := per[k]
 		if s == nil {
-			s = &store.MinuteStat{Minute: min, Carrier: v.Carrier}
+			s = &store.MinuteStat{Minute: start, Carrier: v.Carrier}
 			per[k] = s
 		}
 		count(&s.Counts, v)
@@ -672,6 +673,9 @@ func RunMinuteBackfill(t *testing.T, s store.Durable, backfill func() error) {
 		}
 		v := randomVerification(r, fmt.Sprintf("v-%03d", i))
 		v.CreatedAt = now.Add(-age)
+		// On a bucket's bound or just below it: the migration's CASE must
+		// bucket as store.LatencyBucket does.
+		v.LatencyUS = store.LatencyBoundsUS[r.IntN(len(store.LatencyBoundsUS))] - r.Int64N(2)
 		m.vs = append(m.vs, v)
 	}
 	must(t, s.RecordVerifications(ctx, m.vs), "RecordVerifications")
