@@ -226,7 +226,7 @@ func (s *Store) deleteBefore(ctx context.Context, table, col string, t time.Time
 		tag, err := s.pool.Exec(ctx, `DELETE FROM `+table+` WHERE ctid IN (SELECT ctid FROM `+table+` WHERE `+col+` < $1 LIMIT $2)`,
 			t, deleteBatch)
 		if err != nil {
-			return total, fmt.Errorf("postgres: retention: delete from %s: %w", table, mapErr(err))
+			return total, fmt.Errorf("postgres: maintain: delete from %s: %w", table, mapErr(err))
 		}
 		total += tag.RowsAffected()
 		if tag.RowsAffected() < deleteBatch {

@@ -56,7 +56,7 @@ func (s *Store) deleteBefore(ctx context.Context, table, key, col string, cutoff
 		res, err := s.w.ExecContext(ctx, `DELETE FROM `+table+` WHERE (`+key+`) IN (SELECT `+key+` FROM `+table+
 			` WHERE `+col+` < ? LIMIT ?)`, cutoff, deleteBatch)
 		if err != nil {
-			return total, fmt.Errorf("sqlite: delete from %s: %w", table, mapErr(err))
+			return total, fmt.Errorf("sqlite: maintain: delete from %s: %w", table, mapErr(err))
 		}
 		n, err := res.RowsAffected()
 		if err != nil {
