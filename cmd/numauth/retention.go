@@ -66,8 +66,9 @@ func parseRetention(s string) (time.Duration, error) {
 const maintainEvery = time.Hour
 
 // startMaintenance runs the durable store's maintenance (store.Maintainer:
-// partitions ahead, retention) at once and then every maintainEvery, until
-// the returned stop is called (stop waits for a run in progress to end).
+// partitions ahead, retention, the per-minute rollup's pruning) at once
+// and then every maintainEvery, until the returned stop is called (stop
+// waits for a run in progress to end).
 // A store without time-ranged records has nothing to do.
 func startMaintenance(d store.Durable, retention time.Duration, log *slog.Logger) (stop func()) {
 	m, ok := d.(store.Maintainer)
@@ -99,7 +100,8 @@ func startMaintenance(d store.Durable, retention time.Duration, log *slog.Logger
 func maintainOnce(ctx context.Context, m store.Maintainer, retention time.Duration, log *slog.Logger) {
 	now := time.Now()
 	rep, err := m.Maintain(ctx, now, retention)
-	attrs := []any{"partitions_created", rep.Created, "partitions_dropped", rep.Dropped, "records_deleted", rep.Deleted}
+	attrs := []any{"partitions_created", rep.Created, "partitions_dropped", rep.Dropped, "records_deleted", rep.Deleted,
+		"minute_rows_deleted", rep.MinuteRows}
 	if retention > 0 {
 		attrs = append(attrs, "retention", retention.String(), "cutoff", now.Add(-retention).UTC().Format(time.RFC3339))
 	}
@@ -107,7 +109,7 @@ func maintainOnce(ctx context.Context, m store.Maintainer, retention time.Durati
 	case err != nil && errors.Is(err, context.Canceled):
 	case err != nil:
 		log.Warn("records maintenance failed; it runs again within the hour", append(attrs, "err", err)...)
-	case len(rep.Created) > 0 || len(rep.Dropped) > 0 || rep.Deleted > 0:
+	case len(rep.Created) > 0 || len(rep.Dropped) > 0 || rep.Deleted > 0 || rep.MinuteRows > 0:
 		log.Info("records maintenance", attrs...)
 	}
 }

@@ -33,10 +33,17 @@ type env struct {
 // stack: two instances of one deployment.
 func newEnv(t *testing.T, st *authtest.Stack) *env {
 	t.Helper()
+	return newEnvWith(t, st, nil)
+}
+
+// newEnvWith is newEnv with the API's configuration changed by with (a
+// clock, a durable store that fails).
+func newEnvWith(t *testing.T, st *authtest.Stack, with func(*admin.Config)) *env {
+	t.Helper()
 	if st == nil {
 		st = authtest.New(t, authtest.Options{})
 	}
-	api := admin.New(admin.Config{
+	cfg := admin.Config{
 		Service: st.Svc, Durable: st.Durable, Ephemeral: st.Eph, AdminToken: token,
 		SignInPerUser: 3, SignInPerSource: 6,
 		ClientAddr: func(r *http.Request) netip.Addr {
@@ -46,7 +53,11 @@ func newEnv(t *testing.T, st *authtest.Stack) *env {
 			}
 			return a
 		},
-	})
+	}
+	if with != nil {
+		with(&cfg)
+	}
+	api := admin.New(cfg)
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
 	return &env{t: t, stack: st, srv: srv, src: "192.0.2.1"}
@@ -244,7 +255,7 @@ func TestViewerReadsOnly(t *testing.T) {
 			t.Errorf("viewer %s %s: %d %s, want 403 Forbidden", w.method, w.path, a.status, a.raw)
 		}
 	}
-	for _, path := range []string{"/admin/v1/keys", "/admin/v1/schemes", "/admin/v1/users", "/admin/v1/audit", "/admin/v1/camara/clients", "/admin/v1/stats/daily", "/admin/v1/billing"} {
+	for _, path := range []string{"/admin/v1/keys", "/admin/v1/schemes", "/admin/v1/users", "/admin/v1/audit", "/admin/v1/camara/clients", "/admin/v1/stats/daily", "/admin/v1/stats/live", "/admin/v1/billing"} {
 		mustStatus(t, v.do("GET", path, nil), 200, "viewer GET "+path)
 	}
 	ks := v.do("GET", "/admin/v1/keys", nil)
@@ -607,5 +618,184 @@ func TestHourlyStats(t *testing.T) {
 		if a := e.tokenClient().do("GET", "/admin/v1/stats/hourly?"+q, nil); a.status != 400 {
 			t.Errorf("?%s: %d %s", q, a.status, a.raw)
 		}
+	}
+}
+
+// liveAnswer is GET /admin/v1/stats/live's answer as the console reads it.
+type liveAnswer struct {
+	From    string `json:"from"`
+	To      string `json:"to"`
+	Minutes []struct {
+		Minute    string           `json:"minute"`
+		Total     int64            `json:"total"`
+		Pass      int64            `json:"pass"`
+		Reject    int64            `json:"reject"`
+		Unknown   int64            `json:"unknown"`
+		ByCarrier map[string]int64 `json:"byCarrier"`
+	} `json:"minutes"`
+	Carriers []struct {
+		Carrier string  `json:"carrier"`
+		Total   int64   `json:"total"`
+		Pass    int64   `json:"pass"`
+		Reject  int64   `json:"reject"`
+		Unknown int64   `json:"unknown"`
+		P50MS   float64 `json:"p50Ms"`
+		P99MS   float64 `json:"p99Ms"`
+	} `json:"carriers"`
+	Total   int64   `json:"total"`
+	Pass    int64   `json:"pass"`
+	Reject  int64   `json:"reject"`
+	Unknown int64   `json:"unknown"`
+	P50MS   float64 `json:"p50Ms"`
+	P99MS   float64 `json:"p99Ms"`
+}
+
+// String prints the answer with latencies to 0.01 ms: the estimate is
+// computed in floating point and truncated to the microsecond.
+func (l liveAnswer) String() string {
+	r := func(f float64) string { return fmt.Sprintf("%.2f", f) }
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s..%s total=%d/%d/%d/%d p=%s/%s\n", l.From, l.To, l.Total, l.Pass, l.Reject, l.Unknown, r(l.P50MS), r(l.P99MS))
+	for _, m := range l.Minutes {
+		fmt.Fprintf(&b, "  %s %d/%d/%d/%d %v\n", m.Minute, m.Total, m.Pass, m.Reject, m.Unknown, m.ByCarrier)
+	}
+	for _, c := range l.Carriers {
+		fmt.Fprintf(&b, "  %s %d/%d/%d/%d p=%s/%s\n", c.Carrier, c.Total, c.Pass, c.Reject, c.Unknown, r(c.P50MS), r(c.P99MS))
+	}
+	return b.String()
+}
+
+// failingMinutes is a durable store whose per-minute statistics are down.
+type failingMinutes struct{ store.Durable }
+
+func (failingMinutes) MinuteStats(context.Context, store.VerificationFilter) ([]store.MinuteStat, error) {
+	return nil, fmt.Errorf("reading the rollup: %w", store.ErrUnavailable)
+}
+
+func TestLiveStats(t *testing.T) {
+	now := time.Date(2026, 12, 2, 10, 30, 40, 0, time.UTC)
+	clock := func(c *admin.Config) { c.Now = func() time.Time { return now } }
+	e := newEnvWith(t, nil, clock)
+	at := func(hms string) time.Time {
+		x, err := time.Parse(time.RFC3339Nano, "2026-12-02T"+hms+"Z")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return x
+	}
+	var vs []store.Verification
+	for i, r := range []struct {
+		at, account, kind, carrier, result string
+		latMS                              int64
+	}{
+		{"10:27:59.999999", "default", "verify", "CM", "PASS", 5}, // before a 3-minute window
+		{"10:28:00", "default", "verify", "CM", "PASS", 15},
+		{"10:28:30", "default", "verify", "CU", "REJECT", 15},
+		{"10:28:59.999999", "default", "verify", "CM", "UNKNOWN", 30},
+		{"10:29:10", "default", "login", "CT", "PASS", 15},
+		{"10:29:20", "other", "verify", "CM", "PASS", 15},
+		{"10:30:40", "default", "verify", "CM", "ERROR", 15}, // in the totals, not in pass/reject/unknown
+		{"10:31:00", "default", "verify", "CM", "PASS", 15},  // the next minute: after the window
+	} {
+		vs = append(vs, store.Verification{ID: fmt.Sprint("m", i), AccountID: r.account, SchemeCode: "FC1", Kind: r.kind,
+			Carrier: r.carrier, Result: r.result, MaskedPhone: "138****0000", PhoneHash: "x", LatencyUS: r.latMS * 1000,
+			CreatedAt: at(r.at)})
+	}
+	if err := e.stack.Durable.RecordVerifications(context.Background(), vs); err != nil {
+		t.Fatal(err)
+	}
+	// The q-quantile of n latencies is the one of rank q×n, interpolated
+	// linearly within its histogram bucket (0–10, 10–25, 25–50 ms here):
+	// e.g. CM's four of the 3-minute window, three in 10–25 ms and one in
+	// 25–50 ms, have p50 10 + (2/3)×15 = 20 and p99 25 + 0.96×25 = 49;
+	// all six have p99 25 + 0.94×25 = 48.5.
+	const (
+		p50of1in10to25 = "17.50" // 10 + 0.5×15
+		p99of1in10to25 = "24.85" // 10 + 0.99×15
+	)
+	for _, c := range []struct {
+		name, query string
+		want        string
+	}{
+		{"the last 3 minutes, all accounts and kinds", "?minutes=3", `2026-12-02T10:28:00Z..2026-12-02T10:31:00Z total=6/3/1/1 p=19.00/48.50
+  2026-12-02T10:28:00Z 3/1/1/1 map[CM:2 CU:1]
+  2026-12-02T10:29:00Z 2/2/0/0 map[CM:1 CT:1]
+  2026-12-02T10:30:00Z 1/0/0/0 map[CM:1]
+  CM 4/2/0/1 p=20.00/49.00
+  CT 1/1/0/0 p=` + p50of1in10to25 + `/` + p99of1in10to25 + `
+  CU 1/0/1/0 p=` + p50of1in10to25 + `/` + p99of1in10to25 + `
+`},
+		{"one account and kind: a minute without records is left out", "?minutes=3&account=default&kind=verify",
+			`2026-12-02T10:28:00Z..2026-12-02T10:31:00Z total=4/1/1/1 p=20.00/49.00
+  2026-12-02T10:28:00Z 3/1/1/1 map[CM:2 CU:1]
+  2026-12-02T10:30:00Z 1/0/0/0 map[CM:1]
+  CM 3/1/0/1 p=21.25/49.25
+  CU 1/0/1/0 p=` + p50of1in10to25 + `/` + p99of1in10to25 + `
+`},
+		{"the default hour", "?kind=verify&account=default", `2026-12-02T09:31:00Z..2026-12-02T10:31:00Z total=5/2/1/1 p=17.50/48.75
+  2026-12-02T10:27:00Z 1/1/0/0 map[CM:1]
+  2026-12-02T10:28:00Z 3/1/1/1 map[CM:2 CU:1]
+  2026-12-02T10:30:00Z 1/0/0/0 map[CM:1]
+  CM 4/2/0/1 p=17.50/49.00
+  CU 1/0/1/0 p=` + p50of1in10to25 + `/` + p99of1in10to25 + `
+`},
+		{"one minute: the current one", "?minutes=1", `2026-12-02T10:30:00Z..2026-12-02T10:31:00Z total=1/0/0/0 p=17.50/24.85
+  2026-12-02T10:30:00Z 1/0/0/0 map[CM:1]
+  CM 1/0/0/0 p=17.50/24.85
+`},
+		{"no records", "?minutes=1440&account=nobody", `2026-12-01T10:31:00Z..2026-12-02T10:31:00Z total=0/0/0/0 p=0.00/0.00
+`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			a := e.tokenClient().do("GET", "/admin/v1/stats/live"+c.query, nil)
+			mustStatus(t, a, 200, c.query)
+			var got liveAnswer
+			if err := json.Unmarshal([]byte(a.raw), &got); err != nil {
+				t.Fatal(err)
+			}
+			if got.String() != c.want {
+				t.Errorf("%s:\n got  %s\n want %s\n(%s)", c.query, got, c.want, a.raw)
+			}
+			// Empty lists are lists, not null: the console maps over them.
+			for _, k := range []string{`"minutes":`, `"carriers":`} {
+				if strings.Contains(a.raw, k+"null") {
+					t.Errorf("%s: %snull in %s", c.query, k, a.raw)
+				}
+			}
+		})
+	}
+
+	for _, c := range []struct{ query, hint string }{
+		{"?minutes=0", "minutes"}, {"?minutes=1441", "minutes"}, {"?minutes=-5", "minutes"}, {"?minutes=1.5", "minutes"},
+		{"?minutes=abc", "minutes"}, {"?minutes=", ""}, {"?kind=fusion", "kind"}, {"?kind=VERIFY", "kind"},
+	} {
+		a := e.tokenClient().do("GET", "/admin/v1/stats/live"+c.query, nil)
+		if c.hint == "" { // an empty parameter is the default
+			mustStatus(t, a, 200, c.query)
+			continue
+		}
+		msg, _ := a.body["message"].(string)
+		if a.status != 400 || a.code() != "InvalidParameter" || !strings.Contains(msg, c.hint) {
+			t.Errorf("%s: %d %s, want 400 InvalidParameter naming %s", c.query, a.status, a.raw, c.hint)
+		}
+	}
+
+	pw := createUser(t, e.stack.Durable, "vic", store.RoleViewer)
+	v := e.browser()
+	mustStatus(t, e.browser().do("GET", "/admin/v1/stats/live", nil), 401, "signed out")
+	mustStatus(t, v.signIn("vic", pw), 200, "viewer sign-in")
+	a := v.do("GET", "/admin/v1/stats/live?minutes=3", nil)
+	mustStatus(t, a, 200, "a viewer reads the live statistics")
+	if a.body["total"] != 6.0 {
+		t.Errorf("the viewer's total = %v, want 6: %s", a.body["total"], a.raw)
+	}
+
+	down := newEnvWith(t, e.stack, func(c *admin.Config) {
+		clock(c)
+		c.Durable = failingMinutes{c.Durable}
+	})
+	a = down.tokenClient().do("GET", "/admin/v1/stats/live", nil)
+	if a.status != 503 || a.code() != "ServiceUnavailable" {
+		t.Errorf("store down: %d %s, want 503 ServiceUnavailable", a.status, a.raw)
 	}
 }

@@ -44,6 +44,7 @@ func (a *API) routes() {
 
 	m.Handle("GET /admin/v1/stats/daily", a.guard(viewer, "", a.dailyStats))
 	m.Handle("GET /admin/v1/stats/hourly", a.guard(viewer, "", a.hourlyStats))
+	m.Handle("GET /admin/v1/stats/live", a.guard(viewer, "", a.liveStats))
 	m.Handle("GET /admin/v1/billing", a.guard(viewer, "", a.billing))
 	m.Handle("GET /admin/v1/audit", a.guard(viewer, "", a.listAudit))
 	m.Handle("GET /admin/v1/verifications", a.guard(viewer, "", a.listVerifications))

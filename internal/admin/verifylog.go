@@ -1,8 +1,10 @@
 package admin
 
 import (
+	"maps"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -134,9 +136,109 @@ func (a *API) hourlyStats(w http.ResponseWriter, r *http.Request, _ *Principal) 
 	for _, h := range hs {
 		out = append(out, map[string]any{
 			"hour": h.Hour, "total": h.Total(), "pass": h.Pass, "reject": h.Reject, "unknown": h.Unknown, "billable": h.Billable,
-			"p50Ms": float64(h.Quantile(0.5).Microseconds()) / 1000, "p99Ms": float64(h.Quantile(0.99).Microseconds()) / 1000,
+			"p50Ms": millis(h.Quantile(0.5)), "p99Ms": millis(h.Quantile(0.99)),
 		})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"from": f.From, "to": f.To, "hours": out})
+	return nil
+}
+
+// liveMinuteJSON is one minute of the live statistics.
+type liveMinuteJSON struct {
+	Minute    time.Time        `json:"minute"`
+	Total     int64            `json:"total"`
+	Pass      int64            `json:"pass"`
+	Reject    int64            `json:"reject"`
+	Unknown   int64            `json:"unknown"`
+	ByCarrier map[string]int64 `json:"byCarrier"`
+}
+
+// liveCarrierJSON is one carrier over the live statistics' window.
+type liveCarrierJSON struct {
+	Carrier string  `json:"carrier"`
+	Total   int64   `json:"total"`
+	Pass    int64   `json:"pass"`
+	Reject  int64   `json:"reject"`
+	Unknown int64   `json:"unknown"`
+	P50MS   float64 `json:"p50Ms"`
+	P99MS   float64 `json:"p99Ms"`
+}
+
+// liveJSON is the answer of GET /admin/v1/stats/live.
+type liveJSON struct {
+	From     time.Time         `json:"from"`
+	To       time.Time         `json:"to"`
+	Minutes  []liveMinuteJSON  `json:"minutes"`
+	Carriers []liveCarrierJSON `json:"carriers"`
+	Total    int64             `json:"total"`
+	Pass     int64             `json:"pass"`
+	Reject   int64             `json:"reject"`
+	Unknown  int64             `json:"unknown"`
+	P50MS    float64           `json:"p50Ms"`
+	P99MS    float64           `json:"p99Ms"`
+}
+
+// millis is a latency in milliseconds, to the microsecond.
+func millis(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// liveStats: GET /admin/v1/stats/live?minutes= (1 to 1440, default
+// 60)&account=&kind= — the per-minute rollup of the last minutes, the
+// current one included, for the console's overview: per minute the
+// results and the calls of each carrier; per carrier and over the whole
+// window the results and p50/p99 of the carrier leg's latency, estimated
+// from the histogram. Totals count every record, those of results other
+// than PASS, REJECT and UNKNOWN too.
+func (a *API) liveStats(w http.ResponseWriter, r *http.Request, _ *Principal) error {
+	v := r.URL.Query()
+	minutes := 60
+	if s := v.Get("minutes"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 1440 {
+			return bad("minutes must be 1 to 1440")
+		}
+		minutes = n
+	}
+	now := a.cfg.Now().UTC().Truncate(time.Minute)
+	f := store.VerificationFilter{AccountID: v.Get("account"), From: now.Add(-time.Duration(minutes-1) * time.Minute),
+		To: now.Add(time.Minute)}
+	switch k := v.Get("kind"); k {
+	case "", "verify", "login":
+		f.Kind = k
+	default:
+		return bad("kind is verify or login")
+	}
+	ms, err := a.cfg.Durable.MinuteStats(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	out := liveJSON{From: f.From, To: f.To, Minutes: []liveMinuteJSON{}, Carriers: []liveCarrierJSON{}}
+	var all store.Counts
+	byCarrier := map[string]*store.Counts{}
+	for _, m := range ms {
+		if len(out.Minutes) == 0 || !out.Minutes[len(out.Minutes)-1].Minute.Equal(m.Minute) {
+			out.Minutes = append(out.Minutes, liveMinuteJSON{Minute: m.Minute, ByCarrier: map[string]int64{}})
+		}
+		o := &out.Minutes[len(out.Minutes)-1]
+		o.Total += m.Total()
+		o.Pass += m.Pass
+		o.Reject += m.Reject
+		o.Unknown += m.Unknown
+		o.ByCarrier[m.Carrier] += m.Total()
+		all.Merge(m.Counts)
+		c := byCarrier[m.Carrier]
+		if c == nil {
+			c = &store.Counts{}
+			byCarrier[m.Carrier] = c
+		}
+		c.Merge(m.Counts)
+	}
+	for _, name := range slices.Sorted(maps.Keys(byCarrier)) {
+		c := byCarrier[name]
+		out.Carriers = append(out.Carriers, liveCarrierJSON{Carrier: name, Total: c.Total(), Pass: c.Pass, Reject: c.Reject,
+			Unknown: c.Unknown, P50MS: millis(c.Quantile(0.5)), P99MS: millis(c.Quantile(0.99))})
+	}
+	out.Total, out.Pass, out.Reject, out.Unknown = all.Total(), all.Pass, all.Reject, all.Unknown
+	out.P50MS, out.P99MS = millis(all.Quantile(0.5)), millis(all.Quantile(0.99))
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }

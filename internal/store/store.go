@@ -44,6 +44,9 @@ var (
 	// stored are never evicted to make room, because an evicted "spent" or
 	// "seen" marker would let a token or a signed request be used again.
 	ErrFull = fmt.Errorf("%w: ephemeral store is full", ErrUnavailable)
+	// ErrBadFilter: a query's filter selects by something the query
+	// cannot (MinuteStats by a scheme).
+	ErrBadFilter = errors.New("store: the query cannot filter on that")
 )
 
 // Guard makes an ephemeral operation conditional on a marker entry: the
@@ -177,54 +180,63 @@ func LatencyBucket(us int64) int {
 	return len(LatencyBoundsUS)
 }
 
-// HourStat aggregates the verification records of one UTC hour
-// (HourlyStats).
-type HourStat struct {
-	Hour     time.Time // the start of the hour, UTC
-	Pass     int64
-	Reject   int64
-	Unknown  int64
-	Other    int64 // records with any other result
-	Billable int64
-	// Latency is the histogram of the hour's latencies: Latency[i]
+// Counts are the results and the latency histogram of a set of
+// verification records: what HourStat and MinuteStat share.
+type Counts struct {
+	Pass    int64
+	Reject  int64
+	Unknown int64
+	Other   int64 // records with any other result
+	// Latency is the histogram of the records' latencies: Latency[i]
 	// records fell in bucket i (see LatencyBoundsUS).
 	Latency [LatencyBuckets]int64
-	// LatencySumUS is the sum of the hour's latencies, for the mean.
+	// LatencySumUS is the sum of the records' latencies, for the mean.
 	LatencySumUS int64
 }
 
-// Add adds one rollup group to h: n records of result with latency
-// bucket bucket, bill of them billable, latUS their summed latency.
-func (h *HourStat) Add(result string, bucket int, n, bill, latUS int64) {
+// Add adds one rollup group to c: n records of result with latency
+// bucket bucket, latUS their summed latency.
+func (c *Counts) Add(result string, bucket int, n, latUS int64) {
 	switch result {
 	case "PASS":
-		h.Pass += n
+		c.Pass += n
 	case "REJECT":
-		h.Reject += n
+		c.Reject += n
 	case "UNKNOWN":
-		h.Unknown += n
+		c.Unknown += n
 	default:
-		h.Other += n
+		c.Other += n
 	}
-	h.Billable += bill
-	h.LatencySumUS += latUS
+	c.LatencySumUS += latUS
 	if bucket >= 0 && bucket < LatencyBuckets {
-		h.Latency[bucket] += n
+		c.Latency[bucket] += n
 	}
 }
 
-// Total is the number of records of the hour.
-func (h HourStat) Total() int64 { return h.Pass + h.Reject + h.Unknown + h.Other }
+// Merge adds o's records to c.
+func (c *Counts) Merge(o Counts) {
+	c.Pass += o.Pass
+	c.Reject += o.Reject
+	c.Unknown += o.Unknown
+	c.Other += o.Other
+	c.LatencySumUS += o.LatencySumUS
+	for i, n := range o.Latency {
+		c.Latency[i] += n
+	}
+}
+
+// Total is the number of records counted.
+func (c Counts) Total() int64 { return c.Pass + c.Reject + c.Unknown + c.Other }
 
 // Quantile estimates the q-quantile (0 <= q <= 1; 0.5 is the median, 0.99
-// p99) of the hour's latencies from the histogram, interpolating linearly
+// p99) of the latencies from the histogram, interpolating linearly
 // within the bucket it falls in. The estimate is off by at most the width
 // of that bucket; for the last bucket (slower than every bound) it is that
-// bucket's lower bound. An hour without records gives 0.
-func (h HourStat) Quantile(q float64) time.Duration {
+// bucket's lower bound. Counts without records give 0.
+func (c Counts) Quantile(q float64) time.Duration {
 	var total int64
-	for _, c := range h.Latency {
-		total += c
+	for _, n := range c.Latency {
+		total += n
 	}
 	if total == 0 || q != q { // q != q: NaN
 		return 0
@@ -232,9 +244,9 @@ func (h HourStat) Quantile(q float64) time.Duration {
 	q = min(max(q, 0), 1)
 	rank := q * float64(total)
 	var seen int64
-	for i, c := range h.Latency {
-		if c == 0 || float64(seen+c) < rank {
-			seen += c
+	for i, n := range c.Latency {
+		if n == 0 || float64(seen+n) < rank {
+			seen += n
 			continue
 		}
 		if i == len(LatencyBoundsUS) {
@@ -244,11 +256,40 @@ func (h HourStat) Quantile(q float64) time.Duration {
 		if i > 0 {
 			lo = LatencyBoundsUS[i-1]
 		}
-		frac := (rank - float64(seen)) / float64(c)
+		frac := (rank - float64(seen)) / float64(n)
 		return time.Duration(float64(lo)+frac*float64(LatencyBoundsUS[i]-lo)) * time.Microsecond
 	}
 	return time.Duration(LatencyBoundsUS[len(LatencyBoundsUS)-1]) * time.Microsecond
 }
+
+// HourStat aggregates the verification records of one UTC hour
+// (HourlyStats): their results and latencies (Counts, whose Total and
+// Quantile it has) and how many are billable.
+type HourStat struct {
+	Hour time.Time // the start of the hour, UTC
+	Counts
+	Billable int64
+}
+
+// Add adds one rollup group to h: n records of result with latency
+// bucket bucket, bill of them billable, latUS their summed latency.
+func (h *HourStat) Add(result string, bucket int, n, bill, latUS int64) {
+	h.Counts.Add(result, bucket, n, latUS)
+	h.Billable += bill
+}
+
+// MinuteStat aggregates the verification records of one UTC minute and
+// one carrier (MinuteStats): their results and latencies.
+type MinuteStat struct {
+	Minute  time.Time // the start of the minute, UTC
+	Carrier string
+	Counts
+}
+
+// MinuteRollupWindow is how far back the per-minute rollup reaches:
+// Maintain deletes the minutes that started before now minus it, whatever
+// the retention of the records.
+const MinuteRollupWindow = 48 * time.Hour
 
 // BillCount is how many billable records one scheme has of one kind
 // (BillableCounts, SmsBillableCounts).
@@ -398,6 +439,15 @@ type Durable interface {
 	// retention (see Maintainer): the hours of records already deleted are
 	// still there.
 	HourlyStats(ctx context.Context, f VerificationFilter) ([]HourStat, error)
+	// MinuteStats aggregates the records f selects per UTC minute and
+	// carrier, ordered by minute, then carrier (byte order), for the
+	// console's live view. It reads the per-minute rollup only, so the
+	// range is in whole minutes: the minutes whose start is in [From
+	// truncated to the minute, To). Minutes without records are left out.
+	// The rollup keeps the recent past only: Maintain deletes the minutes
+	// older than MinuteRollupWindow. It keeps no scheme: a filter with a
+	// SchemeCode is ErrBadFilter.
+	MinuteStats(ctx context.Context, f VerificationFilter) ([]MinuteStat, error)
 
 	// WriteBatch stores every record of b in one transaction, all or none,
 	// as RecordVerifications, RecordSmsSends and PutOutbox would: a
@@ -479,6 +529,8 @@ type Maintainer interface {
 	// before the cutoff and deletes the rest in batches, SQLite deletes in
 	// batches of a few thousand rows per transaction. The hourly rollups are
 	// kept: they are the statistics and the bills of the deleted period.
+	// Whatever the retention, it deletes the per-minute rollup's minutes
+	// that started before now-MinuteRollupWindow (MinuteStats).
 	Maintain(ctx context.Context, now time.Time, retention time.Duration) (Maintenance, error)
 }
 
@@ -487,6 +539,9 @@ type Maintenance struct {
 	Created []string // partitions created
 	Dropped []string // partitions dropped whole
 	Deleted int64    // records deleted row by row
+	// MinuteRows is how many rows of the per-minute rollup it deleted
+	// (older than MinuteRollupWindow).
+	MinuteRows int64
 }
 
 // Ephemeral is the store of short-lived, TTL-bound state. Every method is a

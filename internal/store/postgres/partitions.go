@@ -153,7 +153,9 @@ func (s *Store) createPartition(ctx context.Context, t recordTable, m time.Time)
 // in batches the records before the start of the cutoff's month from the
 // default partition and the ids of all of them from the id tables.
 // Records are kept by whole months: one older than the retention goes
-// when its month ends before the cutoff. The hourly rollups are kept.
+// when its month ends before the cutoff. The hourly rollups are kept; the
+// per-minute rollup's minutes older than store.MinuteRollupWindow are
+// deleted, in batches, whatever the retention.
 func (s *Store) Maintain(ctx context.Context, now time.Time, retention time.Duration) (store.Maintenance, error) {
 	var rep store.Maintenance
 	if err := s.check(); err != nil {
@@ -161,6 +163,10 @@ func (s *Store) Maintain(ctx context.Context, now time.Time, retention time.Dura
 	}
 	created, err := s.ensurePartitions(ctx, now)
 	rep.Created = created
+	if err != nil {
+		return rep, err
+	}
+	rep.MinuteRows, err = s.deleteBefore(ctx, "verification_minutely", "minute", now.Add(-store.MinuteRollupWindow))
 	if err != nil || retention <= 0 {
 		return rep, err
 	}
@@ -220,7 +226,7 @@ func (s *Store) deleteBefore(ctx context.Context, table, col string, t time.Time
 		tag, err := s.pool.Exec(ctx, `DELETE FROM `+table+` WHERE ctid IN (SELECT ctid FROM `+table+` WHERE `+col+` < $1 LIMIT $2)`,
 			t, deleteBatch)
 		if err != nil {
-			return total, fmt.Errorf("postgres: retention: delete from %s: %w", table, mapErr(err))
+			return total, fmt.Errorf("postgres: maintain: delete from %s: %w", table, mapErr(err))
 		}
 		total += tag.RowsAffected()
 		if tag.RowsAffected() < deleteBatch {

@@ -166,7 +166,7 @@ func TestSchemeNameMigration(t *testing.T) {
 	s := openDSN().(*Store)
 	storetest.RunSchemeNameMigration(t, s, func() error {
 		// Version 7 partitioned verifications: back to version 1's table.
-		_, err := s.pool.Exec(context.Background(), `DROP INDEX schemes_account_name; DROP TABLE sms_sends; DROP TABLE sms_outbox; DROP TABLE oauth_clients; DROP TABLE console_users; DROP TABLE audit_log; ALTER TABLE schemes DROP COLUMN fusion_strategy; DROP TABLE verification_hourly; DROP TABLE sms_hourly; DROP TABLE verifications; DROP TABLE verification_ids; DROP TABLE sms_send_ids; DELETE FROM schema_migrations WHERE version >= 2`)
+		_, err := s.pool.Exec(context.Background(), `DROP INDEX schemes_account_name; DROP TABLE sms_sends; DROP TABLE sms_outbox; DROP TABLE oauth_clients; DROP TABLE console_users; DROP TABLE audit_log; ALTER TABLE schemes DROP COLUMN fusion_strategy; DROP TABLE verification_hourly; DROP TABLE sms_hourly; DROP TABLE verification_minutely; DROP TABLE verifications; DROP TABLE verification_ids; DROP TABLE sms_send_ids; DELETE FROM schema_migrations WHERE version >= 2`)
 		if err != nil {
 			return err
 		}
@@ -307,18 +307,22 @@ func migrationStatements(t testing.TB, file string) []string {
 	return out
 }
 
-// backfillStatements are the INSERT … SELECT statements of the rollup
-// migration, which roll up the records stored before it.
-func backfillStatements(t testing.TB) []string {
+// backfillStatements are the INSERT … SELECT statements of a rollup
+// migration (0006_hourly_rollups.sql when file is ""), which roll up the
+// records stored before it; the file must have want of them.
+func backfillStatements(t testing.TB, file string, want int) []string {
 	t.Helper()
+	if file == "" {
+		file, want = "0006_hourly_rollups.sql", 2
+	}
 	var out []string
-	for _, st := range migrationStatements(t, "0006_hourly_rollups.sql") {
+	for _, st := range migrationStatements(t, file) {
 		if strings.Contains(st, "INSERT INTO") {
 			out = append(out, st)
 		}
 	}
-	if len(out) != 2 {
-		t.Fatalf("found %d backfill statements in the migration, want 2", len(out))
+	if len(out) != want {
+		t.Fatalf("found %d backfill statements in %s, want %d", len(out), file, want)
 	}
 	return out
 }
@@ -327,7 +331,23 @@ func TestRollupBackfill(t *testing.T) {
 	s := open(t)
 	defer s.Close()
 	storetest.RunRollupBackfill(t, s, func() error {
-		stmts := append([]string{`TRUNCATE verification_hourly, sms_hourly`}, backfillStatements(t)...)
+		stmts := append([]string{`TRUNCATE verification_hourly, sms_hourly`}, backfillStatements(t, "", 0)...)
+		for _, st := range stmts {
+			if _, err := s.pool.Exec(context.Background(), st); err != nil {
+				return fmt.Errorf("%s: %w", st, err)
+			}
+		}
+		return nil
+	})
+}
+
+// TestMinuteBackfill: migration 0009's backfill rolls up the records of
+// the last 48 hours per minute as the store does as it writes them.
+func TestMinuteBackfill(t *testing.T) {
+	s := open(t)
+	defer s.Close()
+	storetest.RunMinuteBackfill(t, s, func() error {
+		stmts := append([]string{`TRUNCATE verification_minutely`}, backfillStatements(t, "0009_minute_rollups.sql", 1)...)
 		for _, st := range stmts {
 			if _, err := s.pool.Exec(context.Background(), st); err != nil {
 				return fmt.Errorf("%s: %w", st, err)
@@ -357,7 +377,7 @@ func loadStatsBench(b *testing.B, s *Store, n int) {
 	if _, err := s.pool.Exec(ctx, `INSERT INTO verification_ids SELECT id, created_at FROM verifications`); err != nil {
 		b.Fatal(err)
 	}
-	for _, st := range backfillStatements(b) {
+	for _, st := range backfillStatements(b, "", 0) {
 		if _, err := s.pool.Exec(ctx, st); err != nil {
 			b.Fatal(err)
 		}

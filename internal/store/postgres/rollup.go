@@ -14,7 +14,9 @@ import (
 // The hourly rollups (migration 0006): verification_hourly and sms_hourly,
 // upserted by the statement that writes the records, read by the
 // statistics and billing queries for every whole hour of their range; the
-// partial hours at the ends of a range are read from the records.
+// partial hours at the ends of a range are read from the records. The
+// per-minute rollup (migration 0009): verification_minutely, upserted by
+// the same statement, read by MinuteStats alone and pruned by Maintain.
 
 const epoch = `timestamptz '1970-01-01 00:00:00+00'`
 
@@ -24,27 +26,21 @@ const epoch = `timestamptz '1970-01-01 00:00:00+00'`
 func rollupParts(b store.Batch) []batchPart {
 	var parts []batchPart
 	if len(b.Verifications) > 0 {
-		rs := store.RollUpVerifications(b.Verifications)
-		n := len(rs)
-		hours := make([]time.Time, n)
-		strs := make([][]string, 5)
-		for i := range strs {
-			strs[i] = make([]string, n)
-		}
-		buckets := make([]int16, n)
-		counts, bills, lat := make([]int64, n), make([]int64, n), make([]int64, n)
-		for i, r := range rs {
-			hours[i] = r.Hour
-			strs[0][i], strs[1][i], strs[2][i], strs[3][i], strs[4][i] = r.AccountID, r.SchemeCode, r.Kind, r.Carrier, r.Result
-			buckets[i], counts[i], bills[i], lat[i] = int16(r.LatBucket), r.N, r.Billable, r.LatencyUS
-		}
+		h := verificationRollupColumns(store.RollUpVerifications(b.Verifications))
 		parts = append(parts, batchPart{"verification_hourly",
 			"hour, account_id, scheme_code, kind, carrier, result, lat_bucket, n, billable, latency_us",
 			[]string{"timestamptz", "text", "text", "text", "text", "text", "smallint", "bigint", "bigint", "bigint"},
 			`ON CONFLICT (hour, account_id, scheme_code, kind, carrier, result, lat_bucket) DO UPDATE SET
 				n = verification_hourly.n + excluded.n, billable = verification_hourly.billable + excluded.billable,
 				latency_us = verification_hourly.latency_us + excluded.latency_us`,
-			[]any{hours, strs[0], strs[1], strs[2], strs[3], strs[4], buckets, counts, bills, lat}})
+			[]any{h.starts, h.accounts, h.schemes, h.kinds, h.carriers, h.results, h.buckets, h.counts, h.bills, h.lat}})
+		m := verificationRollupColumns(store.RollUpVerificationMinutes(b.Verifications))
+		parts = append(parts, batchPart{"verification_minutely",
+			"minute, account_id, kind, carrier, result, lat_bucket, n, latency_us",
+			[]string{"timestamptz", "text", "text", "text", "text", "smallint", "bigint", "bigint"},
+			`ON CONFLICT (account_id, minute, kind, carrier, result, lat_bucket) DO UPDATE SET
+				n = verification_minutely.n + excluded.n, latency_us = verification_minutely.latency_us + excluded.latency_us`,
+			[]any{m.starts, m.accounts, m.kinds, m.carriers, m.results, m.buckets, m.counts, m.lat}})
 	}
 	if len(b.SmsSends) > 0 {
 		rs := store.RollUpSmsSends(b.SmsSends)
@@ -64,6 +60,28 @@ func rollupParts(b store.Batch) []batchPart {
 			[]any{hours, accounts, schemes, providers, status, counts, bills}})
 	}
 	return parts
+}
+
+// rollupColumns are verification rollup rows column by column, the
+// arrays a batchPart unnests.
+type rollupColumns struct {
+	starts                                      []time.Time
+	accounts, schemes, kinds, carriers, results []string
+	buckets                                     []int16
+	counts, bills, lat                          []int64
+}
+
+func verificationRollupColumns(rs []store.VerificationRollup) rollupColumns {
+	n := len(rs)
+	c := rollupColumns{starts: make([]time.Time, n), accounts: make([]string, n), schemes: make([]string, n),
+		kinds: make([]string, n), carriers: make([]string, n), results: make([]string, n), buckets: make([]int16, n),
+		counts: make([]int64, n), bills: make([]int64, n), lat: make([]int64, n)}
+	for i, r := range rs {
+		c.starts[i], c.accounts[i], c.schemes[i], c.kinds[i], c.carriers[i], c.results[i] = r.Start, r.AccountID, r.SchemeCode,
+			r.Kind, r.Carrier, r.Result
+		c.buckets[i], c.counts[i], c.bills[i], c.lat[i] = int16(r.LatBucket), r.N, r.Billable, r.LatencyUS
+	}
+	return c
 }
 
 // params numbers the arguments of one statement.
@@ -98,13 +116,7 @@ func (c *conds) rangeOf(p *params, col string, r store.TimeRange) {
 // columns rollCols reads from the rollup or rawCols from the records.
 func verificationParts(p *params, f store.VerificationFilter, rollCols, rawCols string) string {
 	base := func() conds {
-		var c conds
-		if f.AccountID != "" {
-			c = append(c, "account_id = "+p.arg(f.AccountID))
-		}
-		if f.Kind != "" {
-			c = append(c, "kind = "+p.arg(f.Kind))
-		}
+		c := accountKind(p, f)
 		if f.SchemeCode != "" {
 			c = append(c, "scheme_code = "+p.arg(f.SchemeCode))
 		}
@@ -150,9 +162,8 @@ func (s *Store) BillableCounts(ctx context.Context, f store.VerificationFilter) 
 	return list(s, ctx, scanBillCount, q, p.args...)
 }
 
-// HourlyStats implements store.Durable from the rollups alone.
-func (s *Store) HourlyStats(ctx context.Context, f store.VerificationFilter) ([]store.HourStat, error) {
-	var p params
+// accountKind is f's account and kind conditions.
+func accountKind(p *params, f store.VerificationFilter) conds {
 	var c conds
 	if f.AccountID != "" {
 		c = append(c, "account_id = "+p.arg(f.AccountID))
@@ -160,6 +171,26 @@ func (s *Store) HourlyStats(ctx context.Context, f store.VerificationFilter) ([]
 	if f.Kind != "" {
 		c = append(c, "kind = "+p.arg(f.Kind))
 	}
+	return c
+}
+
+// rollupGroups runs a rollup reader's query, whose rows are the columns of
+// store.RollupGroup: the period start, carrier, result, latency bucket and
+// the sums of n, billable and latency_us.
+func (s *Store) rollupGroups(ctx context.Context, q string, args ...any) ([]store.RollupGroup, error) {
+	return list(s, ctx, func(r pgx.Row) (store.RollupGroup, error) {
+		var g store.RollupGroup
+		var bucket int16
+		err := r.Scan(&g.Start, &g.Carrier, &g.Result, &bucket, &g.N, &g.Billable, &g.LatencyUS)
+		g.LatBucket = int(bucket)
+		return g, err
+	}, q, args...)
+}
+
+// HourlyStats implements store.Durable from the rollups alone.
+func (s *Store) HourlyStats(ctx context.Context, f store.VerificationFilter) ([]store.HourStat, error) {
+	var p params
+	c := accountKind(&p, f)
 	if f.SchemeCode != "" {
 		c = append(c, "scheme_code = "+p.arg(f.SchemeCode))
 	}
@@ -168,30 +199,30 @@ func (s *Store) HourlyStats(ctx context.Context, f store.VerificationFilter) ([]
 		from = store.HourOf(from)
 	}
 	c.rangeOf(&p, "hour", store.TimeRange{From: from, To: f.To})
-	type row struct {
-		hour           time.Time
-		result         string
-		bucket         int16
-		n, bill, latUS int64
-	}
-	rows, err := list(s, ctx, func(r pgx.Row) (row, error) {
-		var x row
-		err := r.Scan(&x.hour, &x.result, &x.bucket, &x.n, &x.bill, &x.latUS)
-		return x, err
-	}, `SELECT hour, result, lat_bucket, sum(n)::bigint, sum(billable)::bigint, sum(latency_us)::bigint
+	gs, err := s.rollupGroups(ctx, `SELECT hour, '', result, lat_bucket, sum(n)::bigint, sum(billable)::bigint, sum(latency_us)::bigint
 		FROM verification_hourly WHERE `+c.sql()+` GROUP BY hour, result, lat_bucket HAVING sum(n) > 0 ORDER BY hour`, p.args...)
 	if err != nil {
 		return nil, err
 	}
-	var out []store.HourStat
-	for _, x := range rows {
-		h := x.hour.UTC()
-		if len(out) == 0 || !out[len(out)-1].Hour.Equal(h) {
-			out = append(out, store.HourStat{Hour: h})
-		}
-		out[len(out)-1].Add(x.result, int(x.bucket), x.n, x.bill, x.latUS)
+	return store.HourStatsOf(gs), nil
+}
+
+// MinuteStats implements store.Durable from the per-minute rollup.
+func (s *Store) MinuteStats(ctx context.Context, f store.VerificationFilter) ([]store.MinuteStat, error) {
+	r, err := store.MinuteFilter(f)
+	if err != nil {
+		return nil, err
 	}
-	return out, nil
+	var p params
+	c := accountKind(&p, f)
+	c.rangeOf(&p, "minute", r)
+	gs, err := s.rollupGroups(ctx, `SELECT minute, carrier, result, lat_bucket, sum(n)::bigint, 0::bigint, sum(latency_us)::bigint
+		FROM verification_minutely WHERE `+c.sql()+` GROUP BY minute, carrier, result, lat_bucket HAVING sum(n) > 0
+		ORDER BY minute, carrier`, p.args...)
+	if err != nil {
+		return nil, err
+	}
+	return store.MinuteStatsOf(gs), nil
 }
 
 // smsParts is verificationParts for SMS sends. A filter on a number or an

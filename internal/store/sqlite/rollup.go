@@ -12,7 +12,9 @@ import (
 // The hourly rollups (migration 0006): verification_hourly and sms_hourly,
 // kept in the transaction that writes the records, read by the statistics
 // and billing queries for every whole hour of their range; the partial
-// hours at the ends of a range are read from the records.
+// hours at the ends of a range are read from the records. The per-minute
+// rollup (migration 0009): verification_minutely, kept in the same
+// transaction, read by MinuteStats alone and pruned by Maintain.
 
 const (
 	upsertVerificationHourly = `INSERT INTO verification_hourly (hour, account_id, scheme_code, kind, carrier, result,
@@ -23,26 +25,43 @@ const (
 		VALUES (?,?,?,?,?,?,?)
 		ON CONFLICT (hour, account_id, scheme_name, provider, status) DO UPDATE SET
 		n = n + excluded.n, billable = billable + excluded.billable`
+	upsertVerificationMinutely = `INSERT INTO verification_minutely (minute, account_id, kind, carrier, result, lat_bucket,
+		n, latency_us) VALUES (?,?,?,?,?,?,?,?)
+		ON CONFLICT (account_id, minute, kind, carrier, result, lat_bucket) DO UPDATE SET
+		n = n + excluded.n, latency_us = latency_us + excluded.latency_us`
 )
 
-// rollUp adds the batch's records to the hourly rollups in tx.
+// rollUp adds the batch's records to the hourly and per-minute rollups in
+// tx.
 func (s *Store) rollUp(ctx context.Context, tx *sql.Tx, b store.Batch) error {
 	if len(b.Verifications) > 0 {
-		st := tx.StmtContext(ctx, s.upVerificationHourly)
-		for _, r := range store.RollUpVerifications(b.Verifications) {
-			if _, err := st.ExecContext(ctx, micros(r.Hour), r.AccountID, r.SchemeCode, r.Kind, r.Carrier, r.Result,
-				r.LatBucket, r.N, r.Billable, r.LatencyUS); err != nil {
-				return mapErr(err)
-			}
+		if err := upsertEach(ctx, tx.StmtContext(ctx, s.upVerificationHourly), store.RollUpVerifications(b.Verifications),
+			func(r *store.VerificationRollup) []any {
+				return []any{micros(r.Start), r.AccountID, r.SchemeCode, r.Kind, r.Carrier, r.Result, r.LatBucket, r.N, r.Billable, r.LatencyUS}
+			}); err != nil {
+			return err
+		}
+		if err := upsertEach(ctx, tx.StmtContext(ctx, s.upVerificationMinute), store.RollUpVerificationMinutes(b.Verifications),
+			func(r *store.VerificationRollup) []any {
+				return []any{micros(r.Start), r.AccountID, r.Kind, r.Carrier, r.Result, r.LatBucket, r.N, r.LatencyUS}
+			}); err != nil {
+			return err
 		}
 	}
 	if len(b.SmsSends) > 0 {
-		st := tx.StmtContext(ctx, s.upSmsHourly)
-		for _, r := range store.RollUpSmsSends(b.SmsSends) {
-			if _, err := st.ExecContext(ctx, micros(r.Hour), r.AccountID, r.SchemeName, r.Provider, r.Status,
-				r.N, r.Billable); err != nil {
-				return mapErr(err)
-			}
+		return upsertEach(ctx, tx.StmtContext(ctx, s.upSmsHourly), store.RollUpSmsSends(b.SmsSends), func(r *store.SmsRollup) []any {
+			return []any{micros(r.Hour), r.AccountID, r.SchemeName, r.Provider, r.Status, r.N, r.Billable}
+		})
+	}
+	return nil
+}
+
+// upsertEach runs the prepared upsert st once per rollup row, in order;
+// args gives a row's arguments.
+func upsertEach[R any](ctx context.Context, st *sql.Stmt, rows []R, args func(*R) []any) error {
+	for i := range rows {
+		if _, err := st.ExecContext(ctx, args(&rows[i])...); err != nil {
+			return mapErr(err)
 		}
 	}
 	return nil
@@ -92,12 +111,7 @@ func (c *conds) sql() string {
 // (rawCols), in the same order.
 func verificationParts(f store.VerificationFilter, rollCols, rawCols string) (string, []any) {
 	base := func(c *conds) {
-		if f.AccountID != "" {
-			c.add("account_id = ?", f.AccountID)
-		}
-		if f.Kind != "" {
-			c.add("kind = ?", f.Kind)
-		}
+		c.accountKind(f)
 		if f.SchemeCode != "" {
 			c.add("scheme_code = ?", f.SchemeCode)
 		}
@@ -147,18 +161,36 @@ func (s *Store) BillableCounts(ctx context.Context, f store.VerificationFilter) 
 	return list(s, ctx, scanBillCount, q, args...)
 }
 
-// HourlyStats implements store.Durable from the rollups alone.
-func (s *Store) HourlyStats(ctx context.Context, f store.VerificationFilter) ([]store.HourStat, error) {
-	if err := s.check(); err != nil {
-		return nil, err
-	}
-	var c conds
+// accountKind adds f's account and kind conditions to c.
+func (c *conds) accountKind(f store.VerificationFilter) {
 	if f.AccountID != "" {
 		c.add("account_id = ?", f.AccountID)
 	}
 	if f.Kind != "" {
 		c.add("kind = ?", f.Kind)
 	}
+}
+
+// rollupGroups runs a rollup reader's query, whose rows are the columns of
+// store.RollupGroup: the period start (microseconds), carrier, result,
+// latency bucket and the sums of n, billable and latency_us.
+func (s *Store) rollupGroups(ctx context.Context, q string, args ...any) ([]store.RollupGroup, error) {
+	return list(s, ctx, func(r scanner) (store.RollupGroup, error) {
+		var g store.RollupGroup
+		var start int64
+		err := r.Scan(&start, &g.Carrier, &g.Result, &g.LatBucket, &g.N, &g.Billable, &g.LatencyUS)
+		g.Start = fromMicros(start)
+		return g, err
+	}, q, args...)
+}
+
+// HourlyStats implements store.Durable from the rollups alone.
+func (s *Store) HourlyStats(ctx context.Context, f store.VerificationFilter) ([]store.HourStat, error) {
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	var c conds
+	c.accountKind(f)
 	if f.SchemeCode != "" {
 		c.add("scheme_code = ?", f.SchemeCode)
 	}
@@ -167,30 +199,32 @@ func (s *Store) HourlyStats(ctx context.Context, f store.VerificationFilter) ([]
 		from = store.HourOf(from)
 	}
 	c.rangeOf("hour", store.TimeRange{From: from, To: f.To})
-	type row struct {
-		hour           int64
-		result         string
-		bucket         int
-		n, bill, latUS int64
-	}
-	rows, err := list(s, ctx, func(r scanner) (row, error) {
-		var x row
-		err := r.Scan(&x.hour, &x.result, &x.bucket, &x.n, &x.bill, &x.latUS)
-		return x, err
-	}, `SELECT hour, result, lat_bucket, sum(n), sum(billable), sum(latency_us) FROM verification_hourly
+	gs, err := s.rollupGroups(ctx, `SELECT hour, '', result, lat_bucket, sum(n), sum(billable), sum(latency_us) FROM verification_hourly
 		WHERE `+c.sql()+` GROUP BY hour, result, lat_bucket HAVING sum(n) > 0 ORDER BY hour`, c.args...)
 	if err != nil {
 		return nil, err
 	}
-	var out []store.HourStat
-	for _, x := range rows {
-		h := fromMicros(x.hour)
-		if len(out) == 0 || !out[len(out)-1].Hour.Equal(h) {
-			out = append(out, store.HourStat{Hour: h})
-		}
-		out[len(out)-1].Add(x.result, x.bucket, x.n, x.bill, x.latUS)
+	return store.HourStatsOf(gs), nil
+}
+
+// MinuteStats implements store.Durable from the per-minute rollup.
+func (s *Store) MinuteStats(ctx context.Context, f store.VerificationFilter) ([]store.MinuteStat, error) {
+	r, err := store.MinuteFilter(f)
+	if err != nil {
+		return nil, err
 	}
-	return out, nil
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	var c conds
+	c.accountKind(f)
+	c.rangeOf("minute", r)
+	gs, err := s.rollupGroups(ctx, `SELECT minute, carrier, result, lat_bucket, sum(n), 0, sum(latency_us) FROM verification_minutely
+		WHERE `+c.sql()+` GROUP BY minute, carrier, result, lat_bucket HAVING sum(n) > 0 ORDER BY minute, carrier`, c.args...)
+	if err != nil {
+		return nil, err
+	}
+	return store.MinuteStatsOf(gs), nil
 }
 
 // smsParts is verificationParts for SMS sends. A filter on a number or an

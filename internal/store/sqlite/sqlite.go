@@ -62,6 +62,7 @@ type Store struct {
 
 	upVerificationHourly *sql.Stmt // on w
 	upSmsHourly          *sql.Stmt // on w
+	upVerificationMinute *sql.Stmt // on w
 }
 
 var _ store.Durable = (*Store)(nil)
@@ -134,6 +135,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		{s.r, &s.getVerification, `SELECT ` + verificationCols + ` FROM verifications WHERE id = ?`},
 		{w, &s.upVerificationHourly, upsertVerificationHourly},
 		{w, &s.upSmsHourly, upsertSmsHourly},
+		{w, &s.upVerificationMinute, upsertVerificationMinutely},
 	} {
 		if *p.dst, err = p.db.PrepareContext(ctx, p.stmt); err != nil {
 			s.Close()
@@ -568,7 +570,7 @@ func (s *Store) Close() error {
 		s.closed.Store(true)
 		var errs []error
 		for _, st := range []*sql.Stmt{s.insVerification, s.insSmsSend, s.insOutbox, s.getAccessKey, s.getVerification,
-			s.upVerificationHourly, s.upSmsHourly} {
+			s.upVerificationHourly, s.upSmsHourly, s.upVerificationMinute} {
 			if st != nil {
 				errs = append(errs, st.Close())
 			}

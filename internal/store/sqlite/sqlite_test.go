@@ -248,7 +248,7 @@ func TestSchemeNameMigration(t *testing.T) {
 		t.Fatal(err)
 	}
 	storetest.RunSchemeNameMigration(t, s, func() error {
-		_, err := s.w.Exec(`DROP INDEX schemes_account_name; DROP TABLE sms_sends; DROP TABLE sms_outbox; DROP TABLE oauth_clients; DROP TABLE console_users; DROP TABLE audit_log; ALTER TABLE schemes DROP COLUMN fusion_strategy; DROP TABLE verification_hourly; DROP TABLE sms_hourly; DROP INDEX verifications_created; DELETE FROM schema_migrations WHERE version >= 2`)
+		_, err := s.w.Exec(`DROP INDEX schemes_account_name; DROP TABLE sms_sends; DROP TABLE sms_outbox; DROP TABLE oauth_clients; DROP TABLE console_users; DROP TABLE audit_log; ALTER TABLE schemes DROP COLUMN fusion_strategy; DROP TABLE verification_hourly; DROP TABLE sms_hourly; DROP TABLE verification_minutely; DROP INDEX verifications_created; DELETE FROM schema_migrations WHERE version >= 2`)
 		return err
 	}, func() store.Durable {
 		s, err := Open(context.Background(), path)
@@ -259,11 +259,15 @@ func TestSchemeNameMigration(t *testing.T) {
 	})
 }
 
-// backfillStatements are the INSERT … SELECT statements of the rollup
-// migration, which roll up the records stored before it.
-func backfillStatements(t testing.TB) []string {
+// backfillStatements are the INSERT … SELECT statements of a rollup
+// migration (0006_hourly_rollups.sql when file is ""), which roll up the
+// records stored before it; the file must have want of them.
+func backfillStatements(t testing.TB, file string, want int) []string {
 	t.Helper()
-	b, err := migrationFS.ReadFile("migrations/0006_hourly_rollups.sql")
+	if file == "" {
+		file, want = "0006_hourly_rollups.sql", 2
+	}
+	b, err := migrationFS.ReadFile("migrations/" + file)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -280,8 +284,8 @@ func backfillStatements(t testing.TB) []string {
 			out = append(out, st)
 		}
 	}
-	if len(out) != 2 {
-		t.Fatalf("found %d backfill statements in the migration, want 2", len(out))
+	if len(out) != want {
+		t.Fatalf("found %d backfill statements in %s, want %d", len(out), file, want)
 	}
 	return out
 }
@@ -290,7 +294,23 @@ func TestRollupBackfill(t *testing.T) {
 	s := open(t)
 	defer s.Close()
 	storetest.RunRollupBackfill(t, s, func() error {
-		stmts := append([]string{`DELETE FROM verification_hourly`, `DELETE FROM sms_hourly`}, backfillStatements(t)...)
+		stmts := append([]string{`DELETE FROM verification_hourly`, `DELETE FROM sms_hourly`}, backfillStatements(t, "", 0)...)
+		for _, st := range stmts {
+			if _, err := s.w.Exec(st); err != nil {
+				return fmt.Errorf("%s: %w", st, err)
+			}
+		}
+		return nil
+	})
+}
+
+// TestMinuteBackfill: migration 0009's backfill rolls up the records of
+// the last 48 hours per minute as the store does as it writes them.
+func TestMinuteBackfill(t *testing.T) {
+	s := open(t)
+	defer s.Close()
+	storetest.RunMinuteBackfill(t, s, func() error {
+		stmts := append([]string{`DELETE FROM verification_minutely`}, backfillStatements(t, "0009_minute_rollups.sql", 1)...)
 		for _, st := range stmts {
 			if _, err := s.w.Exec(st); err != nil {
 				return fmt.Errorf("%s: %w", st, err)
@@ -356,7 +376,7 @@ func loadStatsBench(b *testing.B, s *Store, n int) {
 		n, micros(storetest.StatsBenchStart), step); err != nil {
 		b.Fatal(err)
 	}
-	for _, st := range backfillStatements(b) {
+	for _, st := range backfillStatements(b, "", 0) {
 		if _, err := s.w.Exec(st); err != nil {
 			b.Fatal(err)
 		}

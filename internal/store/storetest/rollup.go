@@ -16,6 +16,8 @@ var rollupTests = []durableTest{
 	{"RollupsEqualRecount", testRollupsEqualRecount},
 	{"HourlyStats", testHourlyStats},
 	{"SmsSettleMovesRollup", testSmsSettleMovesRollup},
+	{"MinuteStats", testMinuteStats},
+	{"MinuteStatsPruned", testMinuteStatsPruned},
 }
 
 // recount is the model the rollup tests check a store against: every
@@ -23,6 +25,9 @@ var rollupTests = []durableTest{
 type recount struct {
 	vs  []store.Verification
 	sms []store.SmsSend
+	// pruned: the per-minute rollup has no minute before it (Maintain
+	// deleted them).
+	pruned time.Time
 }
 
 func inRange(t time.Time, from, to time.Time) bool {
@@ -118,27 +123,72 @@ func (m *recount) hourlyStats(f store.VerificationFilter) []store.HourStat {
 			s = &store.HourStat{Hour: h}
 			per[h.UnixMicro()] = s
 		}
-		switch v.Result {
-		case "PASS":
-			s.Pass++
-		case "REJECT":
-			s.Reject++
-		case "UNKNOWN":
-			s.Unknown++
-		default:
-			s.Other++
-		}
+		count(&s.Counts, v)
 		if v.Billable {
 			s.Billable++
 		}
-		s.Latency[store.LatencyBucket(v.LatencyUS)]++
-		s.LatencySumUS += v.LatencyUS
 	}
 	var out []store.HourStat
 	for _, s := range per {
 		out = append(out, *s)
 	}
 	slices.SortFunc(out, func(a, b store.HourStat) int { return a.Hour.Compare(b.Hour) })
+	return out
+}
+
+// count counts one record in c, afresh (not through Counts.Add, which the
+// stores use).
+func count(c *store.Counts, v *store.Verification) {
+	switch v.Result {
+	case "PASS":
+		c.Pass++
+	case "REJECT":
+		c.Reject++
+	case "UNKNOWN":
+		c.Unknown++
+	default:
+		c.Other++
+	}
+	c.Latency[store.LatencyBucket(v.LatencyUS)]++
+	c.LatencySumUS += v.LatencyUS
+}
+
+// minuteStats is MinuteStats of the records in the model whose minute
+// starts at or after m.pruned (the zero time: all of them). f has no
+// scheme.
+func (m *recount) minuteStats(f store.VerificationFilter) []store.MinuteStat {
+	from := f.From
+	if !from.IsZero() {
+		from = store.MinuteOf(from)
+	}
+	type key struct {
+		minute  int64
+		carrier string
+	}
+	per := map[key]*store.MinuteStat{}
+	for i := range m.vs {
+		v := &m.vs[i]
+		start := store.MinuteOf(v.CreatedAt)
+		g := f
+		g.From, g.To = time.Time{}, time.Time{}
+		if !m.selects(v, g) || !inRange(start, from, f.To) || start.Before(m.pruned) {
+			continue
+		}
+		k := key{start.UnixMicro(), v.Carrier}
+		s := per[k]
+		if s == nil {
+			s = &store.MinuteStat{Minute: start, Carrier: v.Carrier}
+			per[k] = s
+		}
+		count(&s.Counts, v)
+	}
+	var out []store.MinuteStat
+	for _, s := range per {
+		out = append(out, *s)
+	}
+	slices.SortFunc(out, func(a, b store.MinuteStat) int {
+		return cmp.Or(a.Minute.Compare(b.Minute), cmp.Compare(a.Carrier, b.Carrier))
+	})
 	return out
 }
 
@@ -242,8 +292,9 @@ func randomFilter(r *rand.Rand) store.VerificationFilter {
 // testRollupsEqualRecount stores a seeded random mix of records in many
 // small rounds (batches of verifications and SMS sends, batches rejected
 // for a duplicate id, delivery receipts) and checks after each round that
-// statistics, billing and hourly stats, over random filters whose bounds
-// fall on and between hours, equal a full recount of the records.
+// statistics, billing, hourly and per-minute stats, over random filters
+// whose bounds fall on and between hours and minutes, equal a full
+// recount of the records.
 func testRollupsEqualRecount(t *testing.T, s store.Durable) {
 	ctx := ctxFor(t)
 	r := rand.New(rand.NewPCG(20261202, 7))
@@ -260,6 +311,9 @@ func testRollupsEqualRecount(t *testing.T, s store.Durable) {
 				v.AccountID, v.SchemeCode, v.Kind, v.Carrier, v.Result = old.AccountID, old.SchemeCode, old.Kind, old.Carrier, old.Result
 				v.LatencyUS = old.LatencyUS
 				v.CreatedAt = store.HourOf(old.CreatedAt).Add(time.Duration(r.IntN(3600)) * time.Second)
+				if r.IntN(2) == 0 { // the same minute too: the per-minute row is updated
+					v.CreatedAt = store.MinuteOf(old.CreatedAt).Add(time.Duration(r.IntN(60_000_000)) * time.Microsecond)
+				}
 			}
 			b.Verifications = append(b.Verifications, v)
 		}
@@ -314,6 +368,12 @@ func testRollupsEqualRecount(t *testing.T, s store.Durable) {
 			checkRollup(t, fmt.Sprintf("round %d DailyStats(%+v)", round, f), s.DailyStats, f, m.dailyStats)
 			checkRollup(t, fmt.Sprintf("round %d BillableCounts(%+v)", round, f), s.BillableCounts, f, m.billableCounts)
 			checkRollup(t, fmt.Sprintf("round %d HourlyStats(%+v)", round, f), s.HourlyStats, f, m.hourlyStats)
+			mf := f
+			mf.SchemeCode = ""
+			if r.IntN(3) == 0 && !mf.From.IsZero() {
+				mf.To = mf.From.Add(time.Duration(r.IntN(5)) * time.Minute) // a few minutes; none when From = To
+			}
+			checkRollup(t, fmt.Sprintf("round %d MinuteStats(%+v)", round, mf), s.MinuteStats, mf, m.minuteStats)
 			sf := store.SmsFilter{AccountID: f.AccountID, From: f.From, To: f.To}
 			if r.IntN(5) == 0 {
 				sf.PhoneHash = pick(r, "h1", "h2")
@@ -344,14 +404,21 @@ func normalize[T any](xs []T) any {
 	}
 	out := make([]any, len(xs))
 	for i, x := range xs {
-		if h, ok := any(x).(store.HourStat); ok {
-			out[i] = fmt.Sprintf("%d %d %d %d %d %d %v %d", h.Hour.UnixMicro(), h.Pass, h.Reject, h.Unknown, h.Other,
-				h.Billable, h.Latency, h.LatencySumUS)
+		switch x := any(x).(type) {
+		case store.HourStat:
+			out[i] = fmt.Sprintf("%d %s %d", x.Hour.UnixMicro(), counts(x.Counts), x.Billable)
+			continue
+		case store.MinuteStat:
+			out[i] = fmt.Sprintf("%d %q %s", x.Minute.UnixMicro(), x.Carrier, counts(x.Counts))
 			continue
 		}
 		out[i] = x
 	}
 	return out
+}
+
+func counts(c store.Counts) string {
+	return fmt.Sprintf("%d %d %d %d %v %d", c.Pass, c.Reject, c.Unknown, c.Other, c.Latency, c.LatencySumUS)
 }
 
 // RunRollupBackfill checks that the backfill of a migration rolls up the
@@ -411,7 +478,8 @@ func testHourlyStats(t *testing.T, s store.Durable) {
 	if len(got) != 2 {
 		t.Fatalf("HourlyStats = %+v, want the hours 10:00 and 12:00 (From rounds down to its hour)", got)
 	}
-	first := store.HourStat{Hour: h, Pass: 2, Reject: 1, Other: 1, Billable: 2, LatencySumUS: (5 + 40 + 120 + 20_000) * 1000}
+	first := store.HourStat{Hour: h, Counts: store.Counts{Pass: 2, Reject: 1, Other: 1, LatencySumUS: (5 + 40 + 120 + 20_000) * 1000},
+		Billable: 2}
 	first.Latency[0], first.Latency[2], first.Latency[4], first.Latency[store.LatencyBuckets-1] = 1, 1, 1, 1
 	if fmt.Sprint(normalize(got[:1])) != fmt.Sprint(normalize([]store.HourStat{first})) {
 		t.Errorf("10:00: got %+v, want %+v", got[0], first)
@@ -465,5 +533,157 @@ func testSmsSettleMovesRollup(t *testing.T, s store.Durable) {
 	must(t, err, "SmsBillableCounts")
 	if len(got) != 1 || got[0].Count != 1 {
 		t.Fatalf("SmsBillableCounts = %+v, want one", got)
+	}
+}
+
+// testMinuteStats: the per-minute statistics of whole minutes, [From
+// truncated to the minute, To), one row per minute and carrier ordered by
+// minute then carrier, filtered by account and kind; no scheme filter.
+func testMinuteStats(t *testing.T, s store.Durable) {
+	ctx := ctxFor(t)
+	m := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
+	mk := func(id, account, kind, carrier, result string, at time.Time, latMS int64) store.Verification {
+		v := verification(id, at)
+		v.AccountID, v.Kind, v.Carrier, v.Result, v.LatencyUS = account, kind, carrier, result, latMS*1000
+		return v
+	}
+	must(t, s.RecordVerifications(ctx, []store.Verification{
+		mk("a", "acct", "verify", "CM", "PASS", m.Add(-time.Microsecond), 5),
+		mk("b", "acct", "verify", "CU", "PASS", m, 5),
+		mk("c", "acct", "verify", "CM", "REJECT", m.Add(time.Minute-time.Microsecond), 40),
+		mk("d", "acct", "verify", "CM", "UNKNOWN", m.Add(30*time.Second), 120),
+		mk("e", "acct", "verify", "CT", "ERROR", m.Add(time.Minute), 20_000),
+		mk("f", "acct", "login", "CM", "PASS", m.Add(2*time.Minute), 5),
+		mk("g", "acct-2", "verify", "CM", "PASS", m.Add(time.Minute+time.Second), 5),
+	}), "RecordVerifications")
+	row := func(at time.Time, carrier string, c store.Counts) store.MinuteStat {
+		return store.MinuteStat{Minute: at, Carrier: carrier, Counts: c}
+	}
+	var cm10, cu10, ct11, cm09, cm12, cm11 store.Counts
+	cm10.Reject, cm10.Unknown, cm10.Latency[2], cm10.Latency[4], cm10.LatencySumUS = 1, 1, 1, 1, 160_000
+	cu10.Pass, cu10.Latency[0], cu10.LatencySumUS = 1, 1, 5_000
+	ct11.Other, ct11.Latency[store.LatencyBuckets-1], ct11.LatencySumUS = 1, 1, 20_000_000
+	cm09, cm12, cm11 = cu10, cu10, cu10
+	for _, c := range []struct {
+		what string
+		f    store.VerificationFilter
+		want []store.MinuteStat
+	}{
+		{"From rounds down to its minute, To is exclusive",
+			store.VerificationFilter{AccountID: "acct", From: m.Add(59 * time.Second), To: m.Add(2 * time.Minute)},
+			[]store.MinuteStat{row(m, "CM", cm10), row(m, "CU", cu10), row(m.Add(time.Minute), "CT", ct11)}},
+		{"a To inside a minute takes that minute",
+			store.VerificationFilter{AccountID: "acct", To: m.Add(2*time.Minute + time.Microsecond)},
+			[]store.MinuteStat{row(m.Add(-time.Minute), "CM", cm09), row(m, "CM", cm10), row(m, "CU", cu10),
+				row(m.Add(time.Minute), "CT", ct11), row(m.Add(2*time.Minute), "CM", cm12)}},
+		{"From on a minute's start", store.VerificationFilter{AccountID: "acct", From: m.Add(time.Minute), To: m.Add(2 * time.Minute)},
+			[]store.MinuteStat{row(m.Add(time.Minute), "CT", ct11)}},
+		{"one kind", store.VerificationFilter{AccountID: "acct", Kind: "login"},
+			[]store.MinuteStat{row(m.Add(2*time.Minute), "CM", cm12)}},
+		{"an empty range", store.VerificationFilter{AccountID: "acct", From: m, To: m}, nil},
+		{"all accounts, ordered by carrier within a minute",
+			store.VerificationFilter{Kind: "verify", From: m.Add(time.Minute), To: m.Add(2 * time.Minute)},
+			[]store.MinuteStat{row(m.Add(time.Minute), "CM", cm11), row(m.Add(time.Minute), "CT", ct11)}},
+		{"another account", store.VerificationFilter{AccountID: "acct-3"}, nil},
+	} {
+		got, err := s.MinuteStats(ctx, c.f)
+		must(t, err, c.what)
+		if fmt.Sprint(normalize(got)) != fmt.Sprint(normalize(c.want)) {
+			t.Errorf("%s: MinuteStats(%+v)\n got  %v\n want %v", c.what, c.f, normalize(got), normalize(c.want))
+		}
+	}
+	// p50 of 40ms and 120ms: the first of two records, at the top of the
+	// 25–50ms bucket.
+	got, err := s.MinuteStats(ctx, store.VerificationFilter{AccountID: "acct", From: m, To: m.Add(time.Minute)})
+	must(t, err, "MinuteStats of 10:00")
+	if len(got) == 0 || got[0].Quantile(0.5) != 50*time.Millisecond {
+		t.Errorf("MinuteStats of 10:00 = %+v, want CM first with p50 50ms", got)
+	}
+	_, err = s.MinuteStats(ctx, store.VerificationFilter{AccountID: "acct", SchemeCode: "FC1"})
+	mustIs(t, err, store.ErrBadFilter, "MinuteStats by scheme")
+}
+
+// testMinuteStatsPruned: Maintain deletes the per-minute rollup's minutes
+// that started before now-MinuteRollupWindow, whatever the retention (here
+// none), and reports how many rows; the records and the hourly rollups stay.
+func testMinuteStatsPruned(t *testing.T, s store.Durable) {
+	mt, ok := s.(store.Maintainer)
+	if !ok {
+		t.Skip("the store keeps no time-ranged records (not a store.Maintainer)")
+	}
+	ctx := ctxFor(t)
+	now := time.Date(2026, 6, 15, 12, 0, 30, 0, time.UTC)
+	cutoff := now.Add(-store.MinuteRollupWindow) // 2026-06-13 12:00:30
+	var m recount
+	for i, at := range []time.Time{
+		cutoff.Add(-3 * time.Hour),   // gone
+		cutoff.Add(15 * time.Second), // gone: its minute started before the cutoff
+		cutoff.Add(30 * time.Second), // kept: the first minute that starts at or after it
+		now, now.Add(-time.Hour), cutoff.Add(time.Hour),
+	} {
+		v := verification(fmt.Sprint("v", i), at)
+		v.AccountID = "acct-1"
+		m.vs = append(m.vs, v)
+	}
+	must(t, s.RecordVerifications(ctx, m.vs), "RecordVerifications")
+	all := store.VerificationFilter{AccountID: "acct-1"}
+	checkRollup(t, "MinuteStats before Maintain", s.MinuteStats, all, m.minuteStats)
+	hours, err := s.HourlyStats(ctx, all)
+	must(t, err, "HourlyStats")
+
+	rep, err := mt.Maintain(ctx, now, 0)
+	must(t, err, "Maintain")
+	if rep.MinuteRows != 2 || rep.Deleted != 0 {
+		t.Errorf("Maintain = %+v, want 2 minute rows and no record deleted", rep)
+	}
+	m.pruned = cutoff
+	checkRollup(t, "MinuteStats after Maintain", s.MinuteStats, all, m.minuteStats)
+	if got, want := len(m.minuteStats(all)), 4; got != want {
+		t.Fatalf("the model keeps %d minutes, want %d", got, want)
+	}
+	checkRollup(t, "HourlyStats after Maintain", s.HourlyStats, all, func(store.VerificationFilter) []store.HourStat { return hours })
+	checkRollup(t, "HourlyStats after Maintain, recounted", s.HourlyStats, all, m.hourlyStats)
+	for _, v := range m.vs {
+		_, err := s.GetVerification(ctx, v.ID)
+		must(t, err, "a record after the minutes were pruned")
+	}
+	rep, err = mt.Maintain(ctx, now, 0)
+	must(t, err, "Maintain again")
+	if rep.MinuteRows != 0 {
+		t.Errorf("a second Maintain deleted %d more minute rows", rep.MinuteRows)
+	}
+}
+
+// RunMinuteBackfill checks the backfill of the per-minute rollup's
+// migration: it records verifications of the last 50 hours through s,
+// calls backfill (which must empty the per-minute rollup and run the
+// migration's backfill statement again), and compares MinuteStats with a
+// recount of the records of the minutes that started in the last 48 hours.
+// No record lies within five minutes of that edge, which moves while the
+// test runs.
+func RunMinuteBackfill(t *testing.T, s store.Durable, backfill func() error) {
+	ctx := ctxFor(t)
+	r := rand.New(rand.NewPCG(9, 2026))
+	now := time.Now()
+	var m recount
+	for i := 0; len(m.vs) < 300; i++ {
+		age := time.Duration(r.Int64N(int64(50 * time.Hour)))
+		if d := age - store.MinuteRollupWindow; d > -5*time.Minute && d < 5*time.Minute {
+			continue
+		}
+		v := randomVerification(r, fmt.Sprintf("v-%03d", i))
+		v.CreatedAt = now.Add(-age)
+		// On a bucket's bound or just below it: the migration's CASE must
+		// bucket as store.LatencyBucket does.
+		v.LatencyUS = store.LatencyBoundsUS[r.IntN(len(store.LatencyBoundsUS))] - r.Int64N(2)
+		m.vs = append(m.vs, v)
+	}
+	must(t, s.RecordVerifications(ctx, m.vs), "RecordVerifications")
+	must(t, backfill(), "backfill")
+	m.pruned = now.Add(-store.MinuteRollupWindow)
+	all := store.VerificationFilter{}
+	checkRollup(t, "MinuteStats after backfill", s.MinuteStats, all, m.minuteStats)
+	if len(m.minuteStats(all)) == len((&recount{vs: m.vs}).minuteStats(all)) {
+		t.Fatal("no record older than the window: the backfill's cutoff is untested")
 	}
 }
