@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -25,6 +26,14 @@ const (
 // behind a loopback HTTP server.
 func startServer(tb testing.TB) *httptest.Server {
 	tb.Helper()
+	hs, _ := startServerAndStores(tb)
+	return hs
+}
+
+// startServerAndStores is startServer that also returns the server, whose
+// close ends its stores while the HTTP server still answers (an outage).
+func startServerAndStores(tb testing.TB) (*httptest.Server, *server) {
+	tb.Helper()
 	tb.Setenv("NUMAUTH_BOOTSTRAP_ACCESS_KEY_ID", benchKeyID)
 	tb.Setenv("NUMAUTH_BOOTSTRAP_ACCESS_KEY_SECRET", benchSecret)
 	var f serveFlags
@@ -36,8 +45,11 @@ func startServer(tb testing.TB) *httptest.Server {
 		tb.Fatal(err)
 	}
 	hs := httptest.NewServer(srv.handler)
+	var once sync.Once
+	closeStores := srv.close
+	srv.close = func() { once.Do(closeStores) }
 	tb.Cleanup(func() { hs.Close(); srv.close() })
-	return hs
+	return hs, srv
 }
 
 func post(tb testing.TB, c *http.Client, target string, v url.Values) (int, string) {
