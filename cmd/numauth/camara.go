@@ -10,9 +10,12 @@ import (
 	"os"
 	"strings"
 	"text/tabwriter"
+	"net/url"
 	"time"
 
+	"github.com/numauth/numauth/internal/admin"
 	"github.com/numauth/numauth/internal/auth"
+	"github.com/numauth/numauth/internal/store"
 )
 
 // listFlag is a repeatable string flag (--redirect-uri A --redirect-uri B).
@@ -39,9 +42,11 @@ func camaraCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs := flag.NewFlagSet("numauth camara clients "+args[1], flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	sf.register(fs)
+	server := fs.String("server", "", "act through a running server's admin API (its URL) with the admin token [NUMAUTH_ADMIN_TOKEN or admin.token in --data-dir]")
+	remote := func() (*adminClient, error) { return newAdminClient(*server, sf.dataDir) }
 	switch args[1] {
 	case "create":
-		return camaraCreate(ctx, fs, &sf, args[2:], stdout, stderr)
+		return camaraCreate(ctx, fs, &sf, server, args[2:], stdout, stderr)
 	case "list":
 		account := fs.String("account", "", "only this account's clients")
 		asJSON := fs.Bool("json", false, "print JSON")
@@ -51,21 +56,28 @@ func camaraCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if fs.NArg() != 0 {
 			return fmt.Errorf("camara clients list: unexpected argument %q", fs.Arg(0))
 		}
+		if *server != "" {
+			c, err := remote()
+			if err != nil {
+				return err
+			}
+			var out struct{ Clients []admin.ClientJSON }
+			if err := c.call(ctx, "GET", "/admin/v1/camara/clients?"+url.Values{"account": {*account}}.Encode(), nil, &out); err != nil {
+				return err
+			}
+			cs := make([]auth.OAuthClient, 0, len(out.Clients))
+			for _, j := range out.Clients {
+				cs = append(cs, auth.OAuthClient{ID: j.ClientID, AccountID: j.AccountID, Name: j.Name, RedirectURIs: j.RedirectURIs,
+					AuthMethod: j.AuthMethod, Scopes: j.Scopes, Status: store.KeyStatus(j.Status), CreatedAt: j.CreatedAt})
+			}
+			return printClients(stdout, *asJSON, cs)
+		}
 		return withService(ctx, sf, func(svc *auth.Service) error {
 			cs, err := svc.ListOAuthClients(ctx, *account)
 			if err != nil {
 				return err
 			}
-			rows := make([][]string, 0, len(cs))
-			for _, c := range cs {
-				scopes := "(all)"
-				if len(c.Scopes) > 0 {
-					scopes = strings.Join(c.Scopes, " ")
-				}
-				rows = append(rows, []string{c.ID, c.AccountID, string(c.Status), c.AuthMethod,
-					c.CreatedAt.Format(time.RFC3339), c.Name, strings.Join(c.RedirectURIs, " "), scopes})
-			}
-			return printList(stdout, *asJSON, clientsJSON(cs), "CLIENT ID\tACCOUNT\tSTATUS\tAUTH\tCREATED\tNAME\tREDIRECT URIS\tSCOPES", rows)
+			return printClients(stdout, *asJSON, cs)
 		})
 	case "disable", "enable":
 		if err := parseInterspersed(fs, args[2:]); err != nil {
@@ -73,6 +85,17 @@ func camaraCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		if fs.NArg() != 1 {
 			return fmt.Errorf("camara clients %s: want one client id", args[1])
+		}
+		if *server != "" {
+			c, err := remote()
+			if err != nil {
+				return err
+			}
+			if err := c.call(ctx, "POST", "/admin/v1/camara/clients/"+url.PathEscape(fs.Arg(0))+"/"+args[1], nil, nil); err != nil {
+				return fmt.Errorf("camara clients %s %s: %w", args[1], termSafe(fs.Arg(0)), err)
+			}
+			fmt.Fprintf(stdout, "%s %sd (running servers notice within 5 s)\n", termSafe(fs.Arg(0)), args[1])
+			return nil
 		}
 		return withService(ctx, sf, func(svc *auth.Service) error {
 			if err := svc.SetOAuthClientActive(ctx, fs.Arg(0), args[1] == "enable"); err != nil {
@@ -88,7 +111,7 @@ func camaraCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 // camaraCreate is `numauth camara clients create`: it prints
 // {"client_id": …, "client_secret": …} (the secret with --secret only).
 // sf is registered on fs already, and filled in by the parse here.
-func camaraCreate(ctx context.Context, fs *flag.FlagSet, sf *storeFlags, args []string, stdout, stderr io.Writer) error {
+func camaraCreate(ctx context.Context, fs *flag.FlagSet, sf *storeFlags, server *string, args []string, stdout, stderr io.Writer) error {
 	var uris, scopes listFlag
 	account := fs.String("account", auth.DefaultAccount, "account that owns the client (its calls are counted and billed as the account's)")
 	fs.Var(&uris, "redirect-uri", "a redirect URI, matched exactly (repeatable; https, or http to a loopback host)")
@@ -119,22 +142,58 @@ func camaraCreate(ctx context.Context, fs *flag.FlagSet, sf *storeFlags, args []
 	if len(uris) == 0 {
 		return errors.New("camara clients create: at least one --redirect-uri is required")
 	}
-	return withService(ctx, *sf, func(svc *auth.Service) error {
-		c, secret, err := svc.CreateOAuthClient(ctx, in)
-		if err != nil {
-			return fmt.Errorf("camara clients create: %w", err)
-		}
+	created := func(id, secret string) error {
 		if err := writeJSON(stdout, struct {
 			ClientID     string `json:"client_id"`
 			ClientSecret string `json:"client_secret,omitempty"`
-		}{c.ID, secret}); err != nil {
+		}{id, secret}); err != nil {
 			return err
 		}
 		if secret != "" {
 			fmt.Fprintln(stderr, "Keep the secret now: numauth stores only its hash and cannot show it again.")
 		}
 		return nil
+	}
+	if *server != "" {
+		c, err := newAdminClient(*server, sf.dataDir)
+		if err != nil {
+			return err
+		}
+		body := map[string]any{"account": in.AccountID, "name": in.Name, "redirectUris": in.RedirectURIs, "scopes": in.Scopes, "authMethod": in.AuthMethod}
+		if in.JWKS != nil {
+			if !json.Valid(in.JWKS) {
+				return errors.New("camara clients create: --jwks-file does not hold JSON (want a JWK Set)")
+			}
+			body["jwks"] = json.RawMessage(in.JWKS)
+		}
+		var out admin.CreatedClientJSON
+		if err := c.call(ctx, "POST", "/admin/v1/camara/clients", body, &out); err != nil {
+			return fmt.Errorf("camara clients create: %w", err)
+		}
+		return created(out.ClientID, out.ClientSecret)
+	}
+	return withService(ctx, *sf, func(svc *auth.Service) error {
+		c, secret, err := svc.CreateOAuthClient(ctx, in)
+		if err != nil {
+			return fmt.Errorf("camara clients create: %w", err)
+		}
+		return created(c.ID, secret)
 	})
+}
+
+// printClients prints `camara clients list`: a table, or with asJSON the
+// clients as JSON.
+func printClients(stdout io.Writer, asJSON bool, cs []auth.OAuthClient) error {
+	rows := make([][]string, 0, len(cs))
+	for _, c := range cs {
+		scopes := "(all)"
+		if len(c.Scopes) > 0 {
+			scopes = strings.Join(c.Scopes, " ")
+		}
+		rows = append(rows, []string{c.ID, c.AccountID, string(c.Status), c.AuthMethod,
+			c.CreatedAt.Format(time.RFC3339), c.Name, strings.Join(c.RedirectURIs, " "), scopes})
+	}
+	return printList(stdout, asJSON, clientsJSON(cs), "CLIENT ID\tACCOUNT\tSTATUS\tAUTH\tCREATED\tNAME\tREDIRECT URIS\tSCOPES", rows)
 }
 
 // readFileMax reads a file of at most max bytes.

@@ -226,3 +226,61 @@ func TestCamaraClientsAdapter(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestCamaraClientsThroughServer: numauth camara clients --server creates,
+// lists, disables and enables clients through a running server's admin API.
+func TestCamaraClientsThroughServer(t *testing.T) {
+	dir := t.TempDir()
+	hs := startIn(t, dir)
+	sec := mustCreate(t, dir, "--server", hs.URL, "--secret", "--name", "shop", "--redirect-uri", "https://shop.example/cb")
+	if sec.ClientSecret == nil || len(*sec.ClientSecret) < 20 {
+		t.Fatalf("create --server --secret printed no secret: %+v", sec)
+	}
+	keyed := mustCreate(t, dir, "--server", hs.URL, "--jwks-file", writeJWKS(t, dir), "--redirect-uri", "http://127.0.0.1:8000/cb")
+	if keyed.ClientSecret != nil {
+		t.Fatalf("create --server --jwks-file printed a secret: %+v", keyed)
+	}
+	listed := func() map[string]string {
+		t.Helper()
+		status, out, errOut := runClients(t, dir, "list", "--server", hs.URL, "--json")
+		var cs []struct {
+			ID     string `json:"client_id"`
+			Status string `json:"status"`
+			Auth   string `json:"auth_method"`
+		}
+		if status != 0 || json.Unmarshal([]byte(out), &cs) != nil {
+			t.Fatalf("list --server --json: %d %q %q", status, out, errOut)
+		}
+		m := map[string]string{}
+		for _, c := range cs {
+			m[c.ID] = c.Status + " " + c.Auth
+		}
+		return m
+	}
+	if got := listed(); got[sec.ClientID] != "Active client_secret_basic" || got[keyed.ClientID] != "Active private_key_jwt" {
+		t.Fatalf("list --server = %v", got)
+	}
+	if status, out, errOut := runClients(t, dir, "disable", sec.ClientID, "--server", hs.URL); status != 0 || !strings.Contains(out, "disabled") {
+		t.Fatalf("disable --server: %d %q %q", status, out, errOut)
+	}
+	if got := listed(); got[sec.ClientID] != "Inactive client_secret_basic" {
+		t.Fatalf("after disable --server: %v", got)
+	}
+	if status, _, errOut := runClients(t, dir, "enable", sec.ClientID, "--server", hs.URL); status != 0 || listed()[sec.ClientID] != "Active client_secret_basic" {
+		t.Fatalf("enable --server: %d %q", status, errOut)
+	}
+	if status, out, _ := runClients(t, dir, "list", "--server", hs.URL); status != 0 || !strings.Contains(out, "shop") {
+		t.Fatalf("list --server (table): %d %q", status, out)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"create", "--secret", "--redirect-uri", "http://shop.example/cb"}, "InvalidParameter"},
+		{[]string{"disable", "nv-none"}, "NotFound"},
+	} {
+		if status, _, errOut := runClients(t, dir, append(tc.args, "--server", hs.URL)...); status == 0 || !strings.Contains(errOut, tc.want) {
+			t.Errorf("%v --server: %d %q, want an error naming %s", tc.args, status, errOut, tc.want)
+		}
+	}
+}

@@ -181,6 +181,27 @@ func TestConsoleBrowser(t *testing.T) {
 	}
 	noInjection("schemes")
 
+	// A CAMARA client with a markup name: its secret shown once, then disabled.
+	crun(t, ctx, "create a CAMARA client",
+		chromedp.Navigate(hs.URL+"/console/#/camara"),
+		chromedp.WaitVisible(chromedp.CSS("#client-create")),
+		chromedp.SendKeys(chromedp.CSS("#client-create input[name=name]"), hostile),
+		chromedp.SendKeys(chromedp.CSS("#client-create input[name=redirectUris]"), "https://app.example/cb"),
+		chromedp.Click(chromedp.CSS("#client-create button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS("#new-client-secret")))
+	clientID, clientSecret := ctext(t, ctx, "#new-client-id"), ctext(t, ctx, "#new-client-secret")
+	crun(t, ctx, "close the dialog", chromedp.Click(chromedp.CSS("dialog button")))
+	if !strings.HasPrefix(clientID, "nv-") || len(clientSecret) < 20 {
+		t.Fatalf("the client dialog showed %q, %q", clientID, clientSecret)
+	}
+	cbtn := fmt.Sprintf(`button[data-client=%q]`, clientID)
+	crun(t, ctx, "disable the client", chromedp.WaitVisible(chromedp.CSS(cbtn)), chromedp.Click(chromedp.CSS(cbtn)))
+	ceval[bool](t, ctx, true, fmt.Sprintf(`(() => { const b = document.querySelector(%q); return !!b && b.textContent === "Enable" && b.closest("tr").querySelector(".status-Inactive") !== null })()`, cbtn))
+	if !ceval[bool](t, ctx, false, fmt.Sprintf(`[...document.querySelectorAll(".client-name")].some(e => e.textContent === %q)`, hostile)) || strings.Contains(ceval[string](t, ctx, false, `document.body.innerText`), clientSecret) {
+		t.Error("the client's name is not shown as text, or its secret is still on the page")
+	}
+	noInjection("camara")
+
 	// A sandbox fault set through the UI: 20 ms on China Mobile's calls.
 	crun(t, ctx, "set a fault",
 		chromedp.Navigate(hs.URL+"/console/#/sandbox"),

@@ -102,16 +102,7 @@ func TestUsersCommand(t *testing.T) {
 // refuses a disabled key at once.
 func TestKeysThroughServer(t *testing.T) {
 	dir := t.TempDir()
-	var f serveFlags
-	if err := newServeFlagSet(&f).Parse([]string{"--data-dir", dir}); err != nil {
-		t.Fatal(err)
-	}
-	srv, err := newServer(context.Background(), f, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv.handler)
-	t.Cleanup(func() { hs.Close(); srv.close() })
+	hs := startIn(t, dir)
 	keys := func(args ...string) (int, string, string) {
 		var stdout, stderr bytes.Buffer
 		err := run(context.Background(), append(append([]string{"keys"}, args...), "--server", hs.URL, "--data-dir", dir), &stdout, &stderr)

@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/netip"
@@ -37,6 +38,7 @@ func (a *API) routes() {
 	m.Handle("DELETE /admin/v1/schemes/{code}", a.guard(admin, "schemes.delete", a.deleteScheme))
 
 	m.Handle("GET /admin/v1/camara/clients", a.guard(viewer, "", a.listClients))
+	m.Handle("POST /admin/v1/camara/clients", a.guard(admin, "camara-clients.create", a.createClient))
 	m.Handle("POST /admin/v1/camara/clients/{id}/disable", a.guard(admin, "camara-clients.disable", a.setClient(false)))
 	m.Handle("POST /admin/v1/camara/clients/{id}/enable", a.guard(admin, "camara-clients.enable", a.setClient(true)))
 
@@ -451,9 +453,71 @@ func (a *API) listClients(w http.ResponseWriter, r *http.Request, _ *Principal) 
 	}
 	out := make([]ClientJSON, 0, len(cs))
 	for _, c := range cs {
-		out = append(out, ClientJSON{c.ID, c.AccountID, c.Name, nonNil(c.RedirectURIs), c.AuthMethod, nonNil(c.Scopes), string(c.Status), c.CreatedAt})
+		out = append(out, clientJSON(c))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"clients": out})
+	return nil
+}
+
+func clientJSON(c auth.OAuthClient) ClientJSON {
+	return ClientJSON{c.ID, c.AccountID, c.Name, nonNil(c.RedirectURIs), c.AuthMethod, nonNil(c.Scopes), string(c.Status), c.CreatedAt}
+}
+
+type createClientRequest struct {
+	Account      string          `json:"account"`
+	Name         string          `json:"name"`
+	RedirectURIs []string        `json:"redirectUris"`
+	Scopes       []string        `json:"scopes"`
+	AuthMethod   string          `json:"authMethod"`
+	JWKS         json.RawMessage `json:"jwks"`
+}
+
+// CreatedClientJSON is the answer to a create: the client and, for
+// client_secret_basic, its secret, shown this once (numauth keeps a hash).
+type CreatedClientJSON struct {
+	ClientJSON
+	ClientSecret string `json:"clientSecret,omitempty"`
+}
+
+// createClient registers a CAMARA client as `numauth camara clients
+// create` does: client_secret_basic (a secret is made) or private_key_jwt
+// (jwks, the client's public keys).
+func (a *API) createClient(w http.ResponseWriter, r *http.Request, _ *Principal) error {
+	var in createClientRequest
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	if in.Account == "" {
+		in.Account = auth.DefaultAccount
+	}
+	setAuditDetail(r.Context(), "account", in.Account)
+	setAuditDetail(r.Context(), "name", in.Name)
+	setAuditDetail(r.Context(), "authMethod", in.AuthMethod)
+	setAuditDetail(r.Context(), "redirectUris", in.RedirectURIs)
+	setAuditDetail(r.Context(), "scopes", in.Scopes)
+	switch in.AuthMethod {
+	case auth.AuthClientSecretBasic:
+		if len(in.JWKS) > 0 && string(in.JWKS) != "null" {
+			return bad("jwks is for private_key_jwt; client_secret_basic gets a generated secret")
+		}
+		in.JWKS = nil
+	case auth.AuthPrivateKeyJWT:
+		if len(in.JWKS) == 0 || string(in.JWKS) == "null" {
+			return bad("private_key_jwt needs jwks, the client's public keys (a JWK Set)")
+		}
+	default:
+		return bad("authMethod is %s or %s", auth.AuthClientSecretBasic, auth.AuthPrivateKeyJWT)
+	}
+	if len(in.RedirectURIs) == 0 {
+		return bad("redirectUris needs at least one URI")
+	}
+	c, secret, err := a.cfg.Service.CreateOAuthClient(r.Context(), auth.OAuthClientInput{AccountID: in.Account, Name: in.Name,
+		RedirectURIs: in.RedirectURIs, AuthMethod: in.AuthMethod, JWKS: in.JWKS, Scopes: in.Scopes})
+	if err != nil {
+		return err
+	}
+	setAuditTarget(r.Context(), c.ID)
+	writeJSON(w, http.StatusCreated, CreatedClientJSON{clientJSON(c), secret})
 	return nil
 }
 

@@ -343,9 +343,34 @@ interface Client { clientId: string; accountId: string; name: string; redirectUr
 const camara: Page = async (main) => {
   const { clients } = await api<{ clients: Client[] }>("GET", "camara/clients");
   const msg = h("div");
-  main.append(h("h1", {}, "CAMARA clients"), h("p", { class: "muted" }, "Applications that call numauth's Number Verification API; create them with numauth camara clients create."), msg,
+  main.append(h("h1", {}, "CAMARA clients"), h("p", { class: "muted" }, "Applications that call numauth's Number Verification API (OAuth clients)."), msg);
+  if (isAdmin()) {
+    const name = input("name", { maxlength: "128" }), uris = input("redirectUris", { required: true, placeholder: "https://app.example/callback", size: "32" });
+    const scopes = input("scopes", { placeholder: "all (or a space-separated list)", size: "24" });
+    const method = select("authMethod", [["client_secret_basic", "client_secret_basic (a secret)"], ["private_key_jwt", "private_key_jwt (a JWK Set)"]]);
+    const jwks = h("textarea", { name: "jwks", rows: "3", cols: "40", placeholder: '{"keys": [ … public keys … ]}' }) as HTMLTextAreaElement;
+    const jwksField = field("JWK Set (public keys)", jwks);
+    jwksField.hidden = true;
+    method.addEventListener("change", () => { jwksField.hidden = method.value !== "private_key_jwt"; });
+    const words = (v: string): string[] => v.split(/\s+/).filter((x) => x);
+    main.append(h("form", { class: "row", id: "client-create", onsubmit: async (e: Event) => {
+      e.preventDefault();
+      let keys: unknown;
+      if (method.value === "private_key_jwt") {
+        try { keys = JSON.parse(jwks.value); } catch { msg.replaceChildren(errBox(new Error("the JWK Set is not JSON"))); return; }
+      }
+      try {
+        const c = await api<Client & { clientSecret?: string }>("POST", "camara/clients", { name: name.value, redirectUris: words(uris.value), scopes: words(scopes.value), authMethod: method.value, jwks: keys });
+        dialog("CAMARA client created", h("p", {}, "client_id"), h("code", { id: "new-client-id" }, c.clientId),
+          c.clientSecret ? h("p", {}, "client_secret (shown only now; numauth keeps its hash):") : null,
+          c.clientSecret ? h("code", { id: "new-client-secret" }, c.clientSecret) : null);
+        void route();
+      } catch (err) { msg.replaceChildren(errBox(err)); }
+    } }, field("name", name), field("redirect URIs", uris), field("scopes", scopes), field("authentication", method), jwksField, h("button", { type: "submit" }, "Create client")));
+  }
+  main.append(
     table(["client id", "name", "account", "auth method", "scopes", "redirect URIs", "status", "created", ""], clients.map((c) => [
-      c.clientId, h("span", { class: "client-name" }, c.name), c.accountId, c.authMethod, c.scopes.join(" "), h("span", { class: "wrap" }, c.redirectUris.join(" ")),
+      c.clientId, h("span", { class: "client-name" }, c.name), c.accountId, c.authMethod, c.scopes.join(" ") || "all", h("span", { class: "wrap" }, c.redirectUris.join(" ")),
       h("span", { class: "status-" + c.status }, c.status), when(c.createdAt),
       isAdmin() ? h("button", { class: "secondary", "data-client": c.clientId, onclick: async () => {
         try { await api("POST", `camara/clients/${encodeURIComponent(c.clientId)}/${c.status === "Active" ? "disable" : "enable"}`); void route(); } catch (err) { msg.replaceChildren(errBox(err)); }
