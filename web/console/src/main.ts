@@ -114,6 +114,14 @@ function confirmAction(text: string): Promise<boolean> {
   });
 }
 
+// latest makes a guard for a page's repeated loads: call it when a load
+// starts; the check it returns is false once a newer load has started, so
+// a slow answer never overwrites a newer one.
+function latest(): () => () => boolean {
+  let n = 0;
+  return () => { const mine = ++n; return () => mine === n; };
+}
+
 function query(params: Record<string, string | number | undefined>): string {
   const q = new URLSearchParams();
   for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== "") q.set(k, String(v));
@@ -225,10 +233,13 @@ const statistics: Page = async (main) => {
   const ty = select("type", types);
   const by = select("by", [["day", "by day"], ["hour", "by hour"]]);
   const out = h("div");
+  const fresh = latest();
   const run = async (): Promise<void> => {
+    const current = fresh();
     try {
       if (by.value === "day") {
         const s = await api<Stats>("GET", "stats/daily" + query({ type: ty.value, from: f.value.replace(/-/g, ""), to: t.value.replace(/-/g, "") }));
+        if (!current()) return;
         out.replaceChildren(h("p", { id: "stats-total" }, `total ${s.total}, pass ${s.pass}, reject ${s.reject}, unknown ${s.unknown}`),
           table(["day", "pass", "reject", "unknown"], s.days.map((d) => [d.day, d.pass, d.reject, d.unknown])));
         return;
@@ -236,6 +247,7 @@ const statistics: Page = async (main) => {
       if (ty.value === "3") { out.replaceChildren(h("p", { class: "note" }, "SMS sends are counted by day.")); return; }
       const end = new Date(Date.parse(t.value + "T00:00:00Z") + 864e5).toISOString().replace(/\.\d+Z$/, "Z");
       const { hours } = await api<{ hours: Hour[] }>("GET", "stats/hourly" + query({ kind: ty.value === "1" ? "login" : "verify", from: f.value + "T00:00:00Z", to: end }));
+      if (!current()) return;
       const sum = hours.reduce((a, x) => ({ total: a.total + x.total, pass: a.pass + x.pass, reject: a.reject + x.reject, unknown: a.unknown + x.unknown }), { total: 0, pass: 0, reject: 0, unknown: 0 });
       const box = h("div", { class: "chart" });
       out.replaceChildren(h("p", { id: "stats-total" }, `total ${sum.total}, pass ${sum.pass}, reject ${sum.reject}, unknown ${sum.unknown}`),
@@ -245,7 +257,7 @@ const statistics: Page = async (main) => {
       const first = Date.parse(f.value + "T00:00:00Z") / 1000, last = Math.min(thisHour(), Date.parse(end) / 1000 - 3600);
       if (hours.length && last >= first) latencyChart(box, hours, grid(last, 3600, Math.floor((last - first) / 3600) + 1));
       else box.append(h("p", { class: "muted" }, "no records in this range"));
-    } catch (e) { out.replaceChildren(errBox(e)); }
+    } catch (e) { if (current()) out.replaceChildren(errBox(e)); }
   };
   main.append(h("h1", {}, "Statistics"), h("form", { class: "row", id: "stats-form", onsubmit: (e: Event) => { e.preventDefault(); void run(); } },
     field("from", f), field("to", t), field("type", ty), field("granularity", by), h("button", { type: "submit" }, "Show")), out);
@@ -274,16 +286,19 @@ const verifications: Page = async (main) => {
   const result = select("result", [["", "any"], ["PASS", "PASS"], ["REJECT", "REJECT"], ["UNKNOWN", "UNKNOWN"]]);
   const from = input("from", { type: "datetime-local" }), to = input("to", { type: "datetime-local" });
   const out = h("div");
+  const fresh = latest();
   const load = async (before: string): Promise<void> => {
+    const current = fresh();
     try {
       const r = await api<{ verifications: Verification[]; next?: string }>("GET", "verifications" + query({
         phone: phone.value.trim(), verifyId: id.value.trim(), scheme: scheme.value.trim(), kind: kind.value, result: result.value,
         from: localInput(from.value), to: localInput(to.value), before, limit: 50 }));
+      if (!current()) return;
       out.replaceChildren(table(["time", "VerifyId", "kind", "scheme", "carrier", "result", "number", "latency"],
         r.verifications.map((v) => [when(v.createdAt), v.verifyId, v.kind, v.schemeCode, v.carrier, h("span", { class: "result-" + v.result }, v.result), h("span", { class: "masked" }, v.maskedPhone), ms(v.latencyMs)])),
       h("p", {}, before ? h("button", { class: "secondary", onclick: () => { void load(""); } }, "Newest") : null, " ",
         r.next ? h("button", { class: "secondary", id: "older", onclick: () => { void load(r.next ?? ""); } }, "Older") : null));
-    } catch (e) { out.replaceChildren(errBox(e)); }
+    } catch (e) { if (current()) out.replaceChildren(errBox(e)); }
   };
   main.append(h("h1", {}, "Verification log"), h("p", { class: "muted" }, "Numbers are shown and searched masked only, as 138****5678."),
     h("form", { class: "row", id: "log-search", onsubmit: (e: Event) => { e.preventDefault(); void load(""); } },
