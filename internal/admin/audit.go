@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/numauth/numauth/internal/store"
@@ -103,12 +102,8 @@ type AuditEntryJSON struct {
 func (a *API) listAudit(w http.ResponseWriter, r *http.Request, _ *Principal) error {
 	q := r.URL.Query()
 	f := store.AuditFilter{Before: q.Get("before"), Actor: q.Get("actor"), Action: q.Get("action")}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			return bad("limit must be 1 to 1000")
-		}
-		f.Limit = n
+	if err := intParam(q, "limit", 1, 1000, &f.Limit); err != nil {
+		return err
 	}
 	es, err := a.cfg.Durable.ListAudit(r.Context(), f)
 	if err != nil {

@@ -2,8 +2,6 @@ package admin
 
 import (
 	"net/http"
-	"net/url"
-	"strconv"
 	"time"
 
 	"github.com/numauth/numauth/internal/store"
@@ -30,49 +28,15 @@ type SmsSendJSON struct {
 
 var smsStatus = map[int]string{1: "pending", 2: "failed", 3: "delivered"}
 
-// timeParam reads the RFC 3339 time of query parameter name into dst,
-// leaving dst as it is when the parameter is absent.
-func timeParam(v url.Values, name string, dst *time.Time) error {
-	s := v.Get(name)
-	if s == "" {
-		return nil
-	}
-	t, err := time.Parse(time.RFC3339, s)
-	if err != nil {
-		return bad("%s is a time in RFC 3339 (2026-12-01T08:00:00Z)", name)
-	}
-	*dst = t
-	return nil
-}
-
-// intParam reads query parameter name as an integer in [lo, hi] into dst,
-// leaving dst as it is when the parameter is absent.
-func intParam(v url.Values, name string, lo, hi int, dst *int) error {
-	s := v.Get(name)
-	if s == "" {
-		return nil
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n < lo || n > hi {
-		return bad("%s must be %d to %d", name, lo, hi)
-	}
-	*dst = n
-	return nil
-}
-
 // listSmsSends: GET /admin/v1/sms/sends?account=&bizId=&from=&to= (RFC
 // 3339)&offset=&limit= — the SMS send log, newest first, with the total
 // the filter selects for paging.
 func (a *API) listSmsSends(w http.ResponseWriter, r *http.Request, _ *Principal) error {
 	v := r.URL.Query()
 	f := store.SmsFilter{AccountID: v.Get("account"), ID: v.Get("bizId"), Limit: 50}
-	for _, err := range []error{
-		timeParam(v, "from", &f.From), timeParam(v, "to", &f.To),
-		intParam(v, "offset", 0, 1_000_000, &f.Offset), intParam(v, "limit", 1, 500, &f.Limit),
-	} {
-		if err != nil {
-			return err
-		}
+	if err := firstErr(timeParam(v, "from", &f.From), timeParam(v, "to", &f.To),
+		intParam(v, "offset", 0, 1_000_000, &f.Offset), intParam(v, "limit", 1, 500, &f.Limit)); err != nil {
+		return err
 	}
 	ms, total, err := a.cfg.Durable.ListSmsSends(r.Context(), f)
 	if err != nil {

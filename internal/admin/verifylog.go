@@ -54,17 +54,8 @@ func (a *API) listVerifications(w http.ResponseWriter, r *http.Request, _ *Princ
 	default:
 		return bad("result is PASS, REJECT or UNKNOWN")
 	}
-	for _, b := range []struct {
-		name string
-		dst  *time.Time
-	}{{"from", &q.From}, {"to", &q.To}} {
-		if s := v.Get(b.name); s != "" {
-			t, err := time.Parse(time.RFC3339, s)
-			if err != nil {
-				return bad("%s is a time in RFC 3339 (2026-12-01T08:00:00Z)", b.name)
-			}
-			*b.dst = t
-		}
+	if err := firstErr(timeParam(v, "from", &q.From), timeParam(v, "to", &q.To), intParam(v, "limit", 1, 500, &q.Limit)); err != nil {
+		return err
 	}
 	if c := v.Get("before"); c != "" {
 		us, id, ok := strings.Cut(c, ".")
@@ -73,13 +64,6 @@ func (a *API) listVerifications(w http.ResponseWriter, r *http.Request, _ *Princ
 			return bad("before is the next cursor of a previous answer")
 		}
 		q.BeforeAt, q.BeforeID = time.UnixMicro(n).UTC(), id
-	}
-	if s := v.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > 500 {
-			return bad("limit must be 1 to 500")
-		}
-		q.Limit = n
 	}
 	vs, err := a.cfg.Durable.ListVerifications(r.Context(), q)
 	if err != nil {
@@ -113,17 +97,8 @@ func (a *API) hourlyStats(w http.ResponseWriter, r *http.Request, _ *Principal) 
 	default:
 		return bad("kind is verify or login")
 	}
-	for _, b := range []struct {
-		name string
-		dst  *time.Time
-	}{{"from", &f.From}, {"to", &f.To}} {
-		if s := v.Get(b.name); s != "" {
-			t, err := time.Parse(time.RFC3339, s)
-			if err != nil {
-				return bad("%s is a time in RFC 3339 (2026-12-01T08:00:00Z)", b.name)
-			}
-			*b.dst = t
-		}
+	if err := firstErr(timeParam(v, "from", &f.From), timeParam(v, "to", &f.To)); err != nil {
+		return err
 	}
 	if !f.To.After(f.From) || f.To.Sub(f.From) > 93*24*time.Hour {
 		return bad("from must be before to, at most 93 days apart")
@@ -191,12 +166,8 @@ func millis(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 func (a *API) liveStats(w http.ResponseWriter, r *http.Request, _ *Principal) error {
 	v := r.URL.Query()
 	minutes := 60
-	if s := v.Get("minutes"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > 1440 {
-			return bad("minutes must be 1 to 1440")
-		}
-		minutes = n
+	if err := intParam(v, "minutes", 1, 1440, &minutes); err != nil {
+		return err
 	}
 	now := a.cfg.Now().UTC().Truncate(time.Minute)
 	f := store.VerificationFilter{AccountID: v.Get("account"), From: now.Add(-time.Duration(minutes-1) * time.Minute),
