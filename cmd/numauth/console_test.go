@@ -102,7 +102,7 @@ func consoleSignIn(t *testing.T, ctx context.Context, base, user, pw string) tim
 }
 
 // consolePages are the console's pages, by the name in their URL.
-var consolePages = []string{"overview", "stats", "billing", "log", "keys", "schemes", "camara", "users", "audit", "sms", "sandbox"}
+var consolePages = []string{"overview", "stats", "billing", "log", "accounts", "keys", "schemes", "camara", "users", "audit", "sms", "sandbox"}
 
 // scriptDialogs records every alert, confirm or prompt the page opens and
 // dismisses it: the console opens none of its own, so each is an injected
@@ -233,8 +233,13 @@ func TestConsoleBrowser(t *testing.T) {
 		chromedp.Navigate(hs.URL+"/console/#/stats"),
 		chromedp.WaitVisible(chromedp.CSS("#stats-form")),
 		chromedp.SetValue(chromedp.CSS("#stats-form select[name=by]"), "hour"),
+		chromedp.SetValue(chromedp.CSS("#stats-form select[name=account]"), "default"),
 		chromedp.Click(chromedp.CSS("#stats-form button[type=submit]")))
 	ceval[bool](t, ctx, true, `/^total 24, pass 24/.test(document.querySelector("#stats-total")?.textContent ?? "")`)
+	crun(t, ctx, "accounts", chromedp.Navigate(hs.URL+"/console/#/accounts"), chromedp.WaitVisible(chromedp.CSS("#page-accounts .account")))
+	if row := ceval[string](t, ctx, false, `[...document.querySelectorAll("#page-accounts tbody tr")].find(r => r.querySelector(".account")?.textContent === "default")?.innerText ?? ""`); !strings.Contains(row, "(2)") {
+		t.Errorf("the default account's row is %q, want its two active AccessKeys (the bootstrap key and the console's)", row)
+	}
 	crun(t, ctx, "the log, searched by masked number",
 		chromedp.Navigate(hs.URL+"/console/#/log"),
 		chromedp.WaitVisible(chromedp.CSS("#log-search")),
@@ -342,7 +347,7 @@ func TestConsoleBrowser(t *testing.T) {
 	// A viewer: another user, whose budget is untouched.
 	reader := createUserOver(t, hs.URL, "root", adminPW, "reader")
 	consoleSignIn(t, ctx, hs.URL, "reader", reader)
-	for _, p := range []string{"keys", "schemes", "users", "sandbox", "camara"} {
+	for _, p := range []string{"keys", "schemes", "users", "sandbox", "camara", "accounts"} {
 		crun(t, ctx, "viewer on "+p,
 			chromedp.Navigate(hs.URL+"/console/#/"+p),
 			chromedp.WaitVisible(chromedp.CSS("#page-"+p+" table")))

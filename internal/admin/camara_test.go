@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base64"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -69,4 +70,30 @@ func TestCamaraClientsCreate(t *testing.T) {
 	if a := e.browser().do("POST", "/admin/v1/camara/clients", map[string]any{}); a.status != 401 {
 		t.Errorf("without a session: %d %s, want 401", a.status, a.raw)
 	}
+}
+
+func TestAccounts(t *testing.T) {
+	e := newEnv(t, nil)
+	c := e.tokenClient()
+	mustStatus(t, c.do("POST", "/admin/v1/keys", map[string]any{"account": "shop"}), 201, "a key of shop")
+	k := c.do("POST", "/admin/v1/keys", map[string]any{"account": "shop"})
+	mustStatus(t, k, 201, "another key of shop")
+	mustStatus(t, c.do("POST", "/admin/v1/keys/"+k.body["accessKeyId"].(string)+"/disable", nil), 204, "disable it")
+	mustStatus(t, c.do("POST", "/admin/v1/schemes", map[string]any{"account": "shop", "schemeName": "s", "appName": "a", "osType": "H5",
+		"origin": "https://shop.example", "url": "https://shop.example/"}), 201, "a scheme of shop")
+	mustStatus(t, c.do("POST", "/admin/v1/camara/clients", map[string]any{"account": "shop", "authMethod": "client_secret_basic",
+		"redirectUris": []string{"https://shop.example/cb"}}), 201, "a client of shop")
+	a := c.do("GET", "/admin/v1/accounts", nil)
+	mustStatus(t, a, 200, "accounts")
+	got := map[string]string{}
+	for _, x := range a.body["accounts"].([]any) {
+		m := x.(map[string]any)
+		got[m["accountId"].(string)] = fmt.Sprint(m["keys"], m["activeKeys"], m["schemes"], m["camaraClients"])
+	}
+	if got["shop"] != "2 1 1 1" || got["default"] == "" || len(got) != 2 {
+		t.Fatalf("accounts = %s", a.raw)
+	}
+	viewer := e.browser()
+	mustStatus(t, viewer.signIn("reader", createUser(t, e.stack.Durable, "reader", store.RoleViewer)), 200, "viewer sign-in")
+	mustStatus(t, viewer.do("GET", "/admin/v1/accounts", nil), 200, "a viewer lists accounts")
 }

@@ -28,6 +28,7 @@ func (a *API) routes() {
 	m.Handle("POST /admin/v1/users/{name}/password", a.guard(admin, "users.password", a.resetPassword))
 	m.Handle("DELETE /admin/v1/users/{name}", a.guard(admin, "users.delete", a.deleteUser))
 
+	m.Handle("GET /admin/v1/accounts", a.guard(viewer, "", a.listAccounts))
 	m.Handle("GET /admin/v1/keys", a.guard(viewer, "", a.listKeys))
 	m.Handle("POST /admin/v1/keys", a.guard(admin, "keys.create", a.createKey))
 	m.Handle("POST /admin/v1/keys/{id}/disable", a.guard(admin, "keys.disable", a.setKey(false)))

@@ -226,7 +226,17 @@ const overview: Page = async (main) => {
   timer = window.setInterval(() => { load().catch(() => undefined); }, 10000);
 };
 
+interface Account { accountId: string; keys: number; activeKeys: number; schemes: number; camaraClients: number }
+const accounts: Page = async (main) => {
+  const { accounts } = await api<{ accounts: Account[] }>("GET", "accounts");
+  main.append(h("h1", {}, "Accounts"), h("p", { class: "muted" }, "An account owns AccessKeys, schemes and CAMARA clients; its calls are counted, billed and limited together. Create one by creating an AccessKey for it (numauth keys create --account NAME)."),
+    table(["account", "AccessKeys (active)", "schemes", "CAMARA clients"], accounts.map((a) => [h("span", { class: "account" }, a.accountId), `${a.keys} (${a.activeKeys})`, a.schemes, a.camaraClients])));
+};
+
 const statistics: Page = async (main) => {
+  const [{ accounts }, { schemes }] = await Promise.all([api<{ accounts: Account[] }>("GET", "accounts"), api<{ schemes: Scheme[] }>("GET", "schemes")]);
+  const acct = select("account", [["", "all accounts"], ...accounts.map((a): [string, string] => [a.accountId, a.accountId])]);
+  const scheme = select("scheme", [["", "all schemes"], ...schemes.map((x): [string, string] => [x.schemeCode, `${x.schemeCode} ${x.schemeName}`])]);
   const to = new Date(), from = new Date(Date.now() - 6 * 864e5);
   const f = input("from", { type: "date", value: from.toISOString().slice(0, 10) });
   const t = input("to", { type: "date", value: to.toISOString().slice(0, 10) });
@@ -238,7 +248,7 @@ const statistics: Page = async (main) => {
     const current = fresh();
     try {
       if (by.value === "day") {
-        const s = await api<Stats>("GET", "stats/daily" + query({ type: ty.value, from: f.value.replace(/-/g, ""), to: t.value.replace(/-/g, "") }));
+        const s = await api<Stats>("GET", "stats/daily" + query({ type: ty.value, from: f.value.replace(/-/g, ""), to: t.value.replace(/-/g, ""), account: acct.value, scheme: scheme.value }));
         if (!current()) return;
         out.replaceChildren(h("p", { id: "stats-total" }, `total ${s.total}, pass ${s.pass}, reject ${s.reject}, unknown ${s.unknown}`),
           table(["day", "pass", "reject", "unknown"], s.days.map((d) => [d.day, d.pass, d.reject, d.unknown])));
@@ -246,7 +256,7 @@ const statistics: Page = async (main) => {
       }
       if (ty.value === "3") { out.replaceChildren(h("p", { class: "note" }, "SMS sends are counted by day.")); return; }
       const end = new Date(Date.parse(t.value + "T00:00:00Z") + 864e5).toISOString().replace(/\.\d+Z$/, "Z");
-      const { hours } = await api<{ hours: Hour[] }>("GET", "stats/hourly" + query({ kind: ty.value === "1" ? "login" : "verify", from: f.value + "T00:00:00Z", to: end }));
+      const { hours } = await api<{ hours: Hour[] }>("GET", "stats/hourly" + query({ kind: ty.value === "1" ? "login" : "verify", from: f.value + "T00:00:00Z", to: end, account: acct.value, scheme: scheme.value }));
       if (!current()) return;
       const sum = hours.reduce((a, x) => ({ total: a.total + x.total, pass: a.pass + x.pass, reject: a.reject + x.reject, unknown: a.unknown + x.unknown }), { total: 0, pass: 0, reject: 0, unknown: 0 });
       const box = h("div", { class: "chart" });
@@ -260,7 +270,7 @@ const statistics: Page = async (main) => {
     } catch (e) { if (current()) out.replaceChildren(errBox(e)); }
   };
   main.append(h("h1", {}, "Statistics"), h("form", { class: "row", id: "stats-form", onsubmit: (e: Event) => { e.preventDefault(); void run(); } },
-    field("from", f), field("to", t), field("type", ty), field("granularity", by), h("button", { type: "submit" }, "Show")), out);
+    field("from", f), field("to", t), field("type", ty), field("granularity", by), field("account", acct), field("scheme", scheme), h("button", { type: "submit" }, "Show")), out);
   await run();
 };
 
@@ -495,7 +505,7 @@ const sandbox: Page = async (main) => {
 
 const pages: [string, string, Page][] = [
   ["overview", "Overview", overview], ["stats", "Statistics", statistics], ["billing", "Billing", billing],
-  ["log", "Verification log", verifications], ["keys", "AccessKeys", keys], ["schemes", "Schemes", schemes],
+  ["log", "Verification log", verifications], ["accounts", "Accounts", accounts], ["keys", "AccessKeys", keys], ["schemes", "Schemes", schemes],
   ["camara", "CAMARA clients", camara], ["users", "Users", users], ["audit", "Audit log", audit],
   ["sms", "SMS", sms], ["sandbox", "Sandbox", sandbox],
 ];
