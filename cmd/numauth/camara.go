@@ -7,10 +7,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"strings"
 	"text/tabwriter"
-	"net/url"
 	"time"
 
 	"github.com/numauth/numauth/internal/admin"
