@@ -1,13 +1,16 @@
 package redis
 
 import (
-	"context"
 	"bytes"
+	"context"
 	"errors"
+	"fmt"
 	"net"
+	"os/exec"
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -194,5 +197,56 @@ func TestLostReplyNotResent(t *testing.T) {
 	// The store works again by itself.
 	if n, err := s.Incr(ctx, "cut-me:c", time.Minute); err != nil || n != 2 {
 		t.Fatalf("Incr after the cuts = %d, %v; want 2", n, err)
+	}
+}
+
+// TestHungRedis freezes a private Redis under a live store: callers queued
+// behind a batch that gets no answer are not held for it, each gets
+// ErrUnavailable, and the store works again once Redis does.
+func TestHungRedis(t *testing.T) {
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		t.Skip("redis-server not in PATH; it is needed to freeze a private Redis")
+	}
+	port := freePort(t)
+	srv := startRedis(t, port)
+	ctx := context.Background()
+	s, err := Open(ctx, fmt.Sprintf("redis://127.0.0.1:%d/0", port), "h:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Incr(ctx, "warm", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	resumed := false
+	defer func() {
+		if !resumed {
+			_ = srv.Process.Signal(syscall.SIGCONT)
+		}
+	}()
+	var wg sync.WaitGroup
+	errs := make([]error, 16)
+	for i := range errs {
+		wg.Go(func() { _, errs[i] = s.Incr(ctx, "c"+strconv.Itoa(i), time.Minute) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if !errors.Is(err, store.ErrUnavailable) {
+			t.Errorf("caller %d while Redis is frozen: %v, want ErrUnavailable", i, err)
+		}
+	}
+	_ = srv.Process.Signal(syscall.SIGCONT)
+	resumed = true
+	for giveUp := time.Now().Add(10 * time.Second); ; {
+		_, err := s.Incr(ctx, "after", time.Minute)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, store.ErrUnavailable) || time.Now().After(giveUp) {
+			t.Fatalf("Incr after Redis resumed: %v", err)
+		}
 	}
 }
