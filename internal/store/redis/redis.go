@@ -18,10 +18,10 @@
 // A network failure is ErrUnavailable (wrapped) and the caller decides; the
 // client's pool reconnects by itself when Redis is back.
 //
-// On a single server the commands of concurrent callers go out together:
-// they are queued on go-redis's autopipeliner, which writes whatever is
-// queued as one pipeline on one connection and reads the replies back in
-// order (do). Each command is still its own command, answered on its own;
+// On a single server under load the commands of concurrent callers go out
+// together: beyond a few under way they are queued on go-redis's
+// autopipeliner, which writes whatever is queued as one pipeline on one
+// connection and reads the replies back in order (do). Each command is still its own command, answered on its own;
 // batching saves the system calls and wakeups of one write and one read per
 // command, in numauth and in Redis, which on a busy machine is most of what
 // a command costs the client (docs/performance.md).
@@ -119,6 +119,8 @@ type Store struct {
 	// in the queue included: the read timeout, as for a command on its own.
 	replyWithin time.Duration
 	expiries    expiries
+	// outstanding counts the commands under way in do (see direct).
+	outstanding atomic.Int64
 	prefix      string
 	// waitReplicas > 0: every write is acknowledged by that many replicas
 	// (WAIT on the connection that wrote) before it counts; see write.
@@ -182,9 +184,20 @@ func Open(ctx context.Context, url, prefix string, opts ...Option) (*Store, erro
 	return s, nil
 }
 
-// do runs one command and returns its error. Through ap the command joins
-// the next batch and the caller waits for its reply at most about
-// replyWithin (or until ctx's deadline, if that is sooner): the
+// direct is how many commands may be under way at once before do sends
+// one more through ap rather than on a connection of its own. A flow's
+// commands that a caller sends together (a call's budgets, up to four; a
+// session written while its budgets are spent) then still go out at once
+// when Redis is otherwise idle: through ap alone, the second would wait for
+// the first's batch to come back. Under load, when more than this many are
+// under way, commands go out in batches.
+const direct = 4
+
+// do runs one command and returns its error. While no more than direct
+// commands are under way it goes out on its own, on a connection of the
+// client's pool, bounded by ctx and the read timeout as before. Through ap
+// the command joins the next batch and the caller waits for its reply at
+// most about replyWithin (or until ctx's deadline, if that is sooner): the
 // autopipeliner runs a batch on its own context, so without this bound a
 // caller queued behind a batch that a hung Redis never answers would wait
 // for that batch's timeout and then its own. A command given up on this way
@@ -197,6 +210,11 @@ func Open(ctx context.Context, url, prefix string, opts ...Option) (*Store, erro
 // wait once the command is queued: the command is on its way by then.
 func (s *Store) do(ctx context.Context, cmd goredis.Cmder) error {
 	if s.ap == nil {
+		_ = s.c.Process(ctx, cmd)
+		return cmd.Err()
+	}
+	defer s.outstanding.Add(-1)
+	if s.outstanding.Add(1) <= direct {
 		_ = s.c.Process(ctx, cmd)
 		return cmd.Err()
 	}
