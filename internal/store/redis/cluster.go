@@ -92,12 +92,33 @@ func WaitReplicas(n int, timeout time.Duration) Option {
 }
 
 // write runs one write command for the stored key k. Without WaitReplicas it
-// goes through the client (which routes it and follows MOVED/ASK); with it,
+// goes through do (the client routes it and follows MOVED/ASK); with it,
 // the command and a WAIT are pipelined on one connection to k's master.
-func (s *Store) write(ctx context.Context, k string, run func(goredis.Cmdable) goredis.Cmder) error {
+func (s *Store) write(ctx context.Context, k string, cmd goredis.Cmder) error {
 	if s.waitReplicas == 0 {
-		return run(s.c).Err()
+		return s.do(ctx, cmd)
 	}
+	return s.writeWait(ctx, k, func() goredis.Cmder { return cmd })
+}
+
+// writeScript runs sc on keys as a write for the stored key k: through
+// runScript without WaitReplicas, else as EVAL in writeWait's pipeline
+// (whose NOSCRIPT answer would come too late to fall back).
+func (s *Store) writeScript(ctx context.Context, k string, sc script, keys []string, args ...any) (*goredis.Cmd, error) {
+	if s.waitReplicas == 0 {
+		return s.runScript(ctx, sc, keys, args...)
+	}
+	var cmd *goredis.Cmd
+	err := s.writeWait(ctx, k, func() goredis.Cmder {
+		cmd = sc.cmd(ctx, true, keys, args...)
+		return cmd
+	})
+	return cmd, err
+}
+
+// writeWait pipelines the command mk makes and a WAIT on one connection to
+// k's master. A command that was redirected is made again (it did not run).
+func (s *Store) writeWait(ctx context.Context, k string, mk func() goredis.Cmder) error {
 	for attempt := 0; ; attempt++ {
 		m := s.single
 		if s.cluster != nil {
@@ -109,7 +130,8 @@ func (s *Store) write(ctx context.Context, k string, run func(goredis.Cmdable) g
 		var cmd goredis.Cmder
 		var wait *goredis.Cmd
 		_, _ = m.Pipelined(ctx, func(p goredis.Pipeliner) error {
-			cmd = run(p)
+			cmd = mk()
+			_ = p.Process(ctx, cmd)
 			wait = p.Do(ctx, "WAIT", s.waitReplicas, s.waitTimeout.Milliseconds())
 			return nil
 		})
@@ -135,15 +157,6 @@ func (s *Store) write(ctx context.Context, k string, run func(goredis.Cmdable) g
 func redirected(err error) bool {
 	msg := err.Error()
 	return strings.HasPrefix(msg, "MOVED ") || strings.HasPrefix(msg, "ASK ")
-}
-
-// runScript runs sc: EVALSHA with a fallback to EVAL on a client, EVAL in a
-// pipeline (whose NOSCRIPT answer would come too late to fall back).
-func runScript(ctx context.Context, c goredis.Cmdable, sc *goredis.Script, keys []string, args ...any) *goredis.Cmd {
-	if _, ok := c.(goredis.Pipeliner); ok {
-		return sc.Eval(ctx, c, keys, args...)
-	}
-	return sc.Run(ctx, c, keys, args...)
 }
 
 // ClusterStore is a store.Ephemeral on a Redis Cluster. Every method is one

@@ -17,10 +17,20 @@
 // SET NX would report a false replay and a retried INCR would count twice.
 // A network failure is ErrUnavailable (wrapped) and the caller decides; the
 // client's pool reconnects by itself when Redis is back.
+//
+// On a single server under load the commands of concurrent callers go out
+// together: beyond a few under way they are queued on go-redis's
+// autopipeliner, which writes whatever is queued as one pipeline on one
+// connection and reads the replies back in order (do). Each command is still its own command, answered on its own;
+// batching saves the system calls and wakeups of one write and one read per
+// command, in numauth and in Redis, which on a busy machine is most of what
+// a command costs the client (docs/performance.md).
 package redis
 
 import (
 	"context"
+	"crypto/sha1"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -40,7 +50,7 @@ var (
 
 // incrScript starts a fixed window: the TTL is set only by the INCR that
 // created the counter (or if the key somehow has none), never extended.
-var incrScript = goredis.NewScript(`
+var incrScript = newScript(`
 local n = redis.call('INCR', KEYS[1])
 if n == 1 or redis.call('PTTL', KEYS[1]) < 0 then
 	redis.call('PEXPIRE', KEYS[1], ARGV[1])
@@ -49,7 +59,7 @@ return n`)
 
 // decrScript gives a unit back without creating a counter or going below
 // zero; DECR keeps the key's TTL.
-var decrScript = goredis.NewScript(`
+var decrScript = newScript(`
 local v = redis.call('GET', KEYS[1])
 if not v then return 0 end
 if tonumber(v) == nil then return redis.error_reply('ERR value is not an integer') end
@@ -61,7 +71,7 @@ return redis.call('DECR', KEYS[1])`)
 // required (else the key must be absent), ARGV[4] that value, ARGV[5] the
 // new value, ARGV[6] the TTL in ms. Returns {-1} when the guard fails, else
 // {swapped (0|1), previous value?}.
-var swapScript = goredis.NewScript(`
+var swapScript = newScript(`
 if ARGV[1] == '1' and redis.call('GET', KEYS[2]) ~= ARGV[2] then return {-1} end
 local cur = redis.call('GET', KEYS[1])
 local ok
@@ -72,12 +82,46 @@ if ok then r = 1 end
 if cur then return {r, cur} end
 return {r}`)
 
+// script is a Lua script and its SHA-1, sent as EVALSHA (EVAL when the
+// server does not know it yet, or in a pipeline).
+type script struct{ src, sha string }
+
+func newScript(src string) script {
+	h := sha1.Sum([]byte(src))
+	return script{src: src, sha: hex.EncodeToString(h[:])}
+}
+
+// cmd is the script's command on keys and args: EVALSHA, or EVAL with the
+// source when eval is set. The arguments are laid out in one slice.
+func (sc script) cmd(ctx context.Context, eval bool, keys []string, args ...any) *goredis.Cmd {
+	a := make([]any, 0, 3+len(keys)+len(args))
+	if eval {
+		a = append(a, "eval", sc.src)
+	} else {
+		a = append(a, "evalsha", sc.sha)
+	}
+	a = append(a, len(keys))
+	for _, k := range keys {
+		a = append(a, k)
+	}
+	return goredis.NewCmd(ctx, append(a, args...)...)
+}
+
 // Store is a store.Ephemeral on Redis.
 type Store struct {
 	c       goredis.UniversalClient
 	cluster *goredis.ClusterClient // nil on a single server
 	single  *goredis.Client        // nil on a cluster
-	prefix  string
+	// ap batches the commands of concurrent callers (see do); nil on a
+	// cluster, where every command goes to c on its own.
+	ap *goredis.AutoPipeliner
+	// replyWithin bounds the wait for a command's reply through ap, its time
+	// in the queue included: the read timeout, as for a command on its own.
+	replyWithin time.Duration
+	expiries    expiries
+	// outstanding counts the commands under way in do (see direct).
+	outstanding atomic.Int64
+	prefix      string
 	// waitReplicas > 0: every write is acknowledged by that many replicas
 	// (WAIT on the connection that wrote) before it counts; see write.
 	waitReplicas int
@@ -120,12 +164,129 @@ func Open(ctx context.Context, url, prefix string, opts ...Option) (*Store, erro
 	opt.ContextTimeoutEnabled = true
 	opt.DisableIdentity = true // CLIENT SETINFO needs Redis 7.2
 	c := goredis.NewClient(opt)
-	s := &Store{c: c, single: c, prefix: prefix, waitReplicas: o.waitReplicas, waitTimeout: o.waitTimeout}
+	s := &Store{c: c, single: c, prefix: prefix, waitReplicas: o.waitReplicas, waitTimeout: o.waitTimeout,
+		replyWithin: opt.ReadTimeout, expiries: expiries{after: opt.ReadTimeout}}
+	if s.waitReplicas == 0 {
+		// The deferred face with its default, ordered options: one batch in
+		// flight at a time, so that the commands arriving meanwhile go out
+		// together as the next one, in the order they came.
+		ap, err := c.AsyncAutoPipeline()
+		if err != nil {
+			c.Close()
+			return nil, fmt.Errorf("redis: %w", err)
+		}
+		s.ap = ap
+	}
 	if err := s.Ping(ctx); err != nil {
 		s.c.Close()
 		return nil, fmt.Errorf("redis: %w", err)
 	}
 	return s, nil
+}
+
+// direct is how many commands may be under way at once before do sends
+// one more through ap rather than on a connection of its own. A flow's
+// commands that a caller sends together (a call's budgets, up to four; a
+// session written while its budgets are spent) then still go out at once
+// when Redis is otherwise idle: through ap alone, the second would wait for
+// the first's batch to come back. Under load, when more than this many are
+// under way, commands go out in batches.
+const direct = 4
+
+// do runs one command and returns its error. While no more than direct
+// commands are under way it goes out on its own, on a connection of the
+// client's pool, bounded by ctx and the read timeout as before. Through ap
+// the command joins the next batch and the caller waits for its reply at
+// most about replyWithin (or until ctx's deadline, if that is sooner): the
+// autopipeliner runs a batch on its own context, so without this bound a
+// caller queued behind a batch that a hung Redis never answers would wait
+// for that batch's timeout and then its own. A command given up on this way
+// may still run (as may one whose reply was lost), and its result is not
+// read: the caller gets ErrUnavailable. ap never sends a command twice: its
+// client has no retries (MaxRetries -1), so a batch whose connection fails
+// leaves every command in it with the error.
+//
+// A ctx cancelled without a deadline (a client that went away) stops no
+// wait once the command is queued: the command is on its way by then.
+func (s *Store) do(ctx context.Context, cmd goredis.Cmder) error {
+	if s.ap == nil {
+		_ = s.c.Process(ctx, cmd)
+		return cmd.Err()
+	}
+	defer s.outstanding.Add(-1)
+	if s.outstanding.Add(1) <= direct {
+		_ = s.c.Process(ctx, cmd)
+		return cmd.Err()
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	var wctx context.Context = s.expiries.next()
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < s.replyWithin {
+		var cancel context.CancelFunc
+		wctx, cancel = context.WithDeadline(ctx, dl)
+		defer cancel()
+	}
+	f := s.ap.Submit(ctx, cmd)
+	err := f.WaitContext(wctx)
+	if err != nil && wctx.Err() != nil && errors.Is(err, wctx.Err()) {
+		return fmt.Errorf("no reply in time (the command may still run): %w", err)
+	}
+	return err
+}
+
+// expiryTick is the resolution of expiries: a wait ends between after and
+// after+expiryTick from its start.
+const expiryTick = 10 * time.Millisecond
+
+// expiries hands out the contexts that bound do's waits, one per
+// expiryTick shared by every command that starts in it: one timer a tick
+// instead of a timer and a cancellable context per command, which the
+// profile of the hot path showed.
+type expiries struct {
+	after time.Duration
+	mu    sync.Mutex
+	tick  int64
+	cur   *expiry
+}
+
+func (e *expiries) next() *expiry {
+	tick := time.Now().UnixNano() / int64(expiryTick)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.cur == nil || e.tick != tick {
+		x := &expiry{done: make(chan struct{})}
+		time.AfterFunc(e.after+expiryTick, func() { close(x.done) })
+		e.tick, e.cur = tick, x
+	}
+	return e.cur
+}
+
+// expiry is a context.Context that ends when its done channel is closed.
+type expiry struct{ done chan struct{} }
+
+func (x *expiry) Deadline() (time.Time, bool) { return time.Time{}, false }
+func (x *expiry) Done() <-chan struct{}       { return x.done }
+func (x *expiry) Value(any) any               { return nil }
+func (x *expiry) Err() error {
+	select {
+	case <-x.done:
+		return context.DeadlineExceeded
+	default:
+		return nil
+	}
+}
+
+// runScript runs sc through do: EVALSHA, and EVAL if the server does not
+// know the script yet (NOSCRIPT: it did not run).
+func (s *Store) runScript(ctx context.Context, sc script, keys []string, args ...any) (*goredis.Cmd, error) {
+	cmd := sc.cmd(ctx, false, keys, args...)
+	err := s.do(ctx, cmd)
+	if err != nil && goredis.HasErrorPrefix(err, "NOSCRIPT") {
+		cmd = sc.cmd(ctx, true, keys, args...)
+		err = s.do(ctx, cmd)
+	}
+	return cmd, err
 }
 
 // mapErr turns go-redis errors into the store's sentinel errors, keeping
@@ -177,12 +338,8 @@ func (s *Store) PutIfAbsent(ctx context.Context, key string, value []byte, ttl t
 		return false, err
 	}
 	k := s.k(key)
-	var cmd *goredis.BoolCmd
-	err = s.write(ctx, k, func(c goredis.Cmdable) goredis.Cmder {
-		cmd = c.SetNX(ctx, k, value, px)
-		return cmd
-	})
-	if err != nil {
+	cmd := goredis.NewBoolCmd(ctx, "set", k, value, "px", px.Milliseconds(), "nx")
+	if err := s.write(ctx, k, cmd); err != nil {
 		return false, mapErr(err)
 	}
 	return cmd.Val(), nil
@@ -198,7 +355,7 @@ func (s *Store) Put(ctx context.Context, key string, value []byte, ttl time.Dura
 		return err
 	}
 	k := s.k(key)
-	return mapErr(s.write(ctx, k, func(c goredis.Cmdable) goredis.Cmder { return c.Set(ctx, k, value, px) }))
+	return mapErr(s.write(ctx, k, goredis.NewStatusCmd(ctx, "set", k, value, "px", px.Milliseconds())))
 }
 
 // Get implements store.Ephemeral.
@@ -206,11 +363,11 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 	if err := s.check(); err != nil {
 		return nil, err
 	}
-	b, err := s.c.Get(ctx, s.k(key)).Bytes()
-	if err != nil {
+	cmd := goredis.NewStringCmd(ctx, "get", s.k(key))
+	if err := s.do(ctx, cmd); err != nil {
 		return nil, mapErr(err)
 	}
-	return b, nil
+	return cmd.Bytes()
 }
 
 // Take implements store.Ephemeral with GETDEL.
@@ -219,12 +376,8 @@ func (s *Store) Take(ctx context.Context, key string) ([]byte, error) {
 		return nil, err
 	}
 	k := s.k(key)
-	var cmd *goredis.StringCmd
-	err := s.write(ctx, k, func(c goredis.Cmdable) goredis.Cmder {
-		cmd = c.GetDel(ctx, k)
-		return cmd
-	})
-	if err != nil {
+	cmd := goredis.NewStringCmd(ctx, "getdel", k)
+	if err := s.write(ctx, k, cmd); err != nil {
 		return nil, mapErr(err)
 	}
 	return cmd.Bytes()
@@ -236,7 +389,7 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 		return err
 	}
 	k := s.k(key)
-	return mapErr(s.write(ctx, k, func(c goredis.Cmdable) goredis.Cmder { return c.Del(ctx, k) }))
+	return mapErr(s.write(ctx, k, goredis.NewIntCmd(ctx, "del", k)))
 }
 
 // Incr implements store.Ephemeral.
@@ -249,11 +402,7 @@ func (s *Store) Incr(ctx context.Context, key string, ttl time.Duration) (int64,
 		return 0, err
 	}
 	k := s.k(key)
-	var cmd *goredis.Cmd
-	err = s.write(ctx, k, func(c goredis.Cmdable) goredis.Cmder {
-		cmd = runScript(ctx, c, incrScript, []string{k}, px.Milliseconds())
-		return cmd
-	})
+	cmd, err := s.writeScript(ctx, k, incrScript, []string{k}, px.Milliseconds())
 	if err != nil {
 		return 0, mapErr(err)
 	}
@@ -266,11 +415,7 @@ func (s *Store) Decr(ctx context.Context, key string) (int64, error) {
 		return 0, err
 	}
 	k := s.k(key)
-	var cmd *goredis.Cmd
-	err := s.write(ctx, k, func(c goredis.Cmdable) goredis.Cmder {
-		cmd = runScript(ctx, c, decrScript, []string{k})
-		return cmd
-	})
+	cmd, err := s.writeScript(ctx, k, decrScript, []string{k})
 	if err != nil {
 		return 0, mapErr(err)
 	}
@@ -296,11 +441,7 @@ func (s *Store) Swap(ctx context.Context, g store.Guard, key string, old, value 
 	if old != nil {
 		hasOld = "1"
 	}
-	var cmd *goredis.Cmd
-	err = s.write(ctx, k, func(c goredis.Cmdable) goredis.Cmder {
-		cmd = runScript(ctx, c, swapScript, keys, guarded, g.Value, hasOld, old, value, px.Milliseconds())
-		return cmd
-	})
+	cmd, err := s.writeScript(ctx, k, swapScript, keys, guarded, g.Value, hasOld, old, value, px.Milliseconds())
 	if err != nil {
 		return nil, false, mapErr(err)
 	}
