@@ -40,6 +40,17 @@ func intParam(v url.Values, name string, lo, hi int, dst *int) error {
 	return nil
 }
 
+// kindParam reads the kind of verification records a query selects:
+// verify, login, or absent (both).
+func kindParam(v url.Values, dst *string) error {
+	switch k := v.Get("kind"); k {
+	case "", "verify", "login":
+		*dst = k
+		return nil
+	}
+	return bad("kind is verify or login")
+}
+
 // firstErr is the first of errs that is not nil: the parameters of one
 // query read in order, the first bad one reported.
 func firstErr(errs ...error) error {

@@ -42,11 +42,8 @@ func (a *API) listVerifications(w http.ResponseWriter, r *http.Request, _ *Princ
 		}
 		q.MaskedPhone = p
 	}
-	switch k := v.Get("kind"); k {
-	case "", "verify", "login":
-		q.Kind = k
-	default:
-		return bad("kind is verify or login")
+	if err := kindParam(v, &q.Kind); err != nil {
+		return err
 	}
 	switch res := v.Get("result"); res {
 	case "", "PASS", "REJECT", "UNKNOWN":
@@ -91,11 +88,8 @@ func (a *API) hourlyStats(w http.ResponseWriter, r *http.Request, _ *Principal) 
 	v := r.URL.Query()
 	now := a.cfg.Now().UTC()
 	f := store.VerificationFilter{AccountID: v.Get("account"), SchemeCode: v.Get("scheme"), From: now.Add(-24 * time.Hour), To: now.Add(time.Hour)}
-	switch k := v.Get("kind"); k {
-	case "", "verify", "login":
-		f.Kind = k
-	default:
-		return bad("kind is verify or login")
+	if err := kindParam(v, &f.Kind); err != nil {
+		return err
 	}
 	if err := firstErr(timeParam(v, "from", &f.From), timeParam(v, "to", &f.To)); err != nil {
 		return err
@@ -107,36 +101,57 @@ func (a *API) hourlyStats(w http.ResponseWriter, r *http.Request, _ *Principal) 
 	if err != nil {
 		return err
 	}
-	out := make([]map[string]any, 0, len(hs))
+	out := make([]hourJSON, 0, len(hs))
 	for _, h := range hs {
-		out = append(out, map[string]any{
-			"hour": h.Hour, "total": h.Total(), "pass": h.Pass, "reject": h.Reject, "unknown": h.Unknown, "billable": h.Billable,
-			"p50Ms": millis(h.Quantile(0.5)), "p99Ms": millis(h.Quantile(0.99)),
-		})
+		out = append(out, hourJSON{Hour: h.Hour, countsJSON: countsOf(h.Counts), Billable: h.Billable})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"from": f.From, "to": f.To, "hours": out})
 	return nil
 }
 
+// resultsJSON is how many records a group of statistics counts, and of
+// which result; Total counts every record, those of other results too.
+type resultsJSON struct {
+	Total   int64 `json:"total"`
+	Pass    int64 `json:"pass"`
+	Reject  int64 `json:"reject"`
+	Unknown int64 `json:"unknown"`
+}
+
+func resultsOf(c store.Counts) resultsJSON {
+	return resultsJSON{Total: c.Total(), Pass: c.Pass, Reject: c.Reject, Unknown: c.Unknown}
+}
+
+// countsJSON is a group's results and the p50/p99 of its carrier leg's
+// latency, estimated from its histogram.
+type countsJSON struct {
+	resultsJSON
+	P50MS float64 `json:"p50Ms"`
+	P99MS float64 `json:"p99Ms"`
+}
+
+func countsOf(c store.Counts) countsJSON {
+	return countsJSON{resultsOf(c), millis(c.Quantile(0.5)), millis(c.Quantile(0.99))}
+}
+
+// hourJSON is one hour of GET /admin/v1/stats/hourly.
+type hourJSON struct {
+	Hour time.Time `json:"hour"`
+	countsJSON
+	Billable int64 `json:"billable"`
+}
+
 // liveMinuteJSON is one minute of the live statistics.
 type liveMinuteJSON struct {
-	Minute    time.Time        `json:"minute"`
-	Total     int64            `json:"total"`
-	Pass      int64            `json:"pass"`
-	Reject    int64            `json:"reject"`
-	Unknown   int64            `json:"unknown"`
+	Minute time.Time `json:"minute"`
+	resultsJSON
 	ByCarrier map[string]int64 `json:"byCarrier"`
 }
 
 // liveCarrierJSON is one carrier over the live statistics' window.
 type liveCarrierJSON struct {
-	Carrier string  `json:"carrier"`
-	Total   int64   `json:"total"`
-	Pass    int64   `json:"pass"`
-	Reject  int64   `json:"reject"`
-	Unknown int64   `json:"unknown"`
-	P50MS   float64 `json:"p50Ms"`
-	P99MS   float64 `json:"p99Ms"`
+	Carrier string `json:"carrier"`
+	countsJSON
 }
 
 // liveJSON is the answer of GET /admin/v1/stats/live.
@@ -145,12 +160,7 @@ type liveJSON struct {
 	To       time.Time         `json:"to"`
 	Minutes  []liveMinuteJSON  `json:"minutes"`
 	Carriers []liveCarrierJSON `json:"carriers"`
-	Total    int64             `json:"total"`
-	Pass     int64             `json:"pass"`
-	Reject   int64             `json:"reject"`
-	Unknown  int64             `json:"unknown"`
-	P50MS    float64           `json:"p50Ms"`
-	P99MS    float64           `json:"p99Ms"`
+	countsJSON
 }
 
 // millis is a latency in milliseconds, to the microsecond.
@@ -172,28 +182,24 @@ func (a *API) liveStats(w http.ResponseWriter, r *http.Request, _ *Principal) er
 	now := a.cfg.Now().UTC().Truncate(time.Minute)
 	f := store.VerificationFilter{AccountID: v.Get("account"), From: now.Add(-time.Duration(minutes-1) * time.Minute),
 		To: now.Add(time.Minute)}
-	switch k := v.Get("kind"); k {
-	case "", "verify", "login":
-		f.Kind = k
-	default:
-		return bad("kind is verify or login")
+	if err := kindParam(v, &f.Kind); err != nil {
+		return err
 	}
 	ms, err := a.cfg.Durable.MinuteStats(r.Context(), f)
 	if err != nil {
 		return err
 	}
 	out := liveJSON{From: f.From, To: f.To, Minutes: []liveMinuteJSON{}, Carriers: []liveCarrierJSON{}}
-	var all store.Counts
+	var all, minute store.Counts
 	byCarrier := map[string]*store.Counts{}
-	for _, m := range ms {
-		if len(out.Minutes) == 0 || !out.Minutes[len(out.Minutes)-1].Minute.Equal(m.Minute) {
+	for i, m := range ms {
+		if i == 0 || !ms[i-1].Minute.Equal(m.Minute) {
 			out.Minutes = append(out.Minutes, liveMinuteJSON{Minute: m.Minute, ByCarrier: map[string]int64{}})
+			minute = store.Counts{}
 		}
 		o := &out.Minutes[len(out.Minutes)-1]
-		o.Total += m.Total()
-		o.Pass += m.Pass
-		o.Reject += m.Reject
-		o.Unknown += m.Unknown
+		minute.Merge(m.Counts)
+		o.resultsJSON = resultsOf(minute)
 		o.ByCarrier[m.Carrier] += m.Total()
 		all.Merge(m.Counts)
 		c := byCarrier[m.Carrier]
@@ -204,12 +210,9 @@ func (a *API) liveStats(w http.ResponseWriter, r *http.Request, _ *Principal) er
 		c.Merge(m.Counts)
 	}
 	for _, name := range slices.Sorted(maps.Keys(byCarrier)) {
-		c := byCarrier[name]
-		out.Carriers = append(out.Carriers, liveCarrierJSON{Carrier: name, Total: c.Total(), Pass: c.Pass, Reject: c.Reject,
-			Unknown: c.Unknown, P50MS: millis(c.Quantile(0.5)), P99MS: millis(c.Quantile(0.99))})
+		out.Carriers = append(out.Carriers, liveCarrierJSON{Carrier: name, countsJSON: countsOf(*byCarrier[name])})
 	}
-	out.Total, out.Pass, out.Reject, out.Unknown = all.Total(), all.Pass, all.Reject, all.Unknown
-	out.P50MS, out.P99MS = millis(all.Quantile(0.5)), millis(all.Quantile(0.99))
+	out.countsJSON = countsOf(all)
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }
